@@ -1,0 +1,137 @@
+package cgroup
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// FS is the cgroup filesystems of one host as seen from a root directory:
+// "/" on a live host, or a fixture tree that mirrors / (with
+// proc/self/mountinfo and sys/fs/cgroup/...) in tests. The layout is read
+// once, from the root's mountinfo, never from a process-wide cache.
+type FS struct {
+	root string
+	mode Mode
+	hs   []Hierarchy
+	// byCtrl maps a controller name to its index in hs; the v2 hierarchy is
+	// also found under "".
+	byCtrl map[string]int
+}
+
+// Open reads the cgroup layout of the host rooted at root.
+func Open(root string) (*FS, error) {
+	mi := filepath.Join(root, "proc/self/mountinfo")
+	f, err := os.Open(mi)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup layout: %w", err)
+	}
+	defer f.Close()
+	hs, err := parseMountinfo(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mi, err)
+	}
+	fs := &FS{root: root, hs: hs, byCtrl: map[string]int{}}
+	v1, v2 := false, false
+	for i := range fs.hs {
+		h := &fs.hs[i]
+		if h.Version == 2 {
+			v2 = true
+			fs.byCtrl[""] = i
+			// The v2 root lists only the controllers that no v1 hierarchy
+			// has claimed, so on a hybrid host it is often (nearly) empty.
+			if b, err := os.ReadFile(fs.path(h.Mountpoint, "cgroup.controllers")); err == nil {
+				h.Controllers = strings.Fields(string(b))
+			}
+			continue
+		}
+		if slices.ContainsFunc(h.Controllers, func(c string) bool { return !strings.HasPrefix(c, "name=") }) {
+			v1 = true
+		}
+	}
+	// v1 claims a controller first: it is then absent from the v2 root.
+	for i, h := range fs.hs {
+		if h.Version == 1 {
+			for _, c := range h.Controllers {
+				fs.byCtrl[c] = i
+			}
+		}
+	}
+	for i, h := range fs.hs {
+		if h.Version == 2 {
+			for _, c := range h.Controllers {
+				if _, ok := fs.byCtrl[c]; !ok {
+					fs.byCtrl[c] = i
+				}
+			}
+		}
+	}
+	switch {
+	case v2 && v1:
+		fs.mode = ModeHybrid
+	case v2:
+		fs.mode = ModeUnified
+	case len(fs.hs) > 0:
+		fs.mode = ModeLegacy
+	default:
+		return nil, fmt.Errorf("open cgroup layout from %s: %w", mi, ErrNoCgroups)
+	}
+	return fs, nil
+}
+
+// Mode is the host's cgroup layout.
+func (f *FS) Mode() Mode { return f.mode }
+
+// Hierarchies are the mounted hierarchies in mount order.
+func (f *FS) Hierarchies() []Hierarchy { return slices.Clone(f.hs) }
+
+// Root is the directory the FS was opened at.
+func (f *FS) Root() string { return f.root }
+
+// Hierarchy returns the hierarchy that carries controller; "" asks for the
+// v2 hierarchy.
+func (f *FS) Hierarchy(controller string) (Hierarchy, bool) {
+	i, ok := f.byCtrl[controller]
+	if !ok {
+		return Hierarchy{}, false
+	}
+	return f.hs[i], true
+}
+
+// Dir returns the directory of group path in the hierarchy carrying
+// controller ("" for the v2 tree), under the FS root. ok is false when no
+// hierarchy carries the controller; the directory itself may not exist.
+func (f *FS) Dir(controller, path string) (string, bool) {
+	h, ok := f.Hierarchy(controller)
+	if !ok {
+		return "", false
+	}
+	return f.path(h.Mountpoint, cleanPath(path)), true
+}
+
+func (f *FS) path(elem ...string) string {
+	return filepath.Join(append([]string{f.root}, elem...)...)
+}
+
+// cleanPath turns a user's group path into the canonical "/a/b" form.
+func cleanPath(p string) string {
+	return filepath.Clean("/" + p)
+}
+
+// readFile reads a kernel file whole. /proc and /sys report sizes that are
+// wrong (0 or 4096), so it reads until EOF into buf and returns it.
+func readFile(path string, buf *bytes.Buffer) ([]byte, error) {
+	fd, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(fd); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

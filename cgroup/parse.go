@@ -1,0 +1,286 @@
+package cgroup
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Parsers are pure functions over a file's bytes; name is the file's name,
+// used in errors. Each one's doc names the kernel file and cites
+// Documentation/admin-guide/cgroup-v2.rst or cgroup-v1/*.rst.
+
+// v1Unlimited is what v1 reports for "no limit": PAGE_COUNTER_MAX pages in
+// bytes (0x7FFFFFFFFFFFF000 on 64-bit with 4 KiB pages). Any value at or
+// above it means unlimited, whatever the page size.
+const v1Unlimited = 0x7FFFFFFFFFFFF000 - 0xFFFF
+
+func parseErr(name string, b []byte, why string) error {
+	return fmt.Errorf("%w %s: %s in %q", ErrParse, name, why, strings.TrimSpace(string(b)))
+}
+
+// parseUint parses a file holding one unsigned number.
+func parseUint(name string, b []byte) (uint64, error) {
+	v, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
+	if err != nil {
+		return 0, parseErr(name, b, "not a number")
+	}
+	return v, nil
+}
+
+// parseLimit parses a limit file: v2 "max" or a number; v1 -1 or a number
+// at the page-counter maximum mean unlimited.
+func parseLimit(name string, b []byte) (Limit, error) {
+	s := string(bytes.TrimSpace(b))
+	if s == "max" || s == "-1" {
+		return Max, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return Limit{}, parseErr(name, b, "not a limit")
+	}
+	if v >= v1Unlimited {
+		return Max, nil
+	}
+	return LimitOf(v), nil
+}
+
+// parseCPUMax parses v2 cpu.max: "$MAX $PERIOD", MAX "max" or microseconds.
+func parseCPUMax(name string, b []byte) (Limit, U64, error) {
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return Limit{}, U64{}, parseErr(name, b, "want quota and period")
+	}
+	q, err := parseLimit(name, []byte(f[0]))
+	if err != nil {
+		return Limit{}, U64{}, err
+	}
+	p, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return Limit{}, U64{}, parseErr(name, b, "period not a number")
+	}
+	return q, Known(p), nil
+}
+
+// parseFlat parses a flat keyed file ("key value" per line: cpu.stat,
+// memory.events, pids.events, memory.oom_control, cpuacct.stat), calling fn
+// for each key. Lines whose value is not a number are an error.
+func parseFlat(name string, b []byte, fn func(key string, v uint64)) error {
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte{'\n'})
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		k, v, ok := bytes.Cut(line, []byte{' '})
+		if !ok {
+			return parseErr(name, line, "want key and value")
+		}
+		n, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
+		if err != nil {
+			return parseErr(name, line, "value not a number")
+		}
+		fn(string(k), n)
+	}
+	return nil
+}
+
+// parseDevice parses "MAJ:MIN".
+func parseDevice(s string) (Device, bool) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return Device{}, false
+	}
+	ma, err1 := strconv.ParseUint(a, 10, 32)
+	mi, err2 := strconv.ParseUint(b, 10, 32)
+	if err1 != nil || err2 != nil {
+		return Device{}, false
+	}
+	return Device{Major: uint32(ma), Minor: uint32(mi)}, true
+}
+
+// parseIOMax parses v2 io.max: "MAJ:MIN rbps=N wbps=N riops=N wiops=N",
+// each value a number or "max".
+func parseIOMax(name string, b []byte) ([]IOLimit, error) {
+	var out []IOLimit
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		d, ok := parseDevice(f[0])
+		if !ok {
+			return nil, parseErr(name, []byte(line), "bad device")
+		}
+		l := IOLimit{Device: d, ReadBps: Max, WriteBps: Max, ReadIOps: Max, WriteIOps: Max}
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			lim, err := parseLimit(name, []byte(v))
+			if err != nil {
+				return nil, err
+			}
+			switch k {
+			case "rbps":
+				l.ReadBps = lim
+			case "wbps":
+				l.WriteBps = lim
+			case "riops":
+				l.ReadIOps = lim
+			case "wiops":
+				l.WriteIOps = lim
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// parseIOStat parses v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N ...".
+func parseIOStat(name string, b []byte) ([]IOStat, error) {
+	var out []IOStat
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		d, ok := parseDevice(f[0])
+		if !ok {
+			return nil, parseErr(name, []byte(line), "bad device")
+		}
+		s := IOStat{Device: d}
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, parseErr(name, []byte(line), "value of "+k+" not a number")
+			}
+			switch k {
+			case "rbytes":
+				s.ReadBytes = n
+			case "wbytes":
+				s.WriteBytes = n
+			case "rios":
+				s.ReadOps = n
+			case "wios":
+				s.WriteOps = n
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parseBlkioDevice parses a v1 blkio.throttle.*_device file: "MAJ:MIN N".
+func parseBlkioDevice(name string, b []byte, fn func(Device, uint64)) error {
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		d, ok := parseDevice(f[0])
+		if len(f) != 2 || !ok {
+			return parseErr(name, []byte(line), "want device and value")
+		}
+		n, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			return parseErr(name, []byte(line), "value not a number")
+		}
+		fn(d, n)
+	}
+	return nil
+}
+
+// parseBlkioStat parses v1 blkio.throttle.io_service_bytes or io_serviced:
+// "MAJ:MIN Read N", "MAJ:MIN Write N", ... and a final "Total N".
+func parseBlkioStat(name string, b []byte, fn func(d Device, read bool, v uint64)) error {
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue // "Total N" and empty files
+		}
+		d, ok := parseDevice(f[0])
+		if !ok {
+			return parseErr(name, []byte(line), "bad device")
+		}
+		n, err := strconv.ParseUint(f[2], 10, 64)
+		if err != nil {
+			return parseErr(name, []byte(line), "value not a number")
+		}
+		switch f[1] {
+		case "Read":
+			fn(d, true, n)
+		case "Write":
+			fn(d, false, n)
+		}
+	}
+	return nil
+}
+
+// parsePSI parses a pressure file (Documentation/accounting/psi.rst):
+// "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" and a "full" line.
+func parsePSI(name string, b []byte) (PSI, error) {
+	p := PSI{OK: true}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var l *PSILine
+		switch f[0] {
+		case "some":
+			l = &p.Some
+		case "full":
+			l = &p.Full
+		default:
+			return PSI{}, parseErr(name, []byte(line), "want some or full")
+		}
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			var err error
+			switch k {
+			case "avg10":
+				l.Avg10, err = strconv.ParseFloat(v, 64)
+			case "avg60":
+				l.Avg60, err = strconv.ParseFloat(v, 64)
+			case "avg300":
+				l.Avg300, err = strconv.ParseFloat(v, 64)
+			case "total":
+				l.Total, err = strconv.ParseUint(v, 10, 64)
+			}
+			if err != nil {
+				return PSI{}, parseErr(name, []byte(line), k+" not a number")
+			}
+		}
+	}
+	return p, nil
+}
+
+// parsePids calls fn for each pid in cgroup.procs.
+func parsePids(name string, b []byte, fn func(int)) error {
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte{'\n'})
+		if len(line) == 0 {
+			continue
+		}
+		n, err := strconv.Atoi(string(line))
+		if err != nil {
+			return parseErr(name, line, "not a pid")
+		}
+		fn(n)
+	}
+	return nil
+}
+
+// sharesToWeight converts v1 cpu.shares (2..262144) to a v2 weight
+// (1..10000) the way runc does, so weights compare across layouts.
+func sharesToWeight(shares uint64) uint64 {
+	if shares < 2 {
+		shares = 2
+	}
+	if shares > 262144 {
+		shares = 262144
+	}
+	return 1 + ((shares-2)*9999)/262142
+}

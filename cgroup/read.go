@@ -1,0 +1,483 @@
+package cgroup
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// groupReader reads one group's files. It keeps one buffer across files,
+// and turns a missing file into "n/a" and any other failure into an entry
+// of the group's Errors.
+type groupReader struct {
+	fs   *FS
+	buf  bytes.Buffer
+	g    *Group
+	errs []error
+	// limitsOnly skips usage, for reading ancestors' limits.
+	limitsOnly bool
+}
+
+// missing reports whether err means the file is not there for this group:
+// controller not enabled, file not in this kernel, or group removed.
+func missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) ||
+		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOTSUP)
+}
+
+// file returns the content of dir/name, or ok false when it is missing or
+// unreadable (recorded).
+func (r *groupReader) file(dir, name string) ([]byte, bool) {
+	b, err := readFile(filepath.Join(dir, name), &r.buf)
+	if err != nil {
+		if !missing(err) {
+			r.errs = append(r.errs, fmt.Errorf("read %s of %s: %w", name, r.g.Path, unwrapPath(err)))
+		}
+		return nil, false
+	}
+	return b, true
+}
+
+// unwrapPath drops the *PathError wrapping so the message names the file once.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (r *groupReader) fail(err error) {
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %w", r.g.Path, err))
+	}
+}
+
+func (r *groupReader) uint(dir, name string) U64 {
+	b, ok := r.file(dir, name)
+	if !ok {
+		return U64{}
+	}
+	v, err := parseUint(name, b)
+	if err != nil {
+		r.fail(err)
+		return U64{}
+	}
+	return Known(v)
+}
+
+func (r *groupReader) limit(dir, name string) Limit {
+	b, ok := r.file(dir, name)
+	if !ok {
+		return Limit{}
+	}
+	l, err := parseLimit(name, b)
+	r.fail(err)
+	return l
+}
+
+func (r *groupReader) str(dir, name string) string {
+	b, ok := r.file(dir, name)
+	if !ok {
+		return ""
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+func (r *groupReader) flat(dir, name string, fn func(string, uint64)) bool {
+	b, ok := r.file(dir, name)
+	if !ok {
+		return false
+	}
+	err := parseFlat(name, b, fn)
+	r.fail(err)
+	return err == nil
+}
+
+func (r *groupReader) psi(dir, name string) PSI {
+	b, ok := r.file(dir, name)
+	if !ok {
+		return PSI{}
+	}
+	p, err := parsePSI(name, b)
+	r.fail(err)
+	return p
+}
+
+// readV2 reads a group of the unified hierarchy (cgroup-v2.rst).
+func (r *groupReader) readV2(dir string, ctrls []string) {
+	g := r.g
+	has := func(c string) bool { return slices.Contains(ctrls, c) }
+	if has("cpu") {
+		if b, ok := r.file(dir, "cpu.max"); ok {
+			q, p, err := parseCPUMax("cpu.max", b)
+			r.fail(err)
+			g.Limits.CPU.Quota, g.Limits.CPU.Period = q, p
+		}
+		g.Limits.CPU.Weight = r.uint(dir, "cpu.weight")
+	}
+	if has("cpuset") {
+		g.Limits.CPU.Cpus = r.str(dir, "cpuset.cpus")
+		g.Limits.CPU.Mems = r.str(dir, "cpuset.mems")
+		g.Limits.CPU.EffectiveCpus = r.str(dir, "cpuset.cpus.effective")
+		g.Limits.CPU.EffectiveMems = r.str(dir, "cpuset.mems.effective")
+	}
+	if has("memory") {
+		m := &g.Limits.Memory
+		m.Max = r.limit(dir, "memory.max")
+		m.High = r.limit(dir, "memory.high")
+		m.Low = r.limit(dir, "memory.low")
+		m.Min = r.limit(dir, "memory.min")
+		m.Swap = r.limit(dir, "memory.swap.max")
+	}
+	if has("io") {
+		if b, ok := r.file(dir, "io.max"); ok {
+			l, err := parseIOMax("io.max", b)
+			r.fail(err)
+			g.Limits.IO = l
+		}
+	}
+	if has("pids") {
+		g.Limits.Pids = r.limit(dir, "pids.max")
+	}
+	if r.limitsOnly {
+		return
+	}
+	// cpu.stat is a core file: usage is there even without the controller.
+	c := &g.Stats.CPU
+	r.flat(dir, "cpu.stat", func(k string, v uint64) {
+		switch k {
+		case "usage_usec":
+			c.Usage = Known(v)
+		case "user_usec":
+			c.User = Known(v)
+		case "system_usec":
+			c.System = Known(v)
+		case "nr_periods":
+			c.Periods = Known(v)
+		case "nr_throttled":
+			c.Throttled = Known(v)
+		case "throttled_usec":
+			c.ThrottledTime = Known(v)
+		}
+	})
+	if has("memory") {
+		m := &g.Stats.Memory
+		m.Current = r.uint(dir, "memory.current")
+		m.Peak = r.uint(dir, "memory.peak")
+		m.Swap = r.uint(dir, "memory.swap.current")
+		ev := &m.Events
+		r.flat(dir, "memory.events", func(k string, v uint64) {
+			switch k {
+			case "low":
+				ev.Low = Known(v)
+			case "high":
+				ev.High = Known(v)
+			case "max":
+				ev.Max = Known(v)
+			case "oom":
+				ev.OOM = Known(v)
+			case "oom_kill":
+				ev.OOMKill = Known(v)
+			}
+		})
+	}
+	if has("io") {
+		if b, ok := r.file(dir, "io.stat"); ok {
+			s, err := parseIOStat("io.stat", b)
+			r.fail(err)
+			g.Stats.IO = s
+		}
+	}
+	if has("pids") {
+		r.readPidsStats(dir)
+	}
+	r.readPressure(dir)
+}
+
+func (r *groupReader) readPidsStats(dir string) {
+	p := &r.g.Stats.Pids
+	p.Current = r.uint(dir, "pids.current")
+	p.Peak = r.uint(dir, "pids.peak")
+	r.flat(dir, "pids.events", func(k string, v uint64) {
+		if k == "max" {
+			p.MaxEvents = Known(v)
+		}
+	})
+}
+
+func (r *groupReader) readPressure(dir string) {
+	pr := &r.g.Stats.Pressure
+	pr.CPU = r.psi(dir, "cpu.pressure")
+	pr.Memory = r.psi(dir, "memory.pressure")
+	pr.IO = r.psi(dir, "io.pressure")
+}
+
+// readV1 reads the files of one v1 hierarchy's group (cgroup-v1/*.rst).
+func (r *groupReader) readV1(dir string, ctrl string) {
+	g := r.g
+	switch ctrl {
+	case "cpu":
+		c := &g.Limits.CPU
+		c.Quota = r.limit(dir, "cpu.cfs_quota_us")
+		c.Period = r.uint(dir, "cpu.cfs_period_us")
+		c.Shares = r.uint(dir, "cpu.shares")
+		if c.Shares.OK {
+			c.Weight = Known(sharesToWeight(c.Shares.V))
+		}
+		if r.limitsOnly {
+			return
+		}
+		s := &g.Stats.CPU
+		r.flat(dir, "cpu.stat", func(k string, v uint64) {
+			switch k {
+			case "nr_periods":
+				s.Periods = Known(v)
+			case "nr_throttled":
+				s.Throttled = Known(v)
+			case "throttled_time": // nanoseconds on v1
+				s.ThrottledTime = Known(v / 1000)
+			}
+		})
+	case "cpuacct":
+		if r.limitsOnly {
+			return
+		}
+		// cpuacct.usage* are nanoseconds.
+		s := &g.Stats.CPU
+		if u := r.uint(dir, "cpuacct.usage"); u.OK {
+			s.Usage = Known(u.V / 1000)
+		}
+		if u := r.uint(dir, "cpuacct.usage_user"); u.OK {
+			s.User = Known(u.V / 1000)
+		}
+		if u := r.uint(dir, "cpuacct.usage_sys"); u.OK {
+			s.System = Known(u.V / 1000)
+		}
+	case "cpuset":
+		c := &g.Limits.CPU
+		c.Cpus = r.str(dir, "cpuset.cpus")
+		c.Mems = r.str(dir, "cpuset.mems")
+		c.EffectiveCpus = r.str(dir, "cpuset.effective_cpus")
+		c.EffectiveMems = r.str(dir, "cpuset.effective_mems")
+	case "memory":
+		r.readMemoryV1(dir)
+	case "blkio":
+		r.readBlkio(dir)
+	case "pids":
+		g.Limits.Pids = r.limit(dir, "pids.max")
+		if !r.limitsOnly {
+			r.readPidsStats(dir)
+		}
+	}
+}
+
+func (r *groupReader) readMemoryV1(dir string) {
+	g := r.g
+	m := &g.Limits.Memory
+	m.Max = r.limit(dir, "memory.limit_in_bytes")
+	// runc maps a memory reservation to the v1 soft limit and to v2 memory.low.
+	m.Low = r.limit(dir, "memory.soft_limit_in_bytes")
+	// memsw is memory plus swap; v2 and ctop count swap alone.
+	if sw := r.limit(dir, "memory.memsw.limit_in_bytes"); sw.OK {
+		switch {
+		case sw.Unlimited || !m.Max.OK:
+			m.Swap = sw
+		case m.Max.Unlimited:
+			m.Swap = Max
+		case sw.V >= m.Max.V:
+			m.Swap = LimitOf(sw.V - m.Max.V)
+		default:
+			m.Swap = LimitOf(0)
+		}
+	}
+	if r.limitsOnly {
+		return
+	}
+	s := &g.Stats.Memory
+	s.Current = r.uint(dir, "memory.usage_in_bytes")
+	s.Peak = r.uint(dir, "memory.max_usage_in_bytes")
+	if sw := r.uint(dir, "memory.memsw.usage_in_bytes"); sw.OK && s.Current.OK && sw.V >= s.Current.V {
+		s.Swap = Known(sw.V - s.Current.V)
+	}
+	s.Failcnt = r.uint(dir, "memory.failcnt")
+	// v1 has no memory.events; failcnt counts charges refused at the limit,
+	// which is what v2 counts as "max" events.
+	s.Events.Max = s.Failcnt
+	r.flat(dir, "memory.oom_control", func(k string, v uint64) {
+		switch k {
+		case "under_oom":
+			s.UnderOOM = v != 0
+		case "oom_kill":
+			s.Events.OOMKill = Known(v)
+		}
+	})
+}
+
+func (r *groupReader) readBlkio(dir string) {
+	g := r.g
+	lims := map[Device]*IOLimit{}
+	get := func(d Device) *IOLimit {
+		l, ok := lims[d]
+		if !ok {
+			l = &IOLimit{Device: d, ReadBps: Max, WriteBps: Max, ReadIOps: Max, WriteIOps: Max}
+			lims[d] = l
+		}
+		return l
+	}
+	for _, f := range []struct {
+		name string
+		set  func(*IOLimit, Limit)
+	}{
+		{"blkio.throttle.read_bps_device", func(l *IOLimit, v Limit) { l.ReadBps = v }},
+		{"blkio.throttle.write_bps_device", func(l *IOLimit, v Limit) { l.WriteBps = v }},
+		{"blkio.throttle.read_iops_device", func(l *IOLimit, v Limit) { l.ReadIOps = v }},
+		{"blkio.throttle.write_iops_device", func(l *IOLimit, v Limit) { l.WriteIOps = v }},
+	} {
+		if b, ok := r.file(dir, f.name); ok {
+			r.fail(parseBlkioDevice(f.name, b, func(d Device, v uint64) { f.set(get(d), LimitOf(v)) }))
+		}
+	}
+	for _, l := range lims {
+		g.Limits.IO = append(g.Limits.IO, *l)
+	}
+	sortDevices(g.Limits.IO, func(l IOLimit) Device { return l.Device })
+	if r.limitsOnly {
+		return
+	}
+	stats := map[Device]*IOStat{}
+	getS := func(d Device) *IOStat {
+		s, ok := stats[d]
+		if !ok {
+			s = &IOStat{Device: d}
+			stats[d] = s
+		}
+		return s
+	}
+	// The _recursive files include descendants, as v2 io.stat does.
+	bytesName, opsName := "blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive"
+	b, ok := r.file(dir, bytesName)
+	if !ok {
+		bytesName, opsName = "blkio.throttle.io_service_bytes", "blkio.throttle.io_serviced"
+		b, ok = r.file(dir, bytesName)
+	}
+	if ok {
+		r.fail(parseBlkioStat(bytesName, b, func(d Device, read bool, v uint64) {
+			if read {
+				getS(d).ReadBytes = v
+			} else {
+				getS(d).WriteBytes = v
+			}
+		}))
+	}
+	if b, ok := r.file(dir, opsName); ok {
+		r.fail(parseBlkioStat(opsName, b, func(d Device, read bool, v uint64) {
+			if read {
+				getS(d).ReadOps = v
+			} else {
+				getS(d).WriteOps = v
+			}
+		}))
+	}
+	for _, s := range stats {
+		g.Stats.IO = append(g.Stats.IO, *s)
+	}
+	sortDevices(g.Stats.IO, func(s IOStat) Device { return s.Device })
+}
+
+func sortDevices[T any](s []T, dev func(T) Device) {
+	slices.SortFunc(s, func(a, b T) int {
+		da, db := dev(a), dev(b)
+		if da.Major != db.Major {
+			return int(da.Major) - int(db.Major)
+		}
+		return int(da.Minor) - int(db.Minor)
+	})
+}
+
+// readGroup reads group path from every hierarchy that has it. It returns
+// ErrNotFound when none has.
+func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer) (*Group, error) {
+	g := &Group{Path: path}
+	r := &groupReader{fs: f, g: g, limitsOnly: limitsOnly}
+	if buf != nil {
+		r.buf = *buf
+		defer func() { *buf = r.buf }()
+	}
+	found := false
+	var pids map[int]struct{}
+	if f.mode != ModeUnified && !limitsOnly {
+		pids = map[int]struct{}{}
+	}
+	for _, h := range f.hs {
+		dir := f.path(h.Mountpoint, path)
+		if h.Version == 2 {
+			b, err := readFile(filepath.Join(dir, "cgroup.controllers"), &r.buf)
+			if err != nil {
+				if !missing(err) {
+					r.errs = append(r.errs, fmt.Errorf("read cgroup.controllers of %s: %w", path, unwrapPath(err)))
+				}
+				continue
+			}
+			found = true
+			ctrls := strings.Fields(string(b))
+			if f.mode == ModeUnified {
+				g.Controllers = append(g.Controllers, ctrls...)
+				r.readV2(dir, ctrls)
+				if !limitsOnly {
+					r.countProcs(dir, nil)
+				}
+			} else if !limitsOnly {
+				// Hybrid: the v2 tree carries no v1-claimed controller;
+				// its pressure files are still per group.
+				r.readPressure(dir)
+				r.countProcs(dir, pids)
+			}
+			continue
+		}
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		found = true
+		for _, c := range h.Controllers {
+			g.Controllers = append(g.Controllers, c)
+			r.readV1(dir, c)
+		}
+		if !limitsOnly {
+			r.countProcs(dir, pids)
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("read cgroup %s: %w", path, ErrNotFound)
+	}
+	if pids != nil {
+		g.Procs = Known(uint64(len(pids)))
+	}
+	slices.Sort(g.Controllers)
+	for _, e := range r.errs {
+		g.Errors = append(g.Errors, e.Error())
+	}
+	return g, errors.Join(r.errs...)
+}
+
+// countProcs counts cgroup.procs; on v1 and hybrid hosts it adds the pids
+// to a set, so a group's count is the processes in that path in any
+// hierarchy.
+func (r *groupReader) countProcs(dir string, set map[int]struct{}) {
+	b, ok := r.file(dir, "cgroup.procs")
+	if !ok {
+		return
+	}
+	if set == nil {
+		n := uint64(bytes.Count(b, []byte{'\n'}))
+		r.g.Procs = Known(n)
+		return
+	}
+	r.fail(parsePids("cgroup.procs", b, func(p int) { set[p] = struct{}{} }))
+}
