@@ -1,0 +1,83 @@
+package nsinfo
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// CgroupEntry is one line of /proc/PID/cgroup (cgroups(7)): the process's
+// cgroup in one hierarchy.
+type CgroupEntry struct {
+	// HierarchyID is the v1 hierarchy number (see /proc/cgroups); 0 is the
+	// cgroup v2 unified hierarchy.
+	HierarchyID int `json:"hierarchy"`
+	// Controllers are the v1 controllers bound to the hierarchy, including
+	// named hierarchies as "name=systemd"; empty for v2.
+	Controllers []string `json:"controllers"`
+	// Path is the cgroup, relative to the hierarchy's root as seen from the
+	// process's cgroup namespace.
+	Path string `json:"path"`
+}
+
+// parseCgroup parses the text of /proc/PID/cgroup: lines of
+// "hierarchy-ID:controller-list:cgroup-path". The path may contain ':'.
+func parseCgroup(b []byte) ([]CgroupEntry, error) {
+	var out []CgroupEntry
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		i := bytes.IndexByte(line, ':')
+		if i < 0 {
+			return nil, fmt.Errorf("%w: %q", ErrParse, line)
+		}
+		j := bytes.IndexByte(line[i+1:], ':')
+		if j < 0 {
+			return nil, fmt.Errorf("%w: %q", ErrParse, line)
+		}
+		j += i + 1
+		id, err := strconv.Atoi(string(line[:i]))
+		if err != nil {
+			return nil, fmt.Errorf("%w: hierarchy id in %q", ErrParse, line)
+		}
+		e := CgroupEntry{HierarchyID: id, Path: string(line[j+1:])}
+		if j > i+1 {
+			e.Controllers = strings.Split(string(line[i+1:j]), ",")
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// CgroupPath returns the most telling of the process's cgroup paths: on a
+// pure v2 host its only (unified) path; on a v1 or hybrid host the deepest
+// path, because v1 hierarchies that nobody manages leave processes at "/"
+// while the one a service manager or container runtime uses holds the real
+// group (ties go to the v2 path, then to the lowest hierarchy id). It is ""
+// when the cgroups could not be read.
+func (p *Process) CgroupPath() string {
+	best := -1
+	for i, e := range p.Cgroups {
+		if best < 0 || depth(e.Path) > depth(p.Cgroups[best].Path) ||
+			depth(e.Path) == depth(p.Cgroups[best].Path) && e.HierarchyID < p.Cgroups[best].HierarchyID {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return p.Cgroups[best].Path
+}
+
+// depth counts the components of a cgroup path; "/" has none.
+func depth(path string) int {
+	return strings.Count(strings.TrimRight(path, "/"), "/")
+}
