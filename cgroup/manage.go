@@ -1,0 +1,733 @@
+package cgroup
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file is the write side of the package: it creates groups, writes
+// their limits, places processes in them, kills and removes them. Plain file
+// writes are used rather than containerd's cgroup1/cgroup2 managers so that
+// every kernel refusal names the file and the value, and so that one value
+// type (the FS read from mountinfo) drives v1, hybrid and v2 alike.
+
+// managedV1 are the v1 controllers whose hierarchies a Manager writes to.
+// cpu and cpuacct may be co-mounted or separate; each hierarchy is handled
+// once.
+var managedV1 = []string{"cpu", "cpuacct", "cpuset", "memory", "blkio", "pids", "freezer"}
+
+// managedV2 are the v2 controllers a Manager enables along a new group's path.
+var managedV2 = []string{"cpu", "cpuset", "memory", "io", "pids"}
+
+// CPUMax is a CPU bandwidth limit: Quota microseconds of CPU time per
+// Period microseconds (v2 cpu.max, v1 cpu.cfs_quota_us and cpu.cfs_period_us).
+// An unlimited Quota removes the limit. A zero Period keeps the current one.
+type CPUMax struct {
+	Quota  Limit
+	Period uint64
+}
+
+// IOThrottle is one device's throttle for one direction and unit. Rate 0
+// removes the throttle (v2 writes "max", v1 writes 0).
+type IOThrottle struct {
+	Device Device
+	// Kind is "rbps", "wbps", "riops" or "wiops" (the v2 io.max keys).
+	Kind string
+	Rate uint64
+}
+
+// Resources are the limits to write to a group. A nil field (or empty
+// slice) is left as it is; anything else is written. Unlimited is written as
+// "max" on v2 and as -1 on v1.
+type Resources struct {
+	CPU *CPUMax
+	// CPUShares is v1 cpu.shares (2..262144); on v2 it is converted to
+	// cpu.weight as runc converts it.
+	CPUShares  *uint64
+	CpusetCpus *string
+	CpusetMems *string
+	// MemoryMax is v2 memory.max, v1 memory.limit_in_bytes.
+	MemoryMax *Limit
+	// MemoryLow is a soft reservation: v2 memory.low, v1
+	// memory.soft_limit_in_bytes.
+	MemoryLow *Limit
+	// MemorySwap is memory plus swap, docker's --memory-swap: v1
+	// memory.memsw.limit_in_bytes; on v2 memory.swap.max is written as
+	// MemorySwap - MemoryMax, so MemoryMax must be set with it.
+	MemorySwap *Limit
+	PidsMax    *Limit
+	IO         []IOThrottle
+}
+
+// Empty reports whether r changes nothing.
+func (r Resources) Empty() bool {
+	return r.CPU == nil && r.CPUShares == nil && r.CpusetCpus == nil && r.CpusetMems == nil &&
+		r.MemoryMax == nil && r.MemoryLow == nil && r.MemorySwap == nil && r.PidsMax == nil && len(r.IO) == 0
+}
+
+// Validate checks r without touching the kernel; its messages name the
+// value and the rule.
+func (r Resources) Validate() error {
+	if r.CPU != nil {
+		if r.CPU.Period != 0 && (r.CPU.Period < 1000 || r.CPU.Period > 1000000) {
+			return fmt.Errorf("cpu period %dus out of range: want 1000..1000000", r.CPU.Period)
+		}
+		if r.CPU.Quota.Finite() && r.CPU.Quota.V < 1000 {
+			return fmt.Errorf("cpu quota %dus too small: the kernel needs at least 1000us per period", r.CPU.Quota.V)
+		}
+	}
+	if r.CPUShares != nil && (*r.CPUShares < 2 || *r.CPUShares > 262144) {
+		return fmt.Errorf("cpu shares %d out of range: want 2..262144", *r.CPUShares)
+	}
+	for _, s := range []*string{r.CpusetCpus, r.CpusetMems} {
+		if s != nil {
+			if _, err := ParseCPUList(*s); err != nil {
+				return err
+			}
+		}
+	}
+	if r.MemorySwap != nil && r.MemoryMax != nil && r.MemorySwap.Finite() && r.MemoryMax.Finite() && r.MemorySwap.V < r.MemoryMax.V {
+		return fmt.Errorf("memory+swap limit %d is below the memory limit %d: --memory-swap counts memory plus swap", r.MemorySwap.V, r.MemoryMax.V)
+	}
+	for _, t := range r.IO {
+		switch t.Kind {
+		case "rbps", "wbps", "riops", "wiops":
+		default:
+			return fmt.Errorf("io throttle kind %q: want rbps, wbps, riops or wiops", t.Kind)
+		}
+	}
+	return nil
+}
+
+// ParseCPUList parses a cpuset list such as "0-3,5" (cpuset(7)) into the
+// sorted CPU or node numbers.
+func ParseCPUList(s string) ([]int, error) {
+	var out []int
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("empty cpu list: want a list like 0-3,5")
+	}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(lo, 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("cpu list %q: bad number %q: want a list like 0-3,5", s, lo)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 16); err != nil || b < a {
+				return nil, fmt.Errorf("cpu list %q: bad range %q: want a list like 0-3,5", s, part)
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, int(i))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// managedDir is one host directory of a managed group.
+type managedDir struct {
+	version     int
+	controllers []string // v1: the hierarchy's controllers; v2: the group's cgroup.controllers
+	dir         string
+}
+
+func (d managedDir) has(c string) bool { return slices.Contains(d.controllers, c) }
+
+// Manager writes the limits of one group and moves processes into it, in
+// every hierarchy that carries a managed controller (and, on a hybrid host,
+// in the v2 tree too, for its cgroup.kill, pressure files and
+// clone-into-cgroup).
+type Manager struct {
+	fs   *FS
+	path string
+	dirs []managedDir
+	// made are the directories Create made, deepest last, for rollback.
+	made []string
+}
+
+// Path is the group's path relative to the hierarchy roots.
+func (m *Manager) Path() string { return m.path }
+
+// managedHierarchies lists the hierarchies a Manager works in, v2 first.
+func (f *FS) managedHierarchies() []Hierarchy {
+	var v1, v2 []Hierarchy
+	for _, h := range f.hs {
+		switch {
+		case h.Version == 2:
+			v2 = append(v2, h)
+		case slices.ContainsFunc(h.Controllers, func(c string) bool { return slices.Contains(managedV1, c) }):
+			v1 = append(v1, h)
+		}
+	}
+	return append(v2, v1...)
+}
+
+// Create makes group path in every managed hierarchy, enabling the v2
+// controllers along the path and seeding v1 cpusets from their parents,
+// then writes r. Missing parents are created. On any failure, what Create
+// made is removed again.
+func Create(f *FS, path string, r Resources) (*Manager, error) {
+	path = cleanPath(path)
+	if path == "/" {
+		return nil, fmt.Errorf("create cgroup: refusing to manage the root group")
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Manager{fs: f, path: path}
+	if err := m.create(); err != nil {
+		m.rollback()
+		return nil, err
+	}
+	if err := m.Update(r); err != nil {
+		m.rollback()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Load returns a Manager for an existing group, such as any group on the
+// host that `ctop update` is pointed at.
+func Load(f *FS, path string) (*Manager, error) {
+	path = cleanPath(path)
+	m := &Manager{fs: f, path: path}
+	for _, h := range f.managedHierarchies() {
+		dir := f.path(h.Mountpoint, path)
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		md := managedDir{version: h.Version, controllers: h.Controllers, dir: dir}
+		if h.Version == 2 {
+			md.controllers = readControllers(dir)
+		}
+		m.dirs = append(m.dirs, md)
+	}
+	if len(m.dirs) == 0 {
+		return nil, fmt.Errorf("load cgroup %s: %w", path, ErrNotFound)
+	}
+	return m, nil
+}
+
+func readControllers(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b))
+}
+
+func (m *Manager) create() error {
+	hs := m.fs.managedHierarchies()
+	if len(hs) == 0 {
+		return fmt.Errorf("create cgroup %s: %w", m.path, ErrNoCgroups)
+	}
+	parts := strings.Split(strings.TrimPrefix(m.path, "/"), "/")
+	for _, h := range hs {
+		root := m.fs.path(h.Mountpoint)
+		cur := root
+		for i, p := range parts {
+			parent := cur
+			cur = filepath.Join(cur, p)
+			if h.Version == 2 {
+				if err := enableControllers(parent); err != nil {
+					return err
+				}
+			}
+			err := os.Mkdir(cur, 0o755)
+			if errors.Is(err, os.ErrExist) {
+				if i == len(parts)-1 {
+					return fmt.Errorf("create cgroup %s: %s already exists: choose another name or remove it", m.path, cur)
+				}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("create cgroup %s: %w", m.path, err)
+			}
+			m.made = append(m.made, cur)
+			if h.Version == 1 && slices.Contains(h.Controllers, "cpuset") {
+				if err := seedCpuset(parent, cur); err != nil {
+					return err
+				}
+			}
+		}
+		md := managedDir{version: h.Version, controllers: h.Controllers, dir: cur}
+		if h.Version == 2 {
+			md.controllers = readControllers(cur)
+		}
+		m.dirs = append(m.dirs, md)
+	}
+	return nil
+}
+
+// enableControllers turns on, in dir's cgroup.subtree_control, the managed
+// controllers that dir has and has not enabled yet.
+func enableControllers(dir string) error {
+	have := readControllers(dir)
+	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+	on := strings.Fields(string(b))
+	var add []string
+	for _, c := range managedV2 {
+		if slices.Contains(have, c) && !slices.Contains(on, c) {
+			add = append(add, "+"+c)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	return writeFile(dir, "cgroup.subtree_control", strings.Join(add, " "))
+}
+
+// seedCpuset copies cpuset.cpus and cpuset.mems from the parent: a new v1
+// cpuset starts empty and refuses tasks until both are set.
+func seedCpuset(parent, dir string) error {
+	for _, name := range []string{"cpuset.cpus", "cpuset.mems"} {
+		b, err := os.ReadFile(filepath.Join(parent, name))
+		if err != nil {
+			return fmt.Errorf("seed %s of %s: %w", name, dir, err)
+		}
+		if err := writeFile(dir, name, strings.TrimSpace(string(b))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes one value to a kernel file. The error names the file and
+// the value, and translates the kernel's usual refusals.
+func writeFile(dir, name, value string) error {
+	p := filepath.Join(dir, name)
+	err := os.WriteFile(p, []byte(value), 0)
+	if err == nil {
+		return nil
+	}
+	hint := ""
+	switch {
+	case errors.Is(err, syscall.EINVAL):
+		hint = ": the kernel refused the value"
+	case errors.Is(err, syscall.EBUSY):
+		hint = ": the group is busy (it has processes or children that conflict)"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		hint = ": permission denied (run as root or in a delegated subtree)"
+	case errors.Is(err, os.ErrNotExist):
+		hint = ": the file does not exist (is the controller enabled for this group?)"
+	case errors.Is(err, syscall.ENODEV):
+		hint = ": no such device (throttles apply to whole disks, not partitions)"
+	case errors.Is(err, syscall.ENOSPC):
+		hint = ": no space (the cpuset has no CPUs or memory nodes)"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("write %q to %s%s: %w", value, p, hint, err)
+}
+
+// Dir returns the group's host directory for controller, or for the v2 tree
+// with "". ok is false when the group has no such directory.
+func (m *Manager) Dir(controller string) (string, bool) {
+	for _, d := range m.dirs {
+		if controller == "" && d.version == 2 {
+			return d.dir, true
+		}
+		if controller != "" && d.has(controller) {
+			return d.dir, true
+		}
+	}
+	return "", false
+}
+
+func (m *Manager) dirFor(controller, flag string) (string, int, error) {
+	for _, d := range m.dirs {
+		if d.has(controller) {
+			return d.dir, d.version, nil
+		}
+	}
+	return "", 0, fmt.Errorf("set %s on %s: the %s controller is not available for this group (v2: enable it in the parent's cgroup.subtree_control)", flag, m.path, controller)
+}
+
+func v1Limit(l Limit) string {
+	if l.Unlimited {
+		return "-1"
+	}
+	return strconv.FormatUint(l.V, 10)
+}
+
+func v2Limit(l Limit) string {
+	if l.Unlimited {
+		return "max"
+	}
+	return strconv.FormatUint(l.V, 10)
+}
+
+// Update writes r to the group. Fields left nil are not touched.
+func (m *Manager) Update(r Resources) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.CPU != nil {
+		if err := m.setCPU(*r.CPU); err != nil {
+			return err
+		}
+	}
+	if r.CPUShares != nil {
+		dir, v, err := m.dirFor("cpu", "cpu shares")
+		if err != nil {
+			return err
+		}
+		if v == 2 {
+			err = writeFile(dir, "cpu.weight", strconv.FormatUint(sharesToWeight(*r.CPUShares), 10))
+		} else {
+			err = writeFile(dir, "cpu.shares", strconv.FormatUint(*r.CPUShares, 10))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range []struct {
+		v    *string
+		file string
+	}{{r.CpusetCpus, "cpuset.cpus"}, {r.CpusetMems, "cpuset.mems"}} {
+		if c.v == nil {
+			continue
+		}
+		dir, _, err := m.dirFor("cpuset", c.file)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(dir, c.file, *c.v); err != nil {
+			return err
+		}
+	}
+	if r.MemoryMax != nil || r.MemorySwap != nil || r.MemoryLow != nil {
+		if err := m.setMemory(r); err != nil {
+			return err
+		}
+	}
+	if r.PidsMax != nil {
+		dir, _, err := m.dirFor("pids", "pids limit")
+		if err != nil {
+			return err
+		}
+		if err := writeFile(dir, "pids.max", v2Limit(*r.PidsMax)); err != nil {
+			return err
+		}
+	}
+	for _, t := range r.IO {
+		if err := m.setIO(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) setCPU(c CPUMax) error {
+	dir, v, err := m.dirFor("cpu", "cpu quota")
+	if err != nil {
+		return err
+	}
+	if v == 2 {
+		val := v2Limit(c.Quota)
+		if c.Period != 0 {
+			val += " " + strconv.FormatUint(c.Period, 10)
+		}
+		return writeFile(dir, "cpu.max", val)
+	}
+	if c.Period != 0 {
+		if err := writeFile(dir, "cpu.cfs_period_us", strconv.FormatUint(c.Period, 10)); err != nil {
+			return err
+		}
+	}
+	return writeFile(dir, "cpu.cfs_quota_us", v1Limit(c.Quota))
+}
+
+func (m *Manager) setMemory(r Resources) error {
+	dir, v, err := m.dirFor("memory", "memory limit")
+	if err != nil {
+		return err
+	}
+	if v == 2 {
+		if r.MemoryMax != nil {
+			if err := writeFile(dir, "memory.max", v2Limit(*r.MemoryMax)); err != nil {
+				return err
+			}
+		}
+		if r.MemorySwap != nil {
+			if r.MemoryMax == nil {
+				return fmt.Errorf("set memory+swap on %s: give the memory limit with it", m.path)
+			}
+			swap := Max
+			if r.MemorySwap.Finite() {
+				if !r.MemoryMax.Finite() {
+					return fmt.Errorf("set memory+swap on %s: a finite memory+swap limit needs a finite memory limit", m.path)
+				}
+				swap = LimitOf(r.MemorySwap.V - r.MemoryMax.V)
+			}
+			if err := writeFile(dir, "memory.swap.max", v2Limit(swap)); err != nil {
+				return err
+			}
+		}
+		if r.MemoryLow != nil {
+			if err := writeFile(dir, "memory.low", v2Limit(*r.MemoryLow)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// v1: memory.limit_in_bytes may never exceed memory.memsw.limit_in_bytes,
+	// so the order of the two writes depends on the direction of the change.
+	writeMax := func() error {
+		if r.MemoryMax == nil {
+			return nil
+		}
+		return writeFile(dir, "memory.limit_in_bytes", v1Limit(*r.MemoryMax))
+	}
+	writeSwap := func() error {
+		if r.MemorySwap == nil {
+			return nil
+		}
+		if _, err := os.Stat(filepath.Join(dir, "memory.memsw.limit_in_bytes")); err != nil {
+			return fmt.Errorf("set memory+swap on %s: memory.memsw.limit_in_bytes is missing: the kernel has no swap accounting (boot with swapaccount=1)", m.path)
+		}
+		return writeFile(dir, "memory.memsw.limit_in_bytes", v1Limit(*r.MemorySwap))
+	}
+	if err := writeMax(); err != nil {
+		if r.MemorySwap == nil {
+			return err
+		}
+		if err := writeSwap(); err != nil {
+			return err
+		}
+		if err := writeMax(); err != nil {
+			return err
+		}
+	} else if err := writeSwap(); err != nil {
+		return err
+	}
+	if r.MemoryLow != nil {
+		if err := writeFile(dir, "memory.soft_limit_in_bytes", v1Limit(*r.MemoryLow)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) setIO(t IOThrottle) error {
+	if dir, v, err := m.dirFor("io", "io throttle"); err == nil && v == 2 {
+		val := v2Limit(LimitOf(t.Rate))
+		if t.Rate == 0 {
+			val = "max"
+		}
+		return writeFile(dir, "io.max", fmt.Sprintf("%s %s=%s", t.Device, t.Kind, val))
+	}
+	dir, _, err := m.dirFor("blkio", "io throttle")
+	if err != nil {
+		return err
+	}
+	file := map[string]string{
+		"rbps": "blkio.throttle.read_bps_device", "wbps": "blkio.throttle.write_bps_device",
+		"riops": "blkio.throttle.read_iops_device", "wiops": "blkio.throttle.write_iops_device",
+	}[t.Kind]
+	return writeFile(dir, file, fmt.Sprintf("%s %d", t.Device, t.Rate))
+}
+
+// AddProc moves pid into the group in every hierarchy.
+func (m *Manager) AddProc(pid int) error {
+	for _, d := range m.dirs {
+		if err := writeFile(d.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return fmt.Errorf("move pid %d into %s: %w", pid, m.path, err)
+		}
+	}
+	return nil
+}
+
+// FD opens the group's v2 directory for clone3's CLONE_INTO_CGROUP
+// (SysProcAttr.UseCgroupFD). ok is false when there is no v2 directory; the
+// caller then falls back to AddProc. The caller closes the fd.
+func (m *Manager) FD() (fd int, ok bool, err error) {
+	dir, ok := m.Dir("")
+	if !ok {
+		return -1, false, nil
+	}
+	fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, false, fmt.Errorf("open %s for clone into cgroup: %w", dir, err)
+	}
+	return fd, true, nil
+}
+
+// Procs lists the processes of the group and its descendants, from every
+// hierarchy, without duplicates.
+func (m *Manager) Procs() ([]int, error) {
+	var out []int
+	for _, d := range m.dirs {
+		err := filepath.WalkDir(d.dir, func(p string, e os.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return filepath.SkipDir
+				}
+				return err
+			}
+			if !e.IsDir() {
+				return nil
+			}
+			f, err := os.Open(filepath.Join(p, "cgroup.procs"))
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			defer f.Close()
+			s := bufio.NewScanner(f)
+			for s.Scan() {
+				if n, err := strconv.Atoi(strings.TrimSpace(s.Text())); err == nil {
+					out = append(out, n)
+				}
+			}
+			return s.Err()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list processes of %s: %w", m.path, err)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Kill kills every process in the group and its descendants and waits
+// (up to a few seconds) until none is left. v2 writes cgroup.kill (also
+// present in the v2 tree of a hybrid host); v1 freezes the group so nothing
+// can fork while it is killed, sends SIGKILL to each process, and thaws it.
+func (m *Manager) Kill() error {
+	if dir, ok := m.Dir(""); ok {
+		if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err == nil {
+			if err := writeFile(dir, "cgroup.kill", "1"); err != nil {
+				return fmt.Errorf("kill %s: %w", m.path, err)
+			}
+		}
+	}
+	frozen := ""
+	if dir, ok := m.Dir("freezer"); ok {
+		if err := writeFile(dir, "freezer.state", "FROZEN"); err == nil {
+			frozen = dir
+		}
+	}
+	var procs []int
+	for range 200 {
+		var err error
+		procs, err = m.Procs()
+		if err != nil {
+			return err
+		}
+		if len(procs) == 0 {
+			break
+		}
+		for _, p := range procs {
+			// ESRCH: it exited meanwhile; nothing else can fail for root.
+			_ = unix.Kill(p, unix.SIGKILL)
+		}
+		if frozen != "" {
+			// SIGKILL is delivered to frozen tasks only once they thaw.
+			_ = writeFile(frozen, "freezer.state", "THAWED")
+			frozen = ""
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if frozen != "" {
+		_ = writeFile(frozen, "freezer.state", "THAWED")
+	}
+	if len(procs) > 0 {
+		return fmt.Errorf("kill %s: %d processes remain (%v)", m.path, len(procs), procs)
+	}
+	return nil
+}
+
+// Delete removes the group and its descendants from every hierarchy. The
+// group must have no processes left (see Kill). A removal the kernel
+// refuses while an exited process is still being torn down is retried
+// briefly.
+func (m *Manager) Delete() error {
+	var errs []error
+	for _, d := range m.dirs {
+		if err := removeTree(d.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete cgroup %s: %w", m.path, err)
+	}
+	return nil
+}
+
+// removeTree removes a cgroup directory and its child groups, deepest
+// first. Only directories are removed: a cgroup's files vanish with it.
+func removeTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	for i := 0; ; i++ {
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || i == 100 {
+			return fmt.Errorf("remove %s: %w", dir, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// rollback removes what create made, deepest first.
+func (m *Manager) rollback() {
+	for i := len(m.made) - 1; i >= 0; i-- {
+		_ = removeTree(m.made[i])
+	}
+}
+
+// RemoveIfEmpty removes group path from every hierarchy if it has no child
+// groups and no processes; it reports whether it removed anything. ctop
+// uses it for its parent group ("/ctop") once the last sandbox is gone.
+func RemoveIfEmpty(f *FS, path string) (bool, error) {
+	m, err := Load(f, path)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	removed := false
+	for _, d := range m.dirs {
+		err := unix.Rmdir(d.dir)
+		switch {
+		case err == nil:
+			removed = true
+		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.ENOTEMPTY), errors.Is(err, unix.ENOENT):
+		default:
+			return removed, fmt.Errorf("remove %s: %w", d.dir, err)
+		}
+	}
+	return removed, nil
+}
