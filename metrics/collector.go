@@ -48,8 +48,11 @@ type NamespaceCount struct {
 	// was read.
 	Processes int
 	// OutsideHost is how many of them are not in the host's namespace of
-	// the type.
+	// the type; meaningful only when HostKnown.
 	OutsideHost int
+	// HostKnown is false when the host's namespace of the type could not
+	// be read; OutsideHost is then not exported.
+	HostKnown bool
 }
 
 // Options configure a Collector.
@@ -221,7 +224,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, n := range r.ns {
 		e.gauge(d.namespaces, float64(n.Namespaces), n.Type)
 		e.gauge(d.namespaceProcs, float64(n.Processes), n.Type)
-		e.gauge(d.namespaceOutside, float64(n.OutsideHost), n.Type)
+		if n.HostKnown {
+			e.gauge(d.namespaceOutside, float64(n.OutsideHost), n.Type)
+		}
 	}
 }
 

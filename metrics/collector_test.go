@@ -134,7 +134,7 @@ ctop_cgroup_fs_writes_total{cgroup="/ctop/web",device="254:0"} 512
 ctop_cgroup_threads{cgroup="/ctop/web"} 4
 # HELP ctop_cgroup_threads_max Limit on tasks (pids.max); +Inf when unlimited.
 # TYPE ctop_cgroup_threads_max gauge
-ctop_cgroup_threads_max{cgroup="/ctop/web"} 31
+ctop_cgroup_threads_max{cgroup="/ctop/web"} 32
 # HELP ctop_cgroup_pids_max_events_total Forks refused because the group was at pids.max (pids.events max).
 # TYPE ctop_cgroup_pids_max_events_total counter
 ctop_cgroup_pids_max_events_total{cgroup="/ctop/web"} 9
@@ -318,8 +318,9 @@ func TestDepth(t *testing.T) {
 func TestCollectNamespaces(t *testing.T) {
 	ns := func() ([]NamespaceCount, error) {
 		return []NamespaceCount{
-			{Type: "net", Namespaces: 3, Processes: 120, OutsideHost: 7},
-			{Type: "pid", Namespaces: 2, Processes: 120, OutsideHost: 4},
+			{Type: "net", Namespaces: 3, Processes: 120, OutsideHost: 7, HostKnown: true},
+			{Type: "pid", Namespaces: 2, Processes: 120, OutsideHost: 4, HostKnown: true},
+			{Type: "time", Namespaces: 1, Processes: 120},
 		}, nil
 	}
 	c := New(Options{Scan: fixed(handBuilt(), nil), Namespaces: ns})
@@ -328,6 +329,7 @@ func TestCollectNamespaces(t *testing.T) {
 # TYPE ctop_namespaces gauge
 ctop_namespaces{type="net"} 3
 ctop_namespaces{type="pid"} 2
+ctop_namespaces{type="time"} 1
 # HELP ctop_namespace_processes_outside_host Processes not in the host's (initial) namespace of the type.
 # TYPE ctop_namespace_processes_outside_host gauge
 ctop_namespace_processes_outside_host{type="net"} 7

@@ -37,7 +37,8 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(
-	// Subcommands, one constructor per file.
+		// Subcommands, one constructor per file.
+		newServeCmd(),
 	)
 	return root
 }
