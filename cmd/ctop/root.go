@@ -39,6 +39,8 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 	root.AddCommand(
 		// Subcommands, one constructor per file.
 		newServeCmd(),
+		newCgroupsCmd(),
+		newInspectCmd(),
 	)
 	return root
 }

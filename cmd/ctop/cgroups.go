@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"path"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+type cgroupsOpts struct {
+	depth    int
+	json     bool
+	interval time.Duration
+}
+
+func newCgroupsCmd() *cobra.Command {
+	var o cgroupsOpts
+	cmd := &cobra.Command{
+		Use:   "cgroups [PATH]",
+		Short: "Show the cgroup tree with each group's limits beside its usage",
+		Long: `Show every cgroup under PATH (default: the whole host) as a tree, with its
+limits beside its live usage.
+
+A cgroup (control group) is a set of processes the kernel accounts and limits
+together: CPU time, memory, block IO and the number of processes. On cgroup v1
+each controller has its own hierarchy (/sys/fs/cgroup/memory, .../cpu, ...);
+ctop merges them by path, so a group shows every controller it has. On cgroup
+v2 there is one tree for all controllers.
+
+Usage is sampled twice, --interval apart, to derive rates:
+  CPU%     CPU time used, as percent of one core (200 = two cores busy)
+  LIMIT    the CPU quota in CPUs (cpu.max / cpu.cfs_quota_us), max if none
+  %QUOTA   CPU% as percent of that quota (or of the tightest one above)
+  THR%     share of CFS periods in which the group was throttled
+  MEM      memory in use (memory.current / memory.usage_in_bytes)
+  MEMMAX   memory.max / memory.limit_in_bytes; max means unlimited
+  PIDS     processes and threads, and pids.max
+  IO       bytes per second read and written, all devices
+  PSI      cpu pressure: percent of the last 10 s some task waited for CPU
+  EVENTS   OOM kills and forks refused at pids.max since the group was made
+"-" means the kernel does not expose the value for that group (controller not
+enabled, or an older kernel).`,
+		Example: `  ctop cgroups                     # the whole host
+  ctop cgroups /system.slice -d 1  # one level below a slice
+  ctop cgroups --json | jq '.groups[] | select(.stats.memory.events.oom_kill > 0) | .path'`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := "/"
+			if len(args) == 1 {
+				p = args[0]
+			}
+			if o.depth < 0 {
+				return fmt.Errorf("invalid --depth %d: want 0 (no limit) or more", o.depth)
+			}
+			if o.interval < 0 {
+				return fmt.Errorf("invalid --interval %s: want 0 (no rates) or more", o.interval)
+			}
+			return runCgroups(cmd.OutOrStdout(), cmd.ErrOrStderr(), p, o)
+		},
+	}
+	cmd.Flags().IntVarP(&o.depth, "depth", "d", 0, "levels below PATH to show (0: all)")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON: mode, hierarchies and every group with limits, usage and rates")
+	cmd.Flags().DurationVarP(&o.interval, "interval", "i", 500*time.Millisecond, "time between the two samples rates are derived from (0: no rates)")
+	return cmd
+}
+
+// cgroupsJSON is the --json document.
+type cgroupsJSON struct {
+	Mode        cgroup.Mode        `json:"mode"`
+	Hierarchies []cgroup.Hierarchy `json:"hierarchies"`
+	Time        time.Time          `json:"time"`
+	Interval    float64            `json:"interval_seconds"`
+	Groups      []groupJSON        `json:"groups"`
+}
+
+type groupJSON struct {
+	*cgroup.Group
+	Rates cgroup.Rates `json:"rates"`
+}
+
+func runCgroups(stdout, stderr io.Writer, p string, o cgroupsOpts) error {
+	fs, err := cgroup.Open("/")
+	if err != nil {
+		return err
+	}
+	opts := cgroup.ScanOptions{Path: p, Depth: o.depth}
+	prev, err := fs.Scan(opts)
+	if errors.Is(err, cgroup.ErrNotFound) {
+		return fmt.Errorf("no cgroup %s on this host (list them with: ctop cgroups)", path.Clean("/"+p))
+	}
+	snap := prev
+	if o.interval > 0 {
+		time.Sleep(o.interval)
+		snap, err = fs.Scan(opts)
+		if err != nil && snap == nil {
+			return err
+		}
+	} else {
+		prev = nil
+	}
+	for _, e := range splitErrors(err) {
+		fmt.Fprintln(stderr, "ctop: warning:", e)
+	}
+	rates := cgroup.SnapshotRates(prev, snap)
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	if o.json {
+		doc := cgroupsJSON{Mode: fs.Mode(), Hierarchies: fs.Hierarchies(), Time: snap.Time, Interval: o.interval.Seconds()}
+		for _, g := range snap.Groups {
+			doc.Groups = append(doc.Groups, groupJSON{Group: g, Rates: rates[g.Path]})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	writeLayout(w, fs)
+	writeTree(w, snap, rates, o.interval > 0)
+	return nil
+}
+
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, splitErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// writeLayout says which hierarchy carries each controller: the difference
+// between v1 and v2 a learner should see.
+func writeLayout(w io.Writer, fs *cgroup.FS) {
+	fmt.Fprintf(w, "cgroup layout: %s", fs.Mode())
+	switch fs.Mode() {
+	case cgroup.ModeUnified:
+		fmt.Fprintln(w, " (one unified tree for every controller)")
+	case cgroup.ModeHybrid:
+		fmt.Fprintln(w, " (v1 hierarchies per controller, plus a v2 tree)")
+	default:
+		fmt.Fprintln(w, " (one hierarchy per controller)")
+	}
+	for _, h := range fs.Hierarchies() {
+		c := strings.Join(h.Controllers, ",")
+		if c == "" {
+			c = "(no controllers)"
+		}
+		fmt.Fprintf(w, "  v%d %-24s %s\n", h.Version, h.Mountpoint, c)
+	}
+	fmt.Fprintln(w)
+}
+
+func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates, sampled bool) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "PROCS\tCPU%\tLIMIT\t%QUOTA\tTHR%\tMEM\tMEMMAX\tPIDS\tIO R/W\tPSI\t EVENTS\t CGROUP")
+	top := 0
+	if len(snap.Groups) > 0 {
+		top = pathDepth(snap.Groups[0].Path)
+	}
+	for _, g := range snap.Groups {
+		r := rates[g.Path]
+		thr := "-"
+		if r.ThrottledFraction.OK {
+			thr = pct(cgroup.F64{V: 100 * r.ThrottledFraction.V, OK: true})
+		}
+		pids := "-"
+		if g.Stats.Pids.Current.OK || g.Limits.Pids.OK {
+			pids = g.Stats.Pids.Current.String() + "/" + limitNum(g.Limits.Pids)
+		}
+		io := "-"
+		if sampled && len(g.Stats.IO) > 0 {
+			var rd, wr float64
+			for _, x := range r.IO {
+				rd += x.ReadBps
+				wr += x.WriteBps
+			}
+			io = rateIEC(rd) + "/" + rateIEC(wr)
+		}
+		psi := "-"
+		if g.Stats.Pressure.CPU.OK {
+			psi = fmt.Sprintf("%.1f", g.Stats.Pressure.CPU.Some.Avg10)
+		}
+		limit := "-"
+		if g.Limits.CPU.Quota.OK {
+			limit = cores(g.Limits.CPU.Cores())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t %s\t %s\n",
+			g.Procs, pct(r.CPU), limit, pct(r.CPUOfQuota), thr,
+			u64Bytes(g.Stats.Memory.Current), limitBytes(g.Limits.Memory.Max), pids, io, psi,
+			events(g), treeName(g.Path, top))
+	}
+	tw.Flush()
+}
+
+// events marks what a group has hit: OOM kills and refused forks.
+func events(g *cgroup.Group) string {
+	var e []string
+	if k := g.Stats.Memory.Events.OOMKill; k.OK && k.V > 0 {
+		e = append(e, fmt.Sprintf("oom_kill=%d", k.V))
+	}
+	if m := g.Stats.Pids.MaxEvents; m.OK && m.V > 0 {
+		e = append(e, fmt.Sprintf("pids_max=%d", m.V))
+	}
+	if len(e) == 0 {
+		return "-"
+	}
+	return strings.Join(e, ",")
+}
+
+// treeName indents a group's name by its depth below the top of the scan.
+func treeName(p string, top int) string {
+	d := pathDepth(p) - top
+	if d <= 0 {
+		return p
+	}
+	return strings.Repeat("  ", d-1) + "└ " + path.Base(p)
+}
+
+// pathDepth is the number of components of a group path; "/" has none.
+func pathDepth(p string) int {
+	if p == "/" {
+		return 0
+	}
+	return strings.Count(p, "/")
+}
