@@ -16,7 +16,7 @@
 #                   package whose tests call os.Geteuid, i.e. has root tests)
 #   VM_KERNEL_PKG   Debian kernel package (default linux-image-amd64)
 #   VM_MODULES      kernel modules to load (default virtio_pci virtio_blk ext4
-#                   overlay veth bridge; dependencies are added)
+#                   overlay veth; dependencies are added)
 #   VM_TOOLS        host binaries to ship with their libraries (default lsns
 #                   unshare nsenter; busybox provides the rest)
 #   VM_MEM, VM_CPUS memory in MiB (default 1024) and vCPUs (default 2)
@@ -33,7 +33,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${VM_CACHE:-$root/.vm-cache}
 vm_timeout=${VM_TIMEOUT:-1200}
 kernel_pkg=${VM_KERNEL_PKG:-linux-image-amd64}
-modules=${VM_MODULES:-virtio_pci virtio_blk ext4 overlay veth bridge}
+modules=${VM_MODULES:-virtio_pci virtio_blk ext4 overlay veth}
 tools=${VM_TOOLS:-lsns unshare nsenter}
 go=${GO:-go}
 if ! command -v "$go" >/dev/null && [ -x /usr/local/go/bin/go ]; then
@@ -96,9 +96,35 @@ fetch_kernel() {
 		ver=$(ls "$dir/root/lib/modules")
 		depmod -b "$dir/root" "$ver"
 		echo "$ver" >"$dir/release"
+		extract_vmlinux "$dir/root/boot/vmlinuz-$ver" "$dir/vmlinux" ||
+			log "could not extract vmlinux from vmlinuz-$ver; booting the compressed image (slower)"
 		touch "$dir/.done"
+		# Keep one kernel: the one the package names now.
+		for old in "$cache"/kernel/*; do
+			[ "$old" = "$dir" ] || rm -rf "$old"
+		done
 	fi
 	echo "$dir"
+}
+
+# extract_vmlinux decompresses the kernel inside a bzImage to a plain ELF
+# vmlinux, as the kernel's scripts/extract-vmlinux does. qemu boots it
+# through its PVH entry point, which skips the real-mode setup and the
+# decompression (seconds under TCG) on every boot.
+extract_vmlinux() {
+	local in=$1 out=$2 magic cmd off
+	for magic in 'xz \xfd7zXZ\x00' 'zstd \x28\xb5\x2f\xfd' 'gzip \x1f\x8b\x08'; do
+		cmd=${magic%% *}
+		command -v "$cmd" >/dev/null || continue
+		for off in $(LC_ALL=C grep -obUaP "${magic#* }" "$in" | cut -d: -f1); do
+			tail -c "+$((off + 1))" "$in" | "$cmd" -dc >"$out" 2>/dev/null
+			if [ "$(head -c 4 "$out" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+				return 0
+			fi
+		done
+	done
+	rm -f "$out"
+	return 1
 }
 
 # ship copies a dynamically linked host binary and the libraries it needs
@@ -232,7 +258,10 @@ if ! dd if=/dev/zero of="$run/disk.img" bs=4096 count=1 oflag=direct conv=notrun
 fi
 mkfs.ext4 -q -F -L ctop-scratch "$run/disk.img"
 
-kernel=$(ls "$kdir"/root/boot/vmlinuz-*)
+kernel=$kdir/vmlinux
+if [ ! -e "$kernel" ]; then
+	kernel=$kdir/root/boot/vmlinuz-$kver
+fi
 bios=()
 if [ -e /usr/share/qemu/qboot.rom ]; then
 	bios=(-bios /usr/share/qemu/qboot.rom)

@@ -401,9 +401,7 @@ func describe(ws unix.WaitStatus) string {
 }
 
 // runBinary runs one test binary from dir and returns its wait status. Its
-// output is copied to out, without the "=== RUN" style progress lines unless
-// verbose (the serial port is slow; a timed-out test binary names the test
-// that hung anyway). Whatever the binary leaves running is killed after it
+// output is copied to out through filter. Whatever the binary leaves running is killed after it
 // exits, so one package's leftovers cannot disturb the next.
 func runBinary(out io.Writer, dir, bin string, args, env []string, verbose bool) (unix.WaitStatus, error) {
 	r, w, err := os.Pipe()
@@ -456,7 +454,10 @@ func runBinary(out io.Writer, dir, bin string, args, env []string, verbose bool)
 	return status, nil
 }
 
-// filter copies test output line by line, dropping progress lines.
+// filter copies test output line by line. Unless verbose it drops the
+// progress lines of subtests and of parallel tests (the serial port is slow);
+// the "=== RUN" line of each top-level test stays, so logs sit under the test
+// that wrote them and a hung binary shows where it hung.
 func filter(out io.Writer, r io.Reader, verbose bool) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
@@ -471,12 +472,11 @@ func filter(out io.Writer, r io.Reader, verbose bool) {
 }
 
 func progress(line string) bool {
-	for _, p := range []string{"=== RUN", "=== PAUSE", "=== CONT", "=== NAME"} {
-		if strings.HasPrefix(strings.TrimLeft(line, " "), p) {
-			return true
-		}
+	line = strings.TrimLeft(line, " ")
+	if name, ok := strings.CutPrefix(line, "=== RUN"); ok {
+		return strings.Contains(name, "/")
 	}
-	return false
+	return strings.HasPrefix(line, "=== PAUSE") || strings.HasPrefix(line, "=== CONT")
 }
 
 // killAll kills every process but init and reaps them all.

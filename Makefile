@@ -1,0 +1,61 @@
+# ctop's build and test entry points. `make test` is what CI runs (.ci/run):
+# the host's tests (cgroup v1 hybrid on CI; root integration tests included
+# when run as root), then the same root integration tests inside a pure
+# cgroup v2 kernel booted under qemu (test/vm/README.md).
+
+SHELL := /bin/bash
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+
+# Debian packages the test suites need; others can extend EXTRA_DEBS.
+#   tmux: terminal end-to-end tests; prometheus: the metrics end-to-end test;
+#   busybox-static, qemu-system-x86, cpio, e2fsprogs, kmod, xz-utils: the VM;
+#   util-linux: lsns, unshare, nsenter (host tests, and shipped into the VM).
+DEBS := tmux busybox-static qemu-system-x86 cpio util-linux e2fsprogs kmod xz-utils prometheus $(EXTRA_DEBS)
+
+# Settings of test/vm/run.sh, e.g. make test-v2 VM_TIMEOUT=600 CTOP_VM_RUN=TestLive
+export GO VM_TIMEOUT VM_PKGS VM_KERNEL_PKG VM_MODULES VM_TOOLS VM_MEM VM_CPUS VM_DISK_SIZE VM_APPEND VM_CACHE
+
+.PHONY: all build deps test test-host test-v2 vm-clean
+
+all: build
+
+build:
+	$(GO) build -o ctop ./cmd/ctop
+
+# deps installs the missing Debian packages; apt-get runs only when one is
+# missing, and only as root (otherwise it says what to install).
+deps:
+	@missing=; for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "deps: missing Debian packages:$$missing (run make deps as root); tests that need them skip or fail" >&2; exit 0; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	log=$$(mktemp); \
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; } >"$$log" 2>&1 || \
+		{ cat "$$log" >&2; rm -f "$$log"; echo "deps: apt-get install$$missing failed" >&2; exit 1; }; \
+	rm -f "$$log"
+
+# test runs both layouts and fails if either failed; both always run, so
+# one log shows the v1-hybrid host and the pure v2 VM side by side.
+test: deps
+	@host=0; v2=0; \
+	$(MAKE) --no-print-directory test-host || host=$$?; \
+	$(MAKE) --no-print-directory test-v2 || v2=$$?; \
+	if [ $$host != 0 ] || [ $$v2 != 0 ]; then \
+		echo "test: FAIL (host tests: $$([ $$host = 0 ] && echo ok || echo failed), pure cgroup v2 VM: $$([ $$v2 = 0 ] && echo ok || echo failed))" >&2; exit 1; \
+	fi; \
+	echo "test: ok (host and pure cgroup v2 VM)"
+
+test-host:
+	$(GO) test -count=1 ./...
+
+# test-v2 runs the root integration tests in a pure cgroup v2 kernel.
+test-v2: deps
+	test/vm/run.sh
+
+vm-clean:
+	rm -rf .vm-cache
