@@ -402,8 +402,9 @@ func sortDevices[T any](s []T, dev func(T) Device) {
 }
 
 // readGroup reads group path from every hierarchy that has it. It returns
-// ErrNotFound when none has.
-func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer) (*Group, error) {
+// ErrNotFound when none has. in, when not nil, says which hierarchies (by
+// index) a walk found the group in, sparing a stat per hierarchy.
+func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer, in []bool) (*Group, error) {
 	g := &Group{Path: path}
 	r := &groupReader{fs: f, g: g, limitsOnly: limitsOnly}
 	if buf != nil {
@@ -415,7 +416,10 @@ func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer) (*Group,
 	if f.mode != ModeUnified && !limitsOnly {
 		pids = map[int]struct{}{}
 	}
-	for _, h := range f.hs {
+	for i, h := range f.hs {
+		if in != nil && !in[i] {
+			continue
+		}
 		dir := f.path(h.Mountpoint, path)
 		if h.Version == 2 {
 			b, err := readFile(filepath.Join(dir, "cgroup.controllers"), &r.buf)
@@ -441,8 +445,10 @@ func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer) (*Group,
 			}
 			continue
 		}
-		if _, err := os.Stat(dir); err != nil {
-			continue
+		if in == nil {
+			if _, err := os.Stat(dir); err != nil {
+				continue
+			}
 		}
 		found = true
 		for _, c := range h.Controllers {

@@ -26,7 +26,7 @@ type ScanOptions struct {
 // each group also carries in Errors.
 func (f *FS) Scan(opts ScanOptions) (*Snapshot, error) {
 	top := cleanPath(opts.Path)
-	paths, err := f.walk(top, opts.Depth)
+	paths, in, err := f.walk(top, opts.Depth)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (f *FS) Scan(opts ScanOptions) (*Snapshot, error) {
 	base, err := f.ancestorsEffective(top, &buf)
 	errs = append(errs, err)
 	for _, p := range paths {
-		g, err := f.readGroup(p, false, &buf)
+		g, err := f.readGroup(p, false, &buf, in[p])
 		if errors.Is(err, ErrNotFound) {
 			continue // removed while we walked
 		}
@@ -60,7 +60,7 @@ func (f *FS) Scan(opts ScanOptions) (*Snapshot, error) {
 func (f *FS) Read(path string) (*Group, error) {
 	p := cleanPath(path)
 	var buf bytes.Buffer
-	g, err := f.readGroup(p, false, &buf)
+	g, err := f.readGroup(p, false, &buf, nil)
 	if g == nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (f *FS) ancestorsEffective(path string, buf *bytes.Buffer) (Effective, erro
 	}
 	var errs []error
 	for i := len(chain) - 1; i >= 0; i-- {
-		g, err := f.readGroup(chain[i], true, buf)
+		g, err := f.readGroup(chain[i], true, buf, nil)
 		if g == nil {
 			continue
 		}
@@ -124,10 +124,11 @@ func parentPath(p string) string {
 	return d
 }
 
-// walk lists the group paths under top in every hierarchy, in tree order.
-func (f *FS) walk(top string, depth int) ([]string, error) {
-	set := map[string]struct{}{}
-	for _, h := range f.hs {
+// walk lists the group paths under top in every hierarchy, in tree order,
+// and for each path the hierarchies (by index) that have it.
+func (f *FS) walk(top string, depth int) ([]string, map[string][]bool, error) {
+	set := map[string][]bool{}
+	for i, h := range f.hs {
 		mnt := f.path(h.Mountpoint)
 		start := filepath.Join(mnt, top)
 		err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
@@ -144,11 +145,16 @@ func (f *FS) walk(top string, depth int) ([]string, error) {
 			if depth > 0 && levels(top, rel) > depth {
 				return fs.SkipDir
 			}
-			set[rel] = struct{}{}
+			in := set[rel]
+			if in == nil {
+				in = make([]bool, len(f.hs))
+				set[rel] = in
+			}
+			in[i] = true
 			return nil
 		})
 		if err != nil && !errors.Is(err, fs.SkipDir) {
-			return nil, fmt.Errorf("walk %s: %w", start, err)
+			return nil, nil, fmt.Errorf("walk %s: %w", start, err)
 		}
 	}
 	paths := make([]string, 0, len(set))
@@ -156,7 +162,7 @@ func (f *FS) walk(top string, depth int) ([]string, error) {
 		paths = append(paths, p)
 	}
 	slices.SortFunc(paths, ComparePaths)
-	return paths, nil
+	return paths, set, nil
 }
 
 // levels is how far below top rel is.
