@@ -13,7 +13,7 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 DEBS := tmux busybox-static qemu-system-x86 cpio util-linux e2fsprogs kmod xz-utils prometheus $(EXTRA_DEBS)
 
 # Settings of test/vm/run.sh, e.g. make test-v2 VM_TIMEOUT=600 CTOP_VM_RUN=TestLive
-export GO VM_TIMEOUT VM_PKGS VM_KERNEL_PKG VM_MODULES VM_TOOLS VM_MEM VM_CPUS VM_DISK_SIZE VM_APPEND VM_CACHE
+export GO VM_TIMEOUT VM_PKGS VM_KERNEL_PKG VM_MODULES VM_TOOLS VM_MEM VM_CPUS VM_DISK_SIZE VM_APPEND VM_ACCEL VM_CACHE
 
 .PHONY: all build deps test test-host test-v2 vm-clean
 

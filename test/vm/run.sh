@@ -22,6 +22,7 @@
 #   VM_MEM, VM_CPUS memory in MiB (default 1024) and vCPUs (default 2)
 #   VM_DISK_SIZE    size of the scratch disk (default 256M)
 #   VM_APPEND       extra kernel command line
+#   VM_ACCEL        qemu accelerator (default tcg; kvm where guests do not hang)
 #   VM_CACHE        cache directory (default .vm-cache at the repository root)
 #   CTOP_VM_*, CTOP_TEST_*  passed into the VM's test environment, e.g.
 #                   CTOP_VM_RUN (a -test.run pattern), CTOP_VM_VERBOSE=1 (keep
@@ -268,7 +269,7 @@ if [ -e /usr/share/qemu/qboot.rom ]; then
 fi
 append="console=ttyS0 cgroup_no_v1=all panic=-1 quiet mitigations=off rdinit=/init ${VM_APPEND:-}"
 
-qemu=(qemu-system-x86_64 -accel tcg -M pc -cpu max "${bios[@]}"
+qemu=(qemu-system-x86_64 -accel "${VM_ACCEL:-tcg}" -M pc -cpu max "${bios[@]}"
 	-smp "${VM_CPUS:-2}" -m "${VM_MEM:-1024}"
 	-nodefaults -no-user-config -display none -vga none -no-reboot
 	-kernel "$kernel" -initrd "$run/initramfs.cpio" -append "$append"
