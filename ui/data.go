@@ -1,0 +1,307 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// historyLen is how many samples each group keeps for its charts.
+const historyLen = 120
+
+// tickMsg arrives every interval; gen discards ticks of an older interval.
+type tickMsg struct{ gen int }
+
+// sampleMsg carries one reading of the sources, taken off the UI goroutine.
+type sampleMsg struct {
+	snap      *cgroup.Snapshot
+	snapErr   error
+	procs     *ProcTable
+	procErr   error
+	sandboxes []Sandbox
+	sbErr     error
+	withProcs bool
+}
+
+// tick arms the next tick.
+func tick(gen int, every time.Duration) tea.Cmd {
+	return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{gen: gen} })
+}
+
+// sample reads the sources; processes only when a view shows them, since
+// they are the costly part.
+func sample(src Sources, withProcs bool) tea.Cmd {
+	return func() tea.Msg {
+		var m sampleMsg
+		m.withProcs = withProcs
+		if src.Groups != nil {
+			m.snap, m.snapErr = src.Groups.Snapshot()
+		}
+		if withProcs && src.Procs != nil {
+			t, err := src.Procs.Processes()
+			m.procs, m.procErr = &t, err
+		}
+		if src.Launcher != nil {
+			m.sandboxes, m.sbErr = src.Launcher.Sandboxes()
+		}
+		return m
+	}
+}
+
+// rates are a group's usage per second between two snapshots.
+type rates struct {
+	ok        bool
+	cpu       float64 // % of one core
+	quota     float64 // % of the CPU quota
+	quotaOK   bool
+	throttled float64 // % of periods throttled
+	thrOK     bool
+	read      float64 // bytes/s
+	write     float64
+	ioOK      bool
+}
+
+// newRates computes rates from prev to cur over dt.
+func newRates(prev, cur *cgroup.Group, dt time.Duration) rates {
+	var r rates
+	if prev == nil || cur == nil || dt <= 0 {
+		return r
+	}
+	sec := dt.Seconds()
+	pu, cu := prev.Stats.CPU.Usage, cur.Stats.CPU.Usage
+	if pu.OK && cu.OK && cu.V >= pu.V {
+		r.ok = true
+		r.cpu = float64(cu.V-pu.V) / 1e6 / sec * 100
+		if c := cur.Limits.CPU.Cores(); c > 0 {
+			r.quota, r.quotaOK = r.cpu/c, true
+		}
+	}
+	pp, cp := prev.Stats.CPU.Periods, cur.Stats.CPU.Periods
+	pt, ct := prev.Stats.CPU.Throttled, cur.Stats.CPU.Throttled
+	if pp.OK && cp.OK && pt.OK && ct.OK && cp.V >= pp.V && ct.V >= pt.V {
+		r.thrOK = true
+		if d := cp.V - pp.V; d > 0 {
+			r.throttled = float64(ct.V-pt.V) / float64(d) * 100
+		}
+	}
+	if len(cur.Stats.IO) > 0 || len(prev.Stats.IO) > 0 {
+		var pr, pw, cr, cw uint64
+		for _, s := range prev.Stats.IO {
+			pr, pw = pr+s.ReadBytes, pw+s.WriteBytes
+		}
+		for _, s := range cur.Stats.IO {
+			cr, cw = cr+s.ReadBytes, cw+s.WriteBytes
+		}
+		if cr >= pr && cw >= pw {
+			r.ioOK = true
+			r.read, r.write = float64(cr-pr)/sec, float64(cw-pw)/sec
+		}
+	}
+	return r
+}
+
+// histPoint is one sample of a group, for its charts. NaN: unavailable.
+type histPoint struct {
+	t                  time.Time
+	cpu, quota         float32 // cores
+	mem, high, max     float32 // bytes; 0 for unlimited limits
+	read, write        float32 // bytes/s
+	pids, pidsMax      float32
+	throttled          float32 // %
+	psiCPU, psiMem     float32
+	psiIO              float32
+	memOK, pidsOK      bool
+	cpuOK, thrOK, ioOK bool
+	// highEvents and failcnt are the cumulative memory.events high and v1
+	// memory.failcnt counters.
+	highEvents, failcnt uint64
+}
+
+// markKind is what a chart mark stands for.
+type markKind int
+
+const (
+	markLimit markKind = iota
+	markOOM
+	markPids
+)
+
+// mark is a moment worth a vertical line on the charts.
+type mark struct {
+	t    time.Time
+	kind markKind
+	what string
+}
+
+// history is a group's recent samples and marks.
+type history struct {
+	points []histPoint
+	marks  []mark
+}
+
+func finite(l cgroup.Limit) float32 {
+	if l.Finite() {
+		return float32(l.V)
+	}
+	return 0
+}
+
+// add appends the sample of g at t with rates r, and the marks the change
+// from prev shows.
+func (h *history) add(t time.Time, prev, g *cgroup.Group, r rates) {
+	p := histPoint{
+		t:         t,
+		quota:     float32(g.Limits.CPU.Cores()),
+		high:      finite(g.Limits.Memory.High),
+		max:       finite(g.Limits.Memory.Max),
+		pidsMax:   finite(g.Limits.Pids),
+		memOK:     g.Stats.Memory.Current.OK,
+		pidsOK:    g.Stats.Pids.Current.OK,
+		cpuOK:     r.ok,
+		thrOK:     r.thrOK,
+		ioOK:      r.ioOK,
+		cpu:       float32(r.cpu / 100),
+		throttled: float32(r.throttled),
+		read:      float32(r.read),
+		write:     float32(r.write),
+		mem:       float32(g.Stats.Memory.Current.V),
+		pids:      float32(g.Stats.Pids.Current.V),
+		psiCPU:    float32(g.Stats.Pressure.CPU.Some.Avg10),
+		psiMem:    float32(g.Stats.Pressure.Memory.Some.Avg10),
+		psiIO:     float32(g.Stats.Pressure.IO.Some.Avg10),
+
+		highEvents: g.Stats.Memory.Events.High.V,
+		failcnt:    g.Stats.Memory.Failcnt.V,
+	}
+	h.points = append(h.points, p)
+	if len(h.points) > historyLen {
+		h.points = append(h.points[:0], h.points[len(h.points)-historyLen:]...)
+	}
+	if prev != nil {
+		h.marks = append(h.marks, changes(t, prev, g)...)
+	}
+	oldest := h.points[0].t
+	for len(h.marks) > 0 && h.marks[0].t.Before(oldest) {
+		h.marks = h.marks[1:]
+	}
+}
+
+// changes lists the limit changes and kill events between two readings.
+func changes(t time.Time, prev, g *cgroup.Group) []mark {
+	var ms []mark
+	lim := func(what string, a, b cgroup.Limit, show func(cgroup.Limit) string) {
+		if a.OK && b.OK && a != b {
+			ms = append(ms, mark{t, markLimit, fmt.Sprintf("%s %s → %s", what, show(a), show(b))})
+		}
+	}
+	if a, b := prev.Limits.CPU.Cores(), g.Limits.CPU.Cores(); a != b && prev.Limits.CPU.Quota.OK && g.Limits.CPU.Quota.OK {
+		show := func(c float64) string {
+			if c == 0 {
+				return "max"
+			}
+			return cores(c)
+		}
+		ms = append(ms, mark{t, markLimit, fmt.Sprintf("cpus %s → %s", show(a), show(b))})
+	}
+	lim("memory.max", prev.Limits.Memory.Max, g.Limits.Memory.Max, limitBytes)
+	lim("memory.high", prev.Limits.Memory.High, g.Limits.Memory.High, limitBytes)
+	lim("pids.max", prev.Limits.Pids, g.Limits.Pids, cgroup.Limit.String)
+	if a, b := prev.Stats.Memory.Events.OOMKill, g.Stats.Memory.Events.OOMKill; a.OK && b.OK && b.V > a.V {
+		ms = append(ms, mark{t, markOOM, fmt.Sprintf("%d OOM kill(s)", b.V-a.V)})
+	}
+	if a, b := prev.Stats.Pids.MaxEvents, g.Stats.Pids.MaxEvents; a.OK && b.OK && b.V > a.V {
+		ms = append(ms, mark{t, markPids, fmt.Sprintf("%d fork(s) refused at pids.max", b.V-a.V)})
+	}
+	return ms
+}
+
+// store holds what the sources returned and what the ui derived from it.
+type store struct {
+	snap    *cgroup.Snapshot
+	byPath  map[string]*cgroup.Group
+	rates   map[string]rates
+	hist    map[string]*history
+	snapErr error
+
+	procs    ProcTable
+	procCPU  map[int]float64 // % of one core
+	prevProc map[int]procPrev
+	procErr  error
+	procsAt  time.Time
+
+	sandboxes []Sandbox
+	sbErr     error
+}
+
+type procPrev struct {
+	start uint64
+	cpu   time.Duration
+}
+
+func newStore() *store {
+	return &store{
+		byPath:   map[string]*cgroup.Group{},
+		rates:    map[string]rates{},
+		hist:     map[string]*history{},
+		procCPU:  map[int]float64{},
+		prevProc: map[int]procPrev{},
+	}
+}
+
+// apply folds a sample into the store.
+func (s *store) apply(m sampleMsg) {
+	s.snapErr = m.snapErr
+	if m.snap != nil {
+		s.applySnapshot(m.snap)
+	}
+	if m.withProcs {
+		s.procErr = m.procErr
+		if m.procs != nil && m.procErr == nil {
+			s.applyProcs(*m.procs)
+		}
+	}
+	s.sandboxes, s.sbErr = m.sandboxes, m.sbErr
+}
+
+func (s *store) applySnapshot(snap *cgroup.Snapshot) {
+	var dt time.Duration
+	if s.snap != nil {
+		dt = snap.Time.Sub(s.snap.Time)
+	}
+	by := make(map[string]*cgroup.Group, len(snap.Groups))
+	rs := make(map[string]rates, len(snap.Groups))
+	for _, g := range snap.Groups {
+		by[g.Path] = g
+		prev := s.byPath[g.Path]
+		r := newRates(prev, g, dt)
+		rs[g.Path] = r
+		h := s.hist[g.Path]
+		if h == nil {
+			h = &history{}
+			s.hist[g.Path] = h
+		}
+		h.add(snap.Time, prev, g, r)
+	}
+	for p := range s.hist {
+		if by[p] == nil {
+			delete(s.hist, p)
+		}
+	}
+	s.snap, s.byPath, s.rates = snap, by, rs
+}
+
+func (s *store) applyProcs(t ProcTable) {
+	dt := t.Time.Sub(s.procsAt)
+	cpu := make(map[int]float64, len(t.Procs))
+	prev := make(map[int]procPrev, len(t.Procs))
+	for _, p := range t.Procs {
+		prev[p.PID] = procPrev{p.Start, p.CPUTime}
+		if o, ok := s.prevProc[p.PID]; ok && o.start == p.Start && dt > 0 && p.CPUTime >= o.cpu {
+			cpu[p.PID] = float64(p.CPUTime-o.cpu) / float64(dt) * 100
+		}
+	}
+	s.procs, s.procCPU, s.prevProc, s.procsAt = t, cpu, prev, t.Time
+}

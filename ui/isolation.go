@@ -1,0 +1,152 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// isolationMsg carries the isolation of a process, read off the UI goroutine.
+type isolationMsg struct {
+	pid int
+	iso Isolation
+	err error
+}
+
+func readIsolation(src IsolationSource, pid int) tea.Cmd {
+	return func() tea.Msg {
+		iso, err := src.Isolation(pid)
+		return isolationMsg{pid: pid, iso: iso, err: err}
+	}
+}
+
+// isolationView shows what separates one process from the host: each of
+// the 8 namespaces shared or not, its pid inside, hostname, root, id maps,
+// its cgroup and the limits in effect there.
+type isolationView struct {
+	ctx  *Context
+	data *store
+	pid  int
+	iso  *Isolation
+	err  error
+}
+
+func newIsolationView(ctx *Context, data *store) isolationView {
+	return isolationView{ctx: ctx, data: data}
+}
+
+// Update takes the isolation when it arrives.
+func (v isolationView) Update(msg tea.Msg) (isolationView, tea.Cmd) {
+	if m, ok := msg.(isolationMsg); ok && m.pid == v.pid {
+		v.err = m.err
+		if m.err == nil {
+			iso := m.iso
+			v.iso = &iso
+		}
+	}
+	return v, nil
+}
+
+// effectiveLine names the tightest limits on the path to the group and
+// where each is set.
+func effectiveLine(g *cgroup.Group) string {
+	e := g.Effective
+	from := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return " (set at " + s + ")"
+	}
+	cpu := "unlimited"
+	if e.Cores > 0 {
+		cpu = cores(e.Cores) + " CPUs" + from(e.CoresFrom)
+	}
+	mem := limitBytes(e.Memory)
+	if e.Memory.Finite() {
+		mem += from(e.MemFrom)
+	}
+	pids := e.Pids.String()
+	if e.Pids.Finite() {
+		pids += from(e.PidsFrom)
+	}
+	return "cpu " + cpu + "; memory " + mem + "; pids " + pids
+}
+
+// View renders the isolation in w×h cells.
+func (v *isolationView) View(w, h int) string {
+	st := v.ctx.Styles
+	if v.pid == 0 {
+		return st.Faint.Render("Select a process (2) and press enter to see how it is isolated.")
+	}
+	if v.err != nil {
+		return st.Error.Render(v.err.Error())
+	}
+	if v.iso == nil {
+		return st.Faint.Render(fmt.Sprintf("reading process %d…", v.pid))
+	}
+	iso := v.iso
+	nspid := "not in its own pid namespace"
+	if iso.NSPid != 0 && iso.NSPid != iso.PID {
+		nspid = "pid " + strconv.Itoa(iso.NSPid) + " inside its namespace"
+	}
+	lines := []string{
+		st.Title.Render(fmt.Sprintf("process %d  %s", iso.PID, iso.Command)) + st.Faint.Render("  "+nspid),
+		st.Faint.Render("compared with the host's namespaces, read from " + iso.HostFrom),
+		st.Header.Render(fit("TYPE", 7) + fitRight("THIS", 11) + fitRight("HOST", 11) + "  "),
+	}
+	own := 0
+	for _, t := range NSTypes {
+		this, host := iso.NS[t], iso.Host[t]
+		state := st.Faint.Render("shared with the host")
+		switch {
+		case !this.Known() || !host.Known():
+			state = st.Faint.Render("unknown (not readable)")
+		case this != host:
+			own++
+			state = st.Isolated.Render("OWN") + " " + nsShort[t]
+		}
+		lines = append(lines, fit(t.String(), 7)+fitRight(inode(this), 11)+fitRight(inode(host), 11)+"  "+state)
+	}
+	lines = append(lines, "")
+	kv := func(k, val string) {
+		if val == "" {
+			val = "n/a"
+		}
+		lines = append(lines, st.Header.Render(fit(k, 10))+val)
+	}
+	kv("hostname", iso.Hostname)
+	kv("root", iso.Root)
+	kv("uid map", strings.Join(strings.Fields(iso.UIDMap), " "))
+	kv("gid map", strings.Join(strings.Fields(iso.GIDMap), " "))
+	kv("cgroup", iso.Cgroup)
+	if g := v.data.byPath[iso.Cgroup]; g != nil {
+		kv("limits", effectiveLine(g))
+	}
+	if own == 0 {
+		lines = append(lines, "", st.Faint.Render("This process shares every namespace with the host: it is not isolated."))
+	}
+	return clampLines(strings.Join(lines, "\n"), w, h)
+}
+
+func inode(n NSID) string {
+	if !n.Known() {
+		return "?"
+	}
+	return strconv.FormatUint(n.Ino, 10)
+}
+
+// nsShort says in a few words what having its own namespace of a type means.
+var nsShort = [nsCount]string{
+	NSMnt:    "its own mount table",
+	NSPid:    "its own process numbers",
+	NSNet:    "its own interfaces and ports",
+	NSIpc:    "its own SysV IPC and message queues",
+	NSUts:    "its own hostname",
+	NSUser:   "its own uid/gid mapping",
+	NSCgroup: "its own view of the cgroup tree",
+	NSTime:   "its own boot and monotonic clocks",
+}

@@ -1,0 +1,72 @@
+package ui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap is every key ctop answers to; `?` renders it as help.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Home, End key.Binding
+	Expand, Collapse                      key.Binding
+	Open, Back, NextView, PrevView        key.Binding
+	View1, View2, View3, View4, View5     key.Binding
+	Filter, Sort, Tree, Freeze            key.Binding
+	Faster, Slower                        key.Binding
+	Explain, Help, Quit                   key.Binding
+	New, Update, Stop, Shell, Output      key.Binding
+	Isolation                             key.Binding
+}
+
+// DefaultKeyMap returns the keys a k9s, htop or btop user expects.
+func DefaultKeyMap() KeyMap {
+	b := func(keys []string, k, help string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
+	}
+	return KeyMap{
+		Up:        b([]string{"up", "k"}, "↑/k", "up"),
+		Down:      b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:    b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
+		PageDown:  b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
+		Home:      b([]string{"home", "g"}, "g", "top"),
+		End:       b([]string{"end", "G"}, "G", "bottom"),
+		Expand:    b([]string{"right", "l", " "}, "→/space", "expand"),
+		Collapse:  b([]string{"left", "h"}, "←", "collapse"),
+		Open:      b([]string{"enter"}, "enter", "open"),
+		Back:      b([]string{"esc"}, "esc", "back"),
+		NextView:  b([]string{"tab"}, "tab", "next view"),
+		PrevView:  b([]string{"shift+tab"}, "shift+tab", "previous view"),
+		View1:     b([]string{"1"}, "1", "cgroups"),
+		View2:     b([]string{"2"}, "2", "processes"),
+		View3:     b([]string{"3"}, "3", "namespaces"),
+		View4:     b([]string{"4"}, "4", "sandboxes"),
+		View5:     b([]string{"5"}, "5", "detail"),
+		Filter:    b([]string{"/"}, "/", "filter"),
+		Sort:      b([]string{"s"}, "s", "sort"),
+		Tree:      b([]string{"t"}, "t", "tree/flat"),
+		Freeze:    b([]string{"f"}, "f", "freeze"),
+		Faster:    b([]string{"+", "="}, "+", "faster"),
+		Slower:    b([]string{"-"}, "-", "slower"),
+		Explain:   b([]string{"e"}, "e", "explain"),
+		Help:      b([]string{"?"}, "?", "help"),
+		Quit:      b([]string{"q", "ctrl+c"}, "q", "quit"),
+		New:       b([]string{"n"}, "n", "new sandbox"),
+		Update:    b([]string{"u"}, "u", "edit limits"),
+		Stop:      b([]string{"K"}, "K", "stop sandbox"),
+		Shell:     b([]string{"x"}, "x", "shell in sandbox"),
+		Output:    b([]string{"o"}, "o", "sandbox output"),
+		Isolation: b([]string{"i"}, "i", "isolation"),
+	}
+}
+
+// ShortHelp is the one-line help under every view.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Help, k.Open, k.Explain, k.Filter, k.NextView, k.New, k.Quit}
+}
+
+// FullHelp is the `?` screen, one column per group.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Expand, k.Collapse},
+		{k.Open, k.Back, k.NextView, k.View1, k.View2, k.View3, k.View4, k.View5},
+		{k.Filter, k.Sort, k.Tree, k.Freeze, k.Faster, k.Slower, k.Explain, k.Isolation},
+		{k.New, k.Update, k.Stop, k.Shell, k.Output, k.Help, k.Quit},
+	}
+}

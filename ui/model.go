@@ -1,0 +1,865 @@
+// Package ui is ctop's terminal UI: the cgroup tree, processes, namespaces,
+// sandboxes, a detail view with charts, the isolation of a process, and an
+// explain panel that teaches what each number and namespace is.
+//
+// The ui reads through the small interfaces in sources.go and never touches
+// the kernel itself; sampling runs in tea.Cmds started from a tick that is
+// re-armed when it arrives, so the UI goroutine never waits on /proc or
+// /sys.
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/ctop-dev/ctop/ui/theme"
+)
+
+// view is one of the screens.
+type view int
+
+const (
+	vCgroups view = iota
+	vProcs
+	vNS
+	vSandboxes
+	vDetail
+	vIsolation
+)
+
+var tabNames = []string{"Cgroups", "Processes", "Namespaces", "Sandboxes", "Detail"}
+
+// intervals are the refresh steps + and - move through.
+var intervals = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second}
+
+// Options configure the ui.
+type Options struct {
+	Sources Sources
+	// Interval between samples; 1 s when zero.
+	Interval time.Duration
+	// ReadOnly, when not empty, says why actions are refused (e.g. not root).
+	ReadOnly string
+	// Renderer draws the styles; lipgloss's default when nil.
+	Renderer *lipgloss.Renderer
+	// Now is the clock for uptimes; time.Now when nil.
+	Now func() time.Time
+}
+
+type formKind int
+
+const (
+	formNew formKind = iota + 1
+	formLimits
+)
+
+// Model is the root of the ui.
+type Model struct {
+	ctx  *Context
+	data *store
+	now  func() time.Time
+
+	view, back view
+	cgroups    cgroupsView
+	procs      procsView
+	ns         namespacesView
+	sandboxes  sandboxesView
+	detail     detailView
+	isolation  isolationView
+
+	help       help.Model
+	showHelp   bool
+	explain    *explainView
+	form       *form
+	formKind   formKind
+	formTarget string
+	confirm    *confirm
+	output     *viewport.Model
+	outputName string
+	filtering  bool
+	filterIn   textinput.Model
+
+	status    string
+	statusErr bool
+	frozen    bool
+	tickGen   int
+	inflight  bool
+	procsRead bool
+}
+
+// New builds the ui.
+func New(o Options) Model {
+	r := o.Renderer
+	if r == nil {
+		r = lipgloss.DefaultRenderer()
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	th := theme.Default()
+	ctx := &Context{
+		Width: 80, Height: 24,
+		Theme: th, Styles: theme.NewStyles(r, th), Renderer: r,
+		Keys: DefaultKeyMap(), ReadOnly: o.ReadOnly, Interval: o.Interval, Sources: o.Sources,
+	}
+	data := newStore()
+	fi := textinput.New()
+	fi.Prompt = "/"
+	h := help.New()
+	h.Styles.ShortKey = ctx.Styles.Accent
+	h.Styles.FullKey = ctx.Styles.Accent
+	h.Styles.ShortDesc = ctx.Styles.Faint
+	h.Styles.FullDesc = ctx.Styles.Faint
+	return Model{
+		ctx: ctx, data: data, now: o.Now,
+		cgroups:   newCgroupsView(ctx, data),
+		procs:     newProcsView(ctx, data),
+		ns:        newNamespacesView(ctx, data),
+		sandboxes: newSandboxesView(ctx, data, o.Now),
+		detail:    newDetailView(ctx, data),
+		isolation: newIsolationView(ctx, data),
+		help:      h,
+		filterIn:  fi,
+	}
+}
+
+// Init starts the first sample and the tick.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.startSample(), tick(m.tickGen, m.ctx.Interval))
+}
+
+// needsProcs says whether the current view shows processes.
+func (m Model) needsProcs() bool {
+	return m.view == vProcs || m.view == vNS
+}
+
+func (m *Model) startSample() tea.Cmd {
+	if m.inflight {
+		return nil
+	}
+	m.inflight = true
+	return sample(m.ctx.Sources, m.needsProcs())
+}
+
+func (m *Model) setStatus(s string, isErr bool) { m.status, m.statusErr = s, isErr }
+
+// layout tells the list views how many rows they show, for paging and
+// scrolling (View cannot keep state: it has a value receiver).
+func (m *Model) layout() {
+	rows := max(m.bodyHeight()-1, 1)
+	m.cgroups.height, m.procs.height, m.ns.height, m.sandboxes.height = rows, rows, rows, rows
+	if m.ns.members != nil {
+		m.ns.members.height = max(rows-1, 1)
+	}
+}
+
+// rebuild refreshes every view's rows from the store.
+func (m *Model) rebuild() {
+	m.layout()
+	m.cgroups.rebuild()
+	m.procs.rebuild()
+	m.ns.rebuild()
+}
+
+// Update handles a message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.layout()
+		return m, nil
+	case tickMsg:
+		if msg.gen != m.tickGen {
+			return m, nil
+		}
+		cmds := []tea.Cmd{tick(m.tickGen, m.ctx.Interval)}
+		if !m.frozen {
+			cmds = append(cmds, m.startSample())
+		}
+		return m, tea.Batch(cmds...)
+	case sampleMsg:
+		m.inflight = false
+		m.data.apply(msg)
+		if msg.snap != nil {
+			m.ctx.Mode = msg.snap.Mode
+		}
+		if msg.withProcs {
+			m.procsRead = true
+		}
+		m.rebuild()
+		return m, nil
+	case openDetailMsg:
+		m.detail.path, m.detail.sandbox = msg.path, msg.sandbox
+		m.go2(vDetail)
+		return m, nil
+	case openIsolationMsg:
+		m.isolation.pid, m.isolation.iso, m.isolation.err = msg.pid, nil, nil
+		m.go2(vIsolation)
+		if m.ctx.Sources.Isolation == nil {
+			m.isolation.err = fmt.Errorf("isolation information is not available")
+			return m, nil
+		}
+		return m, readIsolation(m.ctx.Sources.Isolation, msg.pid)
+	case isolationMsg:
+		m.isolation, _ = m.isolation.Update(msg)
+		return m, nil
+	case launchedMsg:
+		if msg.err != nil {
+			if m.form != nil {
+				m.form.busy, m.form.err = "", msg.err.Error()
+			} else {
+				m.setStatus(msg.err.Error(), true)
+			}
+			return m, nil
+		}
+		m.form = nil
+		m.setStatus("launched sandbox "+msg.sb.Name, false)
+		m.go2(vSandboxes)
+		return m, m.startSample()
+	case limitsSetMsg:
+		if msg.err != nil {
+			if m.form != nil {
+				m.form.busy, m.form.err = "", msg.err.Error()
+			} else {
+				m.setStatus(msg.err.Error(), true)
+			}
+			return m, nil
+		}
+		m.form = nil
+		m.setStatus("limits of "+msg.target+" changed", false)
+		return m, m.startSample()
+	case stoppedMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+		} else {
+			m.setStatus("stopped sandbox "+msg.name, false)
+		}
+		return m, m.startSample()
+	case outputMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+			return m, nil
+		}
+		vp := viewport.New(m.ctx.Width, max(m.bodyHeight()-1, 1))
+		vp.SetContent(msg.text)
+		vp.GotoBottom()
+		m.output, m.outputName = &vp, msg.name
+		return m, nil
+	case shellDoneMsg:
+		if msg.err != nil {
+			m.setStatus("shell: "+msg.err.Error(), true)
+		}
+		return m, nil
+	case tea.KeyMsg:
+		return m.key(msg)
+	case tea.MouseMsg:
+		return m.mouse(msg)
+	}
+	return m, nil
+}
+
+// go2 switches to a view, remembering where esc goes back to.
+func (m *Model) go2(v view) {
+	if v == m.view {
+		return
+	}
+	if v == vDetail || v == vIsolation {
+		if m.view != vDetail && m.view != vIsolation {
+			m.back = m.view
+		}
+	}
+	m.view = v
+	m.filtering = false
+	m.filterIn.SetValue(m.filterOf())
+}
+
+// filterOf is the filter of the current view.
+func (m *Model) filterOf() string {
+	switch m.view {
+	case vCgroups:
+		return m.cgroups.filter
+	case vProcs:
+		return m.procs.filter
+	case vNS:
+		return m.ns.filter
+	}
+	return ""
+}
+
+func (m *Model) setFilter(f string) {
+	switch m.view {
+	case vCgroups:
+		m.cgroups.filter = f
+		m.cgroups.rebuild()
+	case vProcs:
+		m.procs.filter = f
+		m.procs.rebuild()
+	case vNS:
+		m.ns.filter = f
+		m.ns.rebuild()
+	}
+}
+
+// key handles a key press: overlays first, then the global keys, then the
+// current view.
+func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.ctx.Keys
+	if msg.String() == "ctrl+c" {
+		return m, tea.Quit
+	}
+	switch {
+	case m.confirm != nil:
+		switch msg.String() {
+		case "y", "Y", "enter":
+			cmd := m.confirm.yes
+			m.confirm = nil
+			return m, cmd
+		case "n", "N", "esc":
+			m.confirm = nil
+			if m.form != nil {
+				m.form.busy = ""
+			}
+			m.setStatus("cancelled", false)
+		}
+		return m, nil
+	case m.form != nil:
+		if key.Matches(msg, k.Back) {
+			m.form = nil
+			return m, nil
+		}
+		f, cmd := m.form.Update(msg)
+		m.form = &f
+		if f.submit {
+			m.form.submit = false
+			return m, tea.Batch(cmd, m.submitForm())
+		}
+		return m, cmd
+	case m.output != nil:
+		if key.Matches(msg, k.Back, k.Quit) {
+			m.output = nil
+			return m, nil
+		}
+		vp, cmd := m.output.Update(msg)
+		m.output = &vp
+		return m, cmd
+	case m.explain != nil:
+		if key.Matches(msg, k.Back) && !m.explain.open || key.Matches(msg, k.Quit, k.Explain) {
+			m.explain = nil
+			return m, nil
+		}
+		e, cmd := m.explain.Update(msg)
+		m.explain = &e
+		return m, cmd
+	case m.showHelp:
+		if key.Matches(msg, k.Back, k.Help, k.Quit) {
+			m.showHelp = false
+		}
+		return m, nil
+	case m.filtering:
+		switch msg.String() {
+		case "enter":
+			m.filtering = false
+		case "esc":
+			m.filtering = false
+			m.filterIn.SetValue("")
+			m.setFilter("")
+		default:
+			var cmd tea.Cmd
+			m.filterIn, cmd = m.filterIn.Update(msg)
+			m.setFilter(m.filterIn.Value())
+			return m, cmd
+		}
+		return m, nil
+	}
+
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+		return m, nil
+	case key.Matches(msg, k.Explain):
+		e := newExplainView(m.ctx, m.topics())
+		m.explain = &e
+		return m, nil
+	case key.Matches(msg, k.Filter) && (m.view == vCgroups || m.view == vProcs || m.view == vNS):
+		m.filtering = true
+		m.filterIn.SetValue(m.filterOf())
+		m.filterIn.Focus()
+		return m, textinput.Blink
+	case key.Matches(msg, k.Back):
+		switch {
+		case m.view == vNS && m.ns.inMembers():
+		case m.view == vDetail || m.view == vIsolation:
+			m.view = m.back
+			return m, nil
+		case m.filterOf() != "":
+			m.setFilter("")
+			return m, nil
+		}
+	case key.Matches(msg, k.Freeze):
+		m.frozen = !m.frozen
+		if m.frozen {
+			m.setStatus("frozen: press f to resume", false)
+		} else {
+			m.setStatus("", false)
+		}
+		return m, nil
+	case key.Matches(msg, k.Faster, k.Slower):
+		i := 0
+		for j, d := range intervals {
+			if d == m.ctx.Interval {
+				i = j
+			}
+		}
+		if key.Matches(msg, k.Faster) {
+			i = max(i-1, 0)
+		} else {
+			i = min(i+1, len(intervals)-1)
+		}
+		m.ctx.Interval = intervals[i]
+		m.tickGen++
+		m.setStatus("refresh every "+m.ctx.Interval.String(), false)
+		return m, tick(m.tickGen, m.ctx.Interval)
+	case key.Matches(msg, k.NextView, k.PrevView):
+		next := int(m.view)
+		if m.view > vDetail {
+			next = int(vDetail)
+		}
+		if key.Matches(msg, k.NextView) {
+			next = (next + 1) % len(tabNames)
+		} else {
+			next = (next + len(tabNames) - 1) % len(tabNames)
+		}
+		return m, m.switchTo(view(next))
+	case key.Matches(msg, k.View1, k.View2, k.View3, k.View4, k.View5):
+		return m, m.switchTo(view(msg.String()[0] - '1'))
+	case key.Matches(msg, k.New):
+		return m, m.newSandbox()
+	case key.Matches(msg, k.Update):
+		return m, m.editLimits()
+	case key.Matches(msg, k.Stop):
+		return m, m.stopSandbox()
+	case key.Matches(msg, k.Shell):
+		return m, m.shell()
+	case key.Matches(msg, k.Output):
+		return m, m.showOutput()
+	}
+	return m, m.toView(msg)
+}
+
+// switchTo changes view, sampling at once if it shows processes not read yet.
+func (m *Model) switchTo(v view) tea.Cmd {
+	m.go2(v)
+	if m.needsProcs() && !m.procsRead && !m.frozen {
+		return m.startSample()
+	}
+	return nil
+}
+
+// toView hands a message to the current view.
+func (m *Model) toView(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch m.view {
+	case vCgroups:
+		m.cgroups, cmd = m.cgroups.Update(msg)
+	case vProcs:
+		m.procs, cmd = m.procs.Update(msg)
+	case vNS:
+		m.ns, cmd = m.ns.Update(msg)
+	case vSandboxes:
+		m.sandboxes, cmd = m.sandboxes.Update(msg)
+	case vDetail:
+		m.detail, cmd = m.detail.Update(msg)
+	case vIsolation:
+		m.isolation, cmd = m.isolation.Update(msg)
+	}
+	return cmd
+}
+
+// mouse: a click on a tab switches to it; the rest goes to the view, with
+// Y relative to the body.
+func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
+	if m.form != nil || m.confirm != nil || m.showHelp {
+		return m, nil
+	}
+	if msg.Y == 0 && msg.Button == tea.MouseButtonLeft && msg.Action == tea.MouseActionPress {
+		x := 0
+		for i, name := range m.tabLabels() {
+			w := lipgloss.Width(name) + 2
+			if msg.X >= x && msg.X < x+w {
+				return m, m.switchTo(view(i))
+			}
+			x += w
+		}
+		return m, nil
+	}
+	msg.Y -= m.bodyTop()
+	if m.explain != nil {
+		e, cmd := m.explain.Update(msg)
+		m.explain = &e
+		return m, cmd
+	}
+	if m.output != nil {
+		vp, cmd := m.output.Update(msg)
+		m.output = &vp
+		return m, cmd
+	}
+	return m, m.toView(msg)
+}
+
+// selectedGroupTarget is the group the current view points at, and the
+// name `ctop update` knows it by (a sandbox name or the group path).
+func (m *Model) selectedGroupTarget() (path, target, sandbox string) {
+	switch m.view {
+	case vCgroups:
+		if g := m.cgroups.selected(); g != nil {
+			return g.Path, g.Path, ""
+		}
+	case vDetail:
+		if m.detail.sandbox != "" {
+			return m.detail.path, m.detail.sandbox, m.detail.sandbox
+		}
+		return m.detail.path, m.detail.path, ""
+	case vSandboxes:
+		if s := m.sandboxes.selected(); s != nil {
+			return s.Cgroup, s.Name, s.Name
+		}
+	}
+	return "", "", ""
+}
+
+// needRoot explains, instead of failing, why an action is refused.
+func (m *Model) needRoot(what string) bool {
+	if m.ctx.ReadOnly == "" {
+		return false
+	}
+	m.setStatus(what+" needs root: "+m.ctx.ReadOnly+". Run ctop as root (sudo ctop) to do it.", true)
+	return true
+}
+
+func (m *Model) newSandbox() tea.Cmd {
+	if m.needRoot("launching a sandbox") {
+		return nil
+	}
+	if m.ctx.Sources.Launcher == nil {
+		m.setStatus("sandboxes are not available in this build", true)
+		return nil
+	}
+	f := newSandboxForm(m.ctx)
+	m.form, m.formKind = &f, formNew
+	return textinput.Blink
+}
+
+func (m *Model) editLimits() tea.Cmd {
+	path, target, _ := m.selectedGroupTarget()
+	if path == "" {
+		m.setStatus("select a cgroup or a sandbox to edit its limits", true)
+		return nil
+	}
+	if m.needRoot("changing limits") {
+		return nil
+	}
+	if m.ctx.Sources.Limits == nil {
+		m.setStatus("changing limits is not available in this build", true)
+		return nil
+	}
+	g := m.data.byPath[path]
+	if g == nil {
+		m.setStatus("cgroup "+path+" is gone", true)
+		return nil
+	}
+	f := limitsForm(m.ctx, g, target)
+	m.form, m.formKind, m.formTarget = &f, formLimits, target
+	return textinput.Blink
+}
+
+func (m *Model) selectedSandbox() string {
+	_, _, sb := m.selectedGroupTarget()
+	return sb
+}
+
+func (m *Model) stopSandbox() tea.Cmd {
+	name := m.selectedSandbox()
+	if name == "" {
+		if m.view == vSandboxes || m.view == vDetail {
+			m.setStatus("select a sandbox to stop", true)
+		}
+		return nil
+	}
+	if m.needRoot("stopping a sandbox") {
+		return nil
+	}
+	l := m.ctx.Sources.Launcher
+	m.confirm = &confirm{
+		question: "Stop sandbox " + name + "? Its processes are killed and its cgroup removed.",
+		yes: func() tea.Msg {
+			return stoppedMsg{name: name, err: l.Stop(name)}
+		},
+	}
+	return nil
+}
+
+func (m *Model) shell() tea.Cmd {
+	name := m.selectedSandbox()
+	if name == "" {
+		return nil
+	}
+	if m.needRoot("entering a sandbox") {
+		return nil
+	}
+	return tea.Exec(m.ctx.Sources.Launcher.Shell(name), func(err error) tea.Msg { return shellDoneMsg{err} })
+}
+
+func (m *Model) showOutput() tea.Cmd {
+	name := m.selectedSandbox()
+	if name == "" || m.ctx.Sources.Launcher == nil {
+		return nil
+	}
+	l := m.ctx.Sources.Launcher
+	return func() tea.Msg {
+		text, err := l.Output(name)
+		return outputMsg{name: name, text: text, err: err}
+	}
+}
+
+// submitForm validates the form and, when it is good, starts the action.
+func (m *Model) submitForm() tea.Cmd {
+	f := m.form
+	switch m.formKind {
+	case formNew:
+		spec, ok := validateSandbox(f, m.ctx.Sources.Limits)
+		if !ok {
+			return nil
+		}
+		f.busy = "launching…"
+		l := m.ctx.Sources.Launcher
+		return func() tea.Msg {
+			sb, err := l.Launch(spec)
+			return launchedMsg{sb: sb, err: err}
+		}
+	case formLimits:
+		ls := m.ctx.Sources.Limits
+		ch, ok := limitChanges(f, ls)
+		if !ok {
+			return nil
+		}
+		target := m.formTarget
+		apply := func() tea.Msg {
+			return limitsSetMsg{target: target, err: ls.SetLimits(target, ch)}
+		}
+		f.busy = "applying…"
+		path, _, _ := m.selectedGroupTarget()
+		if g := m.data.byPath[path]; g != nil && g.Stats.Memory.Current.OK {
+			for _, c := range ch {
+				if n, ok := parseSize(c.Value); c.Flag == "memory" && ok && n < g.Stats.Memory.Current.V {
+					m.confirm = &confirm{
+						question: fmt.Sprintf("Lower memory.max to %s, below the %s in use? The kernel will reclaim, and may OOM-kill a process.",
+							humanBytes(float64(n)), humanBytes(float64(g.Stats.Memory.Current.V))),
+						yes: apply,
+					}
+					return nil
+				}
+			}
+		}
+		return apply
+	}
+	return nil
+}
+
+// topics are what the explain panel offers for the current selection.
+func (m *Model) topics() []topic {
+	path, _, sb := m.selectedGroupTarget()
+	switch m.view {
+	case vProcs:
+		if p := m.procs.selected(); p != nil {
+			first := NSMnt
+			for _, t := range NSTypes {
+				if p.NS[t] != m.data.procs.Host[t] {
+					first = t
+					break
+				}
+			}
+			ts := nsTopics(first)
+			if g := m.data.byPath[p.Cgroup]; g != nil {
+				ts = append(ts, groupTopics(m.ctx, g, "")...)
+			}
+			return ts
+		}
+	case vNS:
+		if s := m.ns.selected(); s != nil {
+			return nsTopics(s.key.typ)
+		}
+	case vIsolation:
+		first := NSMnt
+		if iso := m.isolation.iso; iso != nil {
+			for _, t := range NSTypes {
+				if iso.NS[t] != iso.Host[t] {
+					first = t
+					break
+				}
+			}
+		}
+		return nsTopics(first)
+	}
+	if g := m.data.byPath[path]; g != nil {
+		ts := groupTopics(m.ctx, g, sb)
+		if sb != "" {
+			ts = append(ts, nsTopics(NSPid)...)
+		}
+		return ts
+	}
+	ts := nsTopics(NSMnt)
+	for _, c := range []string{"cpu", "memory", "pids", "io"} {
+		ts = append(ts, topic{title: "The " + c + " controller", body: controllerExplain[c]})
+	}
+	return append(ts, topic{title: "cgroup v1, v2 and hybrid", body: controllerExplain["hierarchy"]})
+}
+
+// tabLabels are the tab titles, shortened on narrow terminals.
+func (m Model) tabLabels() []string {
+	out := make([]string, len(tabNames))
+	for i, n := range tabNames {
+		switch {
+		case m.ctx.Width < 50:
+			out[i] = fmt.Sprintf("%d", i+1)
+		case m.ctx.Width < 72:
+			out[i] = fmt.Sprintf("%d %s", i+1, n[:4])
+		default:
+			out[i] = fmt.Sprintf("%d %s", i+1, n)
+		}
+	}
+	return out
+}
+
+// bodyTop is the screen line where the body starts.
+func (m Model) bodyTop() int {
+	if m.ctx.ReadOnly != "" && m.ctx.Height >= 8 {
+		return 2
+	}
+	return 1
+}
+
+// bodyHeight is the number of lines left for the body.
+func (m Model) bodyHeight() int {
+	h := m.ctx.Height - m.bodyTop() - 1 // status line
+	if m.ctx.Height >= 10 {
+		h-- // help line
+	}
+	return max(h, 0)
+}
+
+// View renders the whole screen.
+func (m Model) View() string {
+	w, h := m.ctx.Width, m.ctx.Height
+	if w < 1 || h < 1 {
+		return ""
+	}
+	st := m.ctx.Styles
+	if h < 3 || w < 20 {
+		return clampLines("ctop: the terminal is too small", w, h)
+	}
+	var tabs strings.Builder
+	active := m.view
+	if active > vDetail {
+		active = vDetail
+	}
+	for i, name := range m.tabLabels() {
+		if view(i) == active {
+			tabs.WriteString(" " + st.TabActive.Render(name) + " ")
+		} else {
+			tabs.WriteString(" " + st.TabInactive.Render(name) + " ")
+		}
+	}
+	info := "every " + m.ctx.Interval.String()
+	if m.frozen {
+		info = "FROZEN"
+	}
+	if m.ctx.Mode != 0 {
+		info = "cgroup " + m.ctx.Mode.String() + " · " + info
+	}
+	gap := w - lipgloss.Width(tabs.String()) - lipgloss.Width(info) - 1
+	header := tabs.String()
+	if gap > 0 {
+		header += strings.Repeat(" ", gap) + st.Faint.Render(info)
+	}
+	lines := []string{fit(header, w)}
+	if m.bodyTop() == 2 {
+		lines = append(lines, st.Banner.Render(fit("read-only: "+m.ctx.ReadOnly+"; looking works, changes need root", w)))
+	}
+	bh := m.bodyHeight()
+	lines = append(lines, m.body(w, bh))
+
+	var status string
+	switch {
+	case m.filtering:
+		status = m.filterIn.View()
+	case m.confirm != nil:
+		status = st.Warn.Render(m.confirm.question + " (y/n)")
+	case m.status != "" && m.statusErr:
+		status = st.Error.Render(m.status)
+	case m.status != "":
+		status = st.Faint.Render(m.status)
+	case m.filterOf() != "":
+		status = st.Faint.Render("filter: " + m.filterOf() + " (esc clears)")
+	case m.data.snapErr != nil:
+		status = st.Error.Render(m.data.snapErr.Error())
+	}
+	lines = append(lines, fit(status, w))
+	if h >= 10 {
+		lines = append(lines, fit(m.help.View(m.ctx.Keys), w))
+	}
+	return clampLines(strings.Join(lines, "\n"), w, h)
+}
+
+// body renders the overlay or the current view, exactly h lines high.
+func (m Model) body(w, h int) string {
+	var s string
+	switch {
+	case h <= 0:
+		return ""
+	case m.showHelp:
+		hm := m.help
+		hm.ShowAll = true
+		s = m.ctx.Styles.Title.Render("Keys") + "\n\n" + hm.View(m.ctx.Keys) +
+			"\n\n" + m.ctx.Styles.Faint.Render("e explains the selected number or namespace: where it is read and how to change it. esc closes.")
+	case m.form != nil:
+		s = m.form.View(w, h)
+	case m.output != nil:
+		m.output.Width, m.output.Height = w, max(h-1, 1)
+		s = m.ctx.Styles.Title.Render("output of "+m.outputName+" (esc: back)") + "\n" + m.output.View()
+	case m.explain != nil:
+		s = m.explain.View(w, h)
+	default:
+		switch m.view {
+		case vCgroups:
+			s = m.cgroups.View(w, h)
+		case vProcs:
+			s = m.procs.View(w, h)
+		case vNS:
+			s = m.ns.View(w, h)
+		case vSandboxes:
+			s = m.sandboxes.View(w, h)
+		case vDetail:
+			s = m.detail.View(w, h)
+		case vIsolation:
+			s = m.isolation.View(w, h)
+		}
+	}
+	s = clampLines(s, w, h)
+	if n := strings.Count(s, "\n") + 1; n < h {
+		s += strings.Repeat("\n", h-n)
+	}
+	return s
+}

@@ -1,0 +1,232 @@
+package ui
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// nsKey identifies one namespace of one type.
+type nsKey struct {
+	typ NSType
+	id  NSID
+}
+
+// nsGroup is a namespace as lsns shows it: its processes counted, and the
+// lowest pid in it with that process's user and command.
+type nsGroup struct {
+	key     nsKey
+	procs   int
+	lowest  *Process
+	host    bool
+	matches bool
+}
+
+var nsColumns = []column{
+	{"TYPE", 6, 10},
+	{"NS", 10, 9},
+	{"NPROCS", 6, 8},
+	{"PID", 7, 7},
+	{"USER", 8, 5},
+	{"", 4, 6}, // host mark
+}
+
+// groupNamespaces groups processes by namespace, ordered by type then
+// inode, as lsns orders them.
+func groupNamespaces(t ProcTable) []nsGroup {
+	by := map[nsKey]*nsGroup{}
+	for i := range t.Procs {
+		p := &t.Procs[i]
+		for _, typ := range NSTypes {
+			id := p.NS[typ]
+			if !id.Known() {
+				continue
+			}
+			k := nsKey{typ, id}
+			g := by[k]
+			if g == nil {
+				g = &nsGroup{key: k, host: t.Host[typ] == id}
+				by[k] = g
+			}
+			g.procs++
+			if g.lowest == nil || p.PID < g.lowest.PID {
+				g.lowest = p
+			}
+		}
+	}
+	out := make([]nsGroup, 0, len(by))
+	for _, g := range by {
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].key, out[j].key
+		if a.typ != b.typ {
+			return a.typ < b.typ
+		}
+		if a.id.Ino != b.id.Ino {
+			return a.id.Ino < b.id.Ino
+		}
+		return a.id.Dev < b.id.Dev
+	})
+	return out
+}
+
+// namespacesView lists namespaces lsns-style; enter lists the processes of
+// the selected one.
+type namespacesView struct {
+	ctx    *Context
+	data   *store
+	list   list
+	groups []nsGroup
+	sel    nsKey
+	filter string
+	height int
+	// members shows the processes of sel when set.
+	members *procsView
+}
+
+func newNamespacesView(ctx *Context, data *store) namespacesView {
+	return namespacesView{ctx: ctx, data: data}
+}
+
+func (v *namespacesView) rebuild() {
+	all := groupNamespaces(v.data.procs)
+	v.groups = v.groups[:0]
+	f := strings.ToLower(v.filter)
+	for _, g := range all {
+		if f != "" {
+			text := g.key.typ.String() + " " + strconv.FormatUint(g.key.id.Ino, 10)
+			if g.lowest != nil {
+				text += " " + g.lowest.Command + " " + g.lowest.User
+			}
+			if !strings.Contains(strings.ToLower(text), f) {
+				continue
+			}
+		}
+		v.groups = append(v.groups, g)
+	}
+	for i, g := range v.groups {
+		if g.key == v.sel {
+			v.list.cursor = i
+			break
+		}
+	}
+	v.list.clamp(len(v.groups), v.height)
+	if s := v.selected(); s != nil {
+		v.sel = s.key
+	}
+	if v.members != nil {
+		v.members.rebuild()
+	}
+}
+
+func (v namespacesView) selected() *nsGroup {
+	if v.list.cursor >= 0 && v.list.cursor < len(v.groups) {
+		return &v.groups[v.list.cursor]
+	}
+	return nil
+}
+
+// Update handles the view's keys; esc leaves the member list.
+func (v namespacesView) Update(msg tea.Msg) (namespacesView, tea.Cmd) {
+	k := v.ctx.Keys
+	if v.members != nil {
+		if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, k.Back) {
+			v.members = nil
+			return v, nil
+		}
+		m, cmd := v.members.Update(msg)
+		v.members = &m
+		return v, cmd
+	}
+	if v.list.update(k, msg, len(v.groups), v.height, 1) {
+		if s := v.selected(); s != nil {
+			v.sel = s.key
+		}
+		return v, nil
+	}
+	if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, k.Open) {
+		if s := v.selected(); s != nil {
+			pv := newProcsView(v.ctx, v.data)
+			only := s.key
+			pv.only = &only
+			pv.sortBy = procByPID
+			pv.rebuild()
+			pv.height = max(v.height-1, 1)
+			v.members = &pv
+		}
+	}
+	return v, nil
+}
+
+// inMembers reports whether esc should go back within this view.
+func (v namespacesView) inMembers() bool { return v.members != nil }
+
+// View renders the namespace list, or the processes of one namespace.
+func (v *namespacesView) View(w, h int) string {
+	st := v.ctx.Styles
+	if v.members != nil {
+		s := v.members.only
+		title := st.Title.Render(s.typ.String()+" namespace "+strconv.FormatUint(s.id.Ino, 10)) + st.Faint.Render("  its processes (esc: back)")
+		return fit(title, w) + "\n" + v.members.View(w, h-1)
+	}
+	v.height = h - 1
+	if v.ctx.Sources.Procs == nil {
+		return st.Faint.Render("namespace information is not available")
+	}
+	if len(v.data.procs.Procs) == 0 {
+		msg := "reading namespaces…"
+		if v.data.procErr != nil {
+			msg = v.data.procErr.Error()
+		}
+		return st.Faint.Render(msg)
+	}
+	kept, cmdW := fitColumns(nsColumns, w, 12)
+	var hdr strings.Builder
+	for _, i := range kept {
+		c := nsColumns[i]
+		if c.title == "TYPE" || c.title == "USER" || c.title == "" {
+			hdr.WriteString(fit(c.title, c.width) + " ")
+		} else {
+			hdr.WriteString(fitRight(c.title, c.width) + " ")
+		}
+	}
+	hdr.WriteString("COMMAND")
+	body := v.list.render(v.ctx, len(v.groups), v.height, w, func(i int, sel bool) string {
+		g := v.groups[i]
+		var b strings.Builder
+		for _, ci := range kept {
+			c := nsColumns[ci]
+			switch c.title {
+			case "TYPE":
+				b.WriteString(fit(g.key.typ.String(), c.width))
+			case "NS":
+				b.WriteString(fitRight(strconv.FormatUint(g.key.id.Ino, 10), c.width))
+			case "NPROCS":
+				b.WriteString(fitRight(strconv.Itoa(g.procs), c.width))
+			case "PID":
+				b.WriteString(fitRight(strconv.Itoa(g.lowest.PID), c.width))
+			case "USER":
+				b.WriteString(fit(g.lowest.User, c.width))
+			case "":
+				m := "    "
+				if g.host {
+					m = "host"
+				}
+				if !sel && g.host {
+					m = st.Faint.Render(m)
+				} else if !sel {
+					m = st.Isolated.Render(fit("", 4))
+				}
+				b.WriteString(m)
+			}
+			b.WriteByte(' ')
+		}
+		b.WriteString(fit(g.lowest.Command, cmdW))
+		return b.String()
+	})
+	return st.Header.Render(fit(hdr.String(), w)) + "\n" + body
+}

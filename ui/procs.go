@@ -1,0 +1,263 @@
+package ui
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// procSort is the order of the flat process list.
+type procSort int
+
+const (
+	procByCPU procSort = iota
+	procByMem
+	procByPID
+	procSortCount
+)
+
+var procSortNames = [procSortCount]string{"cpu", "memory", "pid"}
+
+var procColumns = []column{
+	{"PID", 7, 10},
+	{"NSPID", 5, 3},
+	{"USER", 8, 4},
+	{"CPU%", 5, 8},
+	{"MEM", 5, 7},
+	{"mpniuUct", 8, 9},
+	{"CGROUP", 18, 6},
+}
+
+// procRow is a visible process and its depth in the tree.
+type procRow struct {
+	p     *Process
+	depth int
+}
+
+// procsView lists processes with their cgroup and their 8 namespaces,
+// non-host ones highlighted; flat (sorted) or as the process tree.
+type procsView struct {
+	ctx    *Context
+	data   *store
+	list   list
+	rows   []procRow
+	selPID int
+	tree   bool
+	sortBy procSort
+	filter string
+	// only, when set, keeps the processes in one namespace.
+	only   *nsKey
+	height int
+}
+
+func newProcsView(ctx *Context, data *store) procsView {
+	return procsView{ctx: ctx, data: data}
+}
+
+func (v procsView) selected() *Process {
+	if v.list.cursor >= 0 && v.list.cursor < len(v.rows) {
+		return v.rows[v.list.cursor].p
+	}
+	return nil
+}
+
+func (v procsView) match(p *Process) bool {
+	if v.only != nil && p.NS[v.only.typ] != v.only.id {
+		return false
+	}
+	if v.filter == "" {
+		return true
+	}
+	f := strings.ToLower(v.filter)
+	return strings.Contains(strings.ToLower(p.Command), f) || strings.Contains(strings.ToLower(p.User), f) ||
+		strings.Contains(strings.ToLower(p.Cgroup), f) || strconv.Itoa(p.PID) == f
+}
+
+// rebuild recomputes the visible rows, keeping the cursor on the same pid.
+func (v *procsView) rebuild() {
+	v.rows = v.rows[:0]
+	procs := v.data.procs.Procs
+	if v.tree && v.filter == "" && v.only == nil {
+		idx := make(map[int]int, len(procs))
+		for i := range procs {
+			idx[procs[i].PID] = i
+		}
+		kids := map[int][]int{}
+		var roots []int
+		for i := range procs {
+			if _, ok := idx[procs[i].PPID]; ok && procs[i].PPID != procs[i].PID {
+				kids[procs[i].PPID] = append(kids[procs[i].PPID], i)
+			} else {
+				roots = append(roots, i)
+			}
+		}
+		byPID := func(s []int) {
+			sort.Slice(s, func(a, b int) bool { return procs[s[a]].PID < procs[s[b]].PID })
+		}
+		byPID(roots)
+		var walk func(i, depth int)
+		walk = func(i, depth int) {
+			v.rows = append(v.rows, procRow{&procs[i], depth})
+			k := kids[procs[i].PID]
+			byPID(k)
+			for _, c := range k {
+				walk(c, depth+1)
+			}
+		}
+		for _, r := range roots {
+			walk(r, 0)
+		}
+	} else {
+		for i := range procs {
+			if v.match(&procs[i]) {
+				v.rows = append(v.rows, procRow{p: &procs[i]})
+			}
+		}
+		cpu := v.data.procCPU
+		sort.SliceStable(v.rows, func(a, b int) bool {
+			pa, pb := v.rows[a].p, v.rows[b].p
+			switch v.sortBy {
+			case procByCPU:
+				if cpu[pa.PID] != cpu[pb.PID] {
+					return cpu[pa.PID] > cpu[pb.PID]
+				}
+			case procByMem:
+				if pa.RSS != pb.RSS {
+					return pa.RSS > pb.RSS
+				}
+			}
+			return pa.PID < pb.PID
+		})
+	}
+	for i, r := range v.rows {
+		if r.p.PID == v.selPID {
+			v.list.cursor = i
+			break
+		}
+	}
+	v.list.clamp(len(v.rows), v.height)
+	if p := v.selected(); p != nil {
+		v.selPID = p.PID
+	}
+}
+
+// Update handles the view's keys.
+func (v procsView) Update(msg tea.Msg) (procsView, tea.Cmd) {
+	k := v.ctx.Keys
+	if v.list.update(k, msg, len(v.rows), v.height, 1) {
+		if p := v.selected(); p != nil {
+			v.selPID = p.PID
+		}
+		return v, nil
+	}
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return v, nil
+	}
+	switch {
+	case key.Matches(km, k.Sort):
+		v.sortBy = (v.sortBy + 1) % procSortCount
+		v.tree = false
+		v.rebuild()
+	case key.Matches(km, k.Tree):
+		v.tree = !v.tree
+		v.rebuild()
+	case key.Matches(km, k.Open, k.Isolation):
+		if p := v.selected(); p != nil {
+			pid := p.PID
+			return v, func() tea.Msg { return openIsolationMsg{pid: pid} }
+		}
+	}
+	return v, nil
+}
+
+// nsCells draws the 8 namespaces as letters: a letter where the process
+// has its own namespace (highlighted), a dot where it shares the host's.
+func nsCells(ctx *Context, p *Process, host [nsCount]NSID, sel bool) string {
+	const letters = "mpniuUct"
+	var b strings.Builder
+	for i, t := range NSTypes {
+		switch {
+		case !p.NS[t].Known() || !host[t].Known():
+			b.WriteByte('?')
+		case p.NS[t] != host[t]:
+			if sel {
+				b.WriteByte(letters[i])
+			} else {
+				b.WriteString(ctx.Styles.Isolated.Render(string(letters[i])))
+			}
+		default:
+			b.WriteString("·")
+		}
+	}
+	return b.String()
+}
+
+// View renders the process table in w×h cells.
+func (v *procsView) View(w, h int) string {
+	v.height = h - 1
+	st := v.ctx.Styles
+	if v.ctx.Sources.Procs == nil {
+		return st.Faint.Render("process information is not available")
+	}
+	if len(v.data.procs.Procs) == 0 {
+		msg := "reading processes…"
+		if v.data.procErr != nil {
+			msg = v.data.procErr.Error()
+		}
+		return st.Faint.Render(msg)
+	}
+	kept, cmdW := fitColumns(procColumns, w, 16)
+	var hdr strings.Builder
+	for _, i := range kept {
+		c := procColumns[i]
+		if c.title == "USER" || c.title == "CGROUP" || c.title == "mpniuUct" {
+			hdr.WriteString(fit(c.title, c.width) + " ")
+		} else {
+			hdr.WriteString(fitRight(c.title, c.width) + " ")
+		}
+	}
+	mode := "COMMAND  sort:" + procSortNames[v.sortBy]
+	if v.tree && v.filter == "" && v.only == nil {
+		mode = "COMMAND (tree)"
+	}
+	hdr.WriteString(mode)
+	body := v.list.render(v.ctx, len(v.rows), v.height, w, func(i int, sel bool) string {
+		r := v.rows[i]
+		p := r.p
+		var b strings.Builder
+		for _, ci := range kept {
+			c := procColumns[ci]
+			switch c.title {
+			case "PID":
+				b.WriteString(fitRight(strconv.Itoa(p.PID), c.width))
+			case "NSPID":
+				s := "-"
+				if p.NSPid != 0 && p.NSPid != p.PID {
+					s = strconv.Itoa(p.NSPid)
+				}
+				b.WriteString(fitRight(s, c.width))
+			case "USER":
+				b.WriteString(fit(p.User, c.width))
+			case "CPU%":
+				b.WriteString(fitRight(pct(v.data.procCPU[p.PID]), c.width))
+			case "MEM":
+				b.WriteString(fitRight(humanBytes(float64(p.RSS)), c.width))
+			case "mpniuUct":
+				b.WriteString(nsCells(v.ctx, p, v.data.procs.Host, sel))
+			case "CGROUP":
+				b.WriteString(fit(p.Cgroup, c.width))
+			}
+			b.WriteByte(' ')
+		}
+		b.WriteString(fit(strings.Repeat(" ", r.depth)+p.Command, cmdW))
+		return b.String()
+	})
+	return st.Header.Render(fit(hdr.String(), w)) + "\n" + body
+}
+
+// openIsolationMsg asks the root to show the isolation of a process.
+type openIsolationMsg struct{ pid int }
