@@ -63,8 +63,8 @@ func newDescs() *descs {
 	d.processes = g("processes", "Processes in the group itself (cgroup.procs).")
 
 	d.cpuUsage = g("cpu_usage_seconds_total", "CPU time consumed by the group and its descendants (cpu.stat usage_usec, v1 cpuacct.usage).")
-	d.cpuUser = g("cpu_user_seconds_total", "CPU time in user mode (cpu.stat user_usec, v1 cpuacct.stat user).")
-	d.cpuSystem = g("cpu_system_seconds_total", "CPU time in kernel mode (cpu.stat system_usec, v1 cpuacct.stat system).")
+	d.cpuUser = g("cpu_user_seconds_total", "CPU time in user mode (cpu.stat user_usec, v1 cpuacct.usage_user).")
+	d.cpuSystem = g("cpu_system_seconds_total", "CPU time in kernel mode (cpu.stat system_usec, v1 cpuacct.usage_sys).")
 	d.cpuPeriods = g("cpu_cfs_periods_total", "Enforcement periods elapsed while the group had runnable tasks and a quota (cpu.stat nr_periods).")
 	d.cpuThrottledPeriods = g("cpu_cfs_throttled_periods_total", "Periods in which the group was throttled at its quota (cpu.stat nr_throttled).")
 	d.cpuThrottledSec = g("cpu_cfs_throttled_seconds_total", "Total time the group's tasks were throttled (cpu.stat throttled_usec, v1 throttled_time).")
@@ -75,7 +75,7 @@ func newDescs() *descs {
 
 	d.memUsage = g("memory_usage_bytes", "Memory in use, page cache included (memory.current, v1 memory.usage_in_bytes).")
 	d.memPeak = g("memory_max_usage_bytes", "Highest memory use recorded (memory.peak, v1 memory.max_usage_in_bytes).")
-	d.memSwap = g("memory_swap_bytes", "Swap in use (memory.swap.current).")
+	d.memSwap = g("memory_swap_bytes", "Swap in use (memory.swap.current, v1 memory.memsw.usage_in_bytes minus memory.usage_in_bytes).")
 	d.memFailcnt = g("memory_failcnt_total", "Times memory use hit the limit (v1 memory.failcnt).")
 	d.memEvents = g("memory_events_total", "Memory limit events (memory.events): low, high (reclaim forced at memory.high), max (memory.max hit), oom, oom_kill.", "event")
 	d.memLimit = g("spec_memory_limit_bytes", "Hard memory limit (memory.max, v1 memory.limit_in_bytes); +Inf when unlimited.")
