@@ -237,7 +237,12 @@ done
 # The environment the tests get: CTOP_VM_* and CTOP_TEST_* from here, but
 # not what the VM's init decides itself.
 env | grep -E '^CTOP_(VM|TEST)_[A-Z0-9_]*=' |
-	grep -vE '^CTOP_TEST_(VM|BLOCKDEV|DISKDIR)=' >"$stage/etc/ctop-vm/env" || true
+	grep -vE '^CTOP_TEST_(VM|BLOCKDEV|DISKDIR|BIN)=' >"$stage/etc/ctop-vm/env" || true
+# The ctop binary, for end-to-end tests: there is no go command in the VM.
+if [ -d cmd/ctop ]; then
+	"$go" build -trimpath -o "$stage/usr/local/bin/ctop" ./cmd/ctop
+	echo CTOP_TEST_BIN=/usr/local/bin/ctop >>"$stage/etc/ctop-vm/env"
+fi
 
 mkdir -p "$stage/etc" "$stage/root" "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"

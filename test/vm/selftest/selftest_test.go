@@ -249,6 +249,12 @@ func TestTools(t *testing.T) {
 			t.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
+	// The harness ships ctop for end-to-end tests when ./cmd/ctop exists.
+	if bin := os.Getenv("CTOP_TEST_BIN"); bin != "" {
+		if out, err := exec.Command(bin, "--help").CombinedOutput(); err != nil {
+			t.Errorf("CTOP_TEST_BIN=%s --help: %v\n%s", bin, err, out)
+		}
+	}
 }
 
 // TestDeliberateFailure fails when CTOP_VM_SELFTEST_FAIL=1, to prove that
