@@ -41,6 +41,11 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 		newServeCmd(),
 		newCgroupsCmd(),
 		newInspectCmd(),
+		newRunCmd(),
+		newExecCmd(),
+		newStopCmd(),
+		newLsCmd(),
+		newUpdateCmd(),
 	)
 	return root
 }

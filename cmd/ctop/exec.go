@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/sandbox"
+)
+
+func newExecCmd() *cobra.Command {
+	var (
+		place            sandboxPlace
+		env              []string
+		user, workdir    string
+		interactive, tty bool
+	)
+	c := &cobra.Command{
+		Use:   "exec [flags] NAME [--] COMMAND [ARG...]",
+		Short: "Run a command inside a running sandbox",
+		Long: `Run a command in a running sandbox: in its cgroup and its namespaces (all
+but a user namespace), with the same capabilities and no_new_privs as the
+sandbox's own command. ctop exits with the command's status.`,
+		Example: `  ctop exec busy -- ps
+  ctop exec -it web -- sh`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usageErr(errors.New("exec: give a sandbox name and a command, like ctop exec NAME -- sh"))
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			o := sandbox.ExecOptions{Command: args[1:], Env: env, Workdir: workdir, TTY: tty,
+				Stdout: os.Stdout, Stderr: os.Stderr}
+			if user != "" {
+				u, err := sandbox.ParseUser(user)
+				if err != nil {
+					return usageErr(err)
+				}
+				o.User = u
+			}
+			if interactive {
+				o.Stdin = os.Stdin
+			}
+			f, err := cgroup.Open("/")
+			if err != nil {
+				return usageErr(err)
+			}
+			st, err := sandbox.Load(place.stateDir, args[0])
+			if err != nil {
+				return usageErr(err)
+			}
+			if tty && interactive {
+				restore, err := sandbox.MakeRaw(0)
+				if err != nil {
+					return usageErr(err)
+				}
+				defer restore()
+			}
+			code, err := sandbox.Exec(f, st, o)
+			if err != nil {
+				return &exitError{code: code, err: err}
+			}
+			return statusErr(code)
+		},
+	}
+	c.SetFlagErrorFunc(flagErr125)
+	fs := c.Flags()
+	fs.SetInterspersed(false)
+	place.register(fs)
+	fs.StringArrayVarP(&env, "env", "e", nil, "environment variable KEY=VALUE")
+	fs.StringVarP(&user, "user", "u", "", "numeric UID[:GID] (default: the sandbox's)")
+	fs.StringVarP(&workdir, "workdir", "w", "", "working directory (default /)")
+	fs.BoolVarP(&interactive, "interactive", "i", false, "keep stdin attached")
+	fs.BoolVarP(&tty, "tty", "t", false, "give the command a terminal")
+	return c
+}

@@ -1,0 +1,202 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// Stop ends sandbox name: every process in its cgroup is killed (v2
+// cgroup.kill; v1 freeze, SIGKILL, thaw) and Stop waits until the ctop
+// that owns it has cleaned up. A stale sandbox (its ctop was killed) is
+// cleaned up here; stale is then true.
+func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
+	st, err := Load(stateDir, name)
+	if err != nil {
+		return false, err
+	}
+	if !st.OwnerAlive() {
+		return true, cleanup(f, st.Cgroup, st.dir)
+	}
+	m, err := cgroup.Load(f, st.Cgroup)
+	if err != nil {
+		return false, fmt.Errorf("stop %s: %w", name, err)
+	}
+	if err := m.Kill(); err != nil {
+		return false, fmt.Errorf("stop %s: %w", name, err)
+	}
+	for range 500 {
+		if _, err := os.Stat(st.dir); errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		if !st.OwnerAlive() {
+			return false, cleanup(f, st.Cgroup, st.dir)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false, fmt.Errorf("stop %s: its processes are gone but ctop (pid %d) has not cleaned up yet", name, st.Owner)
+}
+
+// ExecOptions are ctop exec's options.
+type ExecOptions struct {
+	Command []string
+	Env     []string
+	Workdir string
+	// User overrides the sandbox's user.
+	User   *User
+	TTY    bool
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// execNamespaces are entered in this order; user is left out (see Exec).
+func execNamespaces() []Namespace {
+	return []Namespace{NSCgroup, NSIPC, NSUTS, NSNet, NSPid, NSTime, NSMount}
+}
+
+// Exec runs a command in a running sandbox: in its cgroup and in each of
+// its namespaces except a user namespace (setns into one needs a
+// single-threaded process, which a Go program is not; the command then
+// runs with the host's credentials mapped as they are), with the same
+// capabilities and no_new_privs as the sandbox's command. It returns the
+// command's exit code.
+//
+// The calling goroutine's OS thread joins the namespaces and is never
+// given back to the Go scheduler: Exec is for a process that exits after it.
+func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
+	if !st.Running() {
+		return 125, fmt.Errorf("sandbox %s is not running", st.Name)
+	}
+	m, err := cgroup.Load(f, st.Cgroup)
+	if err != nil {
+		return 125, err
+	}
+	// Open every namespace first, so a sandbox that ends meanwhile fails
+	// here rather than half-entered.
+	type nsFile struct {
+		ns Namespace
+		fd int
+	}
+	var fds []nsFile
+	defer func() {
+		for _, n := range fds {
+			unix.Close(n.fd)
+		}
+	}()
+	for _, n := range execNamespaces() {
+		if !slices.Contains(st.Namespaces, n) {
+			continue
+		}
+		p := "/proc/" + strconv.Itoa(st.Pid) + "/ns/" + string(n)
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return 125, fmt.Errorf("exec in %s: open %s: %w", st.Name, p, err)
+		}
+		fds = append(fds, nsFile{n, fd})
+	}
+	if !st.Running() {
+		return 125, fmt.Errorf("sandbox %s ended", st.Name)
+	}
+	runtime.LockOSThread() // never unlocked: the thread's namespaces change
+	// A thread sharing its filesystem context (all Go threads do) may not
+	// join a mount namespace.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return 125, fmt.Errorf("exec in %s: unshare fs: %w", st.Name, err)
+	}
+	for _, n := range fds {
+		if err := unix.Setns(n.fd, int(n.ns.Flag())); err != nil {
+			return 125, fmt.Errorf("exec in %s: enter %s namespace: %w", st.Name, n.ns, err)
+		}
+	}
+	spec := Spec{Name: st.Name, Command: o.Command, Env: o.Env, Workdir: o.Workdir, User: st.User,
+		Namespaces: st.Namespaces, Hostname: st.Hostname, Rootfs: st.Rootfs, TTY: o.TTY}
+	if o.User != nil {
+		spec.User = o.User
+	}
+	if spec.Workdir == "" {
+		spec.Workdir = "/"
+	}
+	parentEnd, childEnd, err := socketpair()
+	if err != nil {
+		return 125, err
+	}
+	defer parentEnd.Close()
+	cmd := &exec.Cmd{
+		// The magic link resolves to ctop's binary whatever the sandbox's
+		// root is; the child sees it through the sandbox's /proc.
+		Path:        "/proc/self/exe",
+		Args:        []string{"ctop-exec", st.Name},
+		Env:         []string{envRole + "=" + roleExec, envSyncFD + "=3"},
+		ExtraFiles:  []*os.File{childEnd},
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	sb := &Sandbox{spec: Spec{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}}
+	if err := sb.stdio(cmd); err != nil {
+		childEnd.Close()
+		return 125, err
+	}
+	fd, useFD, err := m.FD()
+	if err != nil {
+		childEnd.Close()
+		return 125, err
+	}
+	if useFD {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+		defer unix.Close(fd)
+	}
+	err = cmd.Start()
+	childEnd.Close()
+	for _, c := range sb.closers {
+		c.Close()
+	}
+	sb.closers = nil
+	if err != nil {
+		return 125, fmt.Errorf("exec in %s: %w", st.Name, err)
+	}
+	if !useFD || f.Mode() != cgroup.ModeUnified {
+		if err := m.AddProc(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 125, err
+		}
+	}
+	if err := send(parentEnd, message{Type: msgConfig, Config: &initConfig{Spec: spec}}); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return 125, err
+	}
+	var msg message
+	if derr := jsonDecode(parentEnd, &msg); derr == nil && msg.Type == msgError {
+		_ = cmd.Wait()
+		return msg.Code, errors.New(msg.Error)
+	}
+	err = cmd.Wait()
+	sb.relays.Wait()
+	if sb.pty != nil {
+		sb.pty.Close()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ws.ExitStatus(), nil
+	}
+	if err != nil {
+		return 125, err
+	}
+	return 0, nil
+}

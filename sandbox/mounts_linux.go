@@ -1,0 +1,290 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// maskedPaths are hidden with /dev/null or an empty read-only tmpfs, and
+// readonlyPaths remounted read-only: the lists docker (moby's
+// oci.DefaultSpec) applies to every container.
+func maskedPaths() []string {
+	return []string{
+		"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+	}
+}
+
+func readonlyPaths() []string {
+	return []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+}
+
+func mount(src, target, fstype string, flags uintptr, data string) error {
+	if err := unix.Mount(src, target, fstype, flags, data); err != nil {
+		what := fstype
+		if what == "" {
+			what = src
+		}
+		return fmt.Errorf("mount %s on %s: %w", what, target, err)
+	}
+	return nil
+}
+
+// setupMounts builds the sandbox's view of the filesystem in its new mount
+// namespace and, with a rootfs, pivots into it.
+func setupMounts(cfg *initConfig) error {
+	s := &cfg.Spec
+	// Nothing mounted here may propagate back to the host.
+	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return err
+	}
+	root := "/"
+	switch {
+	case cfg.Overlay != nil:
+		o := cfg.Overlay
+		data := "lowerdir=" + o.Lower + ",upperdir=" + o.Upper + ",workdir=" + o.Work
+		if err := mount("overlay", o.Merged, "overlay", 0, data); err != nil {
+			return fmt.Errorf("--overlay: %w", err)
+		}
+		root = o.Merged
+	case s.Rootfs != "":
+		// pivot_root needs the new root to be a mount point.
+		if err := mount(s.Rootfs, s.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("--rootfs: %w", err)
+		}
+		root = s.Rootfs
+	}
+	in := func(p string) string { return filepath.Join(root, p) }
+	hasRoot := root != "/"
+
+	// A fresh /proc shows the processes of the sandbox's pid namespace only.
+	if hasRoot {
+		if err := os.MkdirAll(in("/proc"), 0o555); err != nil {
+			return fmt.Errorf("--rootfs: %w", err)
+		}
+	}
+	procOK := true
+	if err := mount("proc", in("/proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		// A user namespace without its own pid namespace may not mount proc.
+		if !errors.Is(err, unix.EPERM) || !hasRoot {
+			return err
+		}
+		procOK = false
+		if err := mount("/proc", in("/proc"), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+	}
+	if hasRoot {
+		if err := setupDev(in("/dev")); err != nil {
+			return err
+		}
+		if err := setupSys(in("/sys"), s.Has(NSNet)); err != nil {
+			return err
+		}
+	}
+	for _, b := range s.Binds {
+		if err := bindMount(b, in(b.Dest), hasRoot); err != nil {
+			return err
+		}
+	}
+	for _, t := range s.Tmpfs {
+		target := in(t.Dest)
+		if hasRoot {
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
+			}
+		}
+		mode := t.Mode
+		if mode == 0 {
+			mode = 0o1777
+		}
+		data := "mode=" + strconv.FormatUint(uint64(mode), 8)
+		if t.Size > 0 {
+			data += ",size=" + strconv.FormatUint(t.Size, 10)
+		}
+		if err := mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, data); err != nil {
+			return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
+		}
+	}
+	if procOK {
+		if err := maskProc(in); err != nil {
+			return err
+		}
+	}
+	if hasRoot {
+		if err := pivot(root); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maskProc hides and write-protects the /proc and /sys paths docker does.
+func maskProc(in func(string) string) error {
+	for _, p := range maskedPaths() {
+		target := in(p)
+		st, err := os.Stat(target)
+		if err != nil {
+			continue // absent on this kernel
+		}
+		if st.IsDir() {
+			err = mount("tmpfs", target, "tmpfs", unix.MS_RDONLY, "size=0")
+		} else {
+			err = mount("/dev/null", target, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+	}
+	for _, p := range readonlyPaths() {
+		target := in(p)
+		if _, err := os.Stat(target); err != nil {
+			continue
+		}
+		if err := mount(target, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("read-only %s: %w", p, err)
+		}
+		if err := remountRO(target); err != nil {
+			return fmt.Errorf("read-only %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// remountRO makes a bind mount read-only, keeping the flags the kernel
+// locks (nosuid, nodev, noexec, atime) as they are.
+func remountRO(target string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(target, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", target, err)
+	}
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY)
+	for _, f := range []struct{ st, ms int64 }{
+		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if int64(st.Flags)&f.st != 0 {
+			flags |= uintptr(f.ms)
+		}
+	}
+	return mount("", target, "", flags, "")
+}
+
+func bindMount(b Bind, target string, hasRoot bool) error {
+	if hasRoot {
+		st, err := os.Stat(b.Source)
+		if err != nil {
+			return fmt.Errorf("-v %s: %w", b.Source, err)
+		}
+		if st.IsDir() {
+			err = os.MkdirAll(target, 0o755)
+		} else if err = os.MkdirAll(filepath.Dir(target), 0o755); err == nil {
+			var f *os.File
+			if f, err = os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("-v %s:%s: %w", b.Source, b.Dest, err)
+		}
+	}
+	if err := mount(b.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("-v %s:%s: %w", b.Source, b.Dest, err)
+	}
+	if b.ReadOnly {
+		// MS_RDONLY on the first bind is ignored; a bind mount becomes
+		// read-only only by remounting it.
+		if err := remountRO(target); err != nil {
+			return fmt.Errorf("-v %s:%s:ro: %w", b.Source, b.Dest, err)
+		}
+	}
+	return nil
+}
+
+// setupDev makes a minimal /dev: a tmpfs with the usual character devices
+// bind-mounted from the host (which also works in a user namespace, where
+// mknod does not), a private devpts and /dev/shm.
+func setupDev(dev string) error {
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		return fmt.Errorf("/dev: %w", err)
+	}
+	if err := mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+		return err
+	}
+	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		target := filepath.Join(dev, name)
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o666)
+		if err != nil {
+			return fmt.Errorf("/dev/%s: %w", name, err)
+		}
+		f.Close()
+		if err := mount("/dev/"+name, target, "", unix.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{"pts", "shm"} {
+		if err := os.Mkdir(filepath.Join(dev, d), 0o755); err != nil {
+			return fmt.Errorf("/dev/%s: %w", d, err)
+		}
+	}
+	if err := mount("devpts", filepath.Join(dev, "pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return err
+	}
+	if err := mount("shm", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+		return err
+	}
+	for link, to := range map[string]string{
+		"ptmx": "pts/ptmx", "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2",
+	} {
+		if err := os.Symlink(to, filepath.Join(dev, link)); err != nil {
+			return fmt.Errorf("/dev/%s: %w", link, err)
+		}
+	}
+	return nil
+}
+
+// setupSys mounts a read-only sysfs; one mounted in a new network namespace
+// shows only that namespace's interfaces. Without one the kernel refuses a
+// new sysfs to a user namespace, so the host's is bound read-only.
+func setupSys(sys string, newNet bool) error {
+	if err := os.MkdirAll(sys, 0o555); err != nil {
+		return fmt.Errorf("/sys: %w", err)
+	}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
+	err := mount("sysfs", sys, "sysfs", flags, "")
+	if err == nil || newNet {
+		return err
+	}
+	if err := mount("/sys", sys, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return remountRO(sys)
+}
+
+// pivot makes root the root directory with pivot_root(2) and detaches the
+// old root, so nothing of the host's tree stays reachable (chroot would
+// leave it reachable).
+func pivot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("pivot_root: chdir %s: %w", root, err)
+	}
+	// pivot_root(".", ".") stacks the old root under the new one; it is
+	// then unmounted from "." (the runc idiom, no put_old directory needed).
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", root, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("pivot_root: detach old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("pivot_root: chdir /: %w", err)
+	}
+	return nil
+}

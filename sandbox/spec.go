@@ -1,0 +1,336 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// Namespace is one kind of Linux namespace, by the name /proc/PID/ns uses
+// (namespaces(7)).
+type Namespace string
+
+// The eight namespaces.
+const (
+	NSPid    Namespace = "pid"
+	NSMount  Namespace = "mnt"
+	NSUTS    Namespace = "uts"
+	NSIPC    Namespace = "ipc"
+	NSNet    Namespace = "net"
+	NSCgroup Namespace = "cgroup"
+	NSUser   Namespace = "user"
+	NSTime   Namespace = "time"
+)
+
+// AllNamespaces are the namespaces ctop can create, in /proc/PID/ns order.
+func AllNamespaces() []Namespace {
+	return []Namespace{NSCgroup, NSIPC, NSMount, NSNet, NSPid, NSTime, NSUser, NSUTS}
+}
+
+// DefaultNamespaces are what docker creates: pid, mnt, uts, ipc, net and cgroup.
+func DefaultNamespaces() []Namespace {
+	return []Namespace{NSPid, NSMount, NSUTS, NSIPC, NSNet, NSCgroup}
+}
+
+// Flag is the CLONE_NEW* flag of n.
+func (n Namespace) Flag() uintptr {
+	switch n {
+	case NSPid:
+		return unix.CLONE_NEWPID
+	case NSMount:
+		return unix.CLONE_NEWNS
+	case NSUTS:
+		return unix.CLONE_NEWUTS
+	case NSIPC:
+		return unix.CLONE_NEWIPC
+	case NSNet:
+		return unix.CLONE_NEWNET
+	case NSCgroup:
+		return unix.CLONE_NEWCGROUP
+	case NSUser:
+		return unix.CLONE_NEWUSER
+	case NSTime:
+		return unix.CLONE_NEWTIME
+	}
+	return 0
+}
+
+// ParseNamespaces parses a comma-separated list such as "pid,mnt,net";
+// "mount" is accepted for "mnt" and "none" or "" for no namespace.
+func ParseNamespaces(s string) ([]Namespace, error) {
+	var out []Namespace
+	if s == "" || s == "none" {
+		return out, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		n := Namespace(strings.TrimSpace(f))
+		if n == "mount" {
+			n = NSMount
+		}
+		if n.Flag() == 0 {
+			return nil, fmt.Errorf("unknown namespace %q: want a list of %s", f, namespaceNames())
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func namespaceNames() string {
+	var s []string
+	for _, n := range AllNamespaces() {
+		s = append(s, string(n))
+	}
+	return strings.Join(s, ",")
+}
+
+// User is the numeric identity the command runs as.
+type User struct {
+	UID uint32 `json:"uid"`
+	GID uint32 `json:"gid"`
+}
+
+// Bind is a bind mount of a host path (-v SRC:DST[:ro]).
+type Bind struct {
+	Source   string `json:"source"`
+	Dest     string `json:"dest"`
+	ReadOnly bool   `json:"ro,omitempty"`
+}
+
+// Tmpfs is a tmpfs mount (--tmpfs DST[:size=64m]); Size 0 is the kernel's
+// default (half of RAM), Mode 0 is 1777.
+type Tmpfs struct {
+	Dest string `json:"dest"`
+	Size uint64 `json:"size,omitempty"`
+	Mode uint32 `json:"mode,omitempty"`
+}
+
+// Network modes.
+const (
+	// NetworkNone is a new network namespace with only loopback, up.
+	NetworkNone = "none"
+	// NetworkHost shares the host's network namespace.
+	NetworkHost = "host"
+)
+
+// Spec describes one sandbox. The zero value of most fields means "not
+// asked for"; Namespaces are exactly the namespaces created (see
+// DefaultNamespaces).
+type Spec struct {
+	// Name identifies the sandbox in ls, stop, exec and update and names its
+	// cgroup; empty means generated.
+	Name string `json:"name"`
+	// Command is the program and its arguments; a name without '/' is
+	// looked up in PATH inside the sandbox.
+	Command []string `json:"command"`
+	// Env is KEY=VALUE pairs added to a minimal environment (PATH, HOSTNAME,
+	// HOME, TERM with a TTY); the host's environment is not passed on.
+	Env []string `json:"env,omitempty"`
+	// Workdir is the initial directory: "/" with a rootfs, else the
+	// caller's when empty.
+	Workdir    string      `json:"workdir,omitempty"`
+	Namespaces []Namespace `json:"namespaces"`
+	// Resources are the cgroup limits.
+	Resources cgroup.Resources `json:"-"`
+	// Hostname in a new uts namespace; default: the name.
+	Hostname string `json:"hostname,omitempty"`
+	// Network is NetworkNone (a new net namespace) or NetworkHost.
+	Network string `json:"network,omitempty"`
+	User    *User  `json:"user,omitempty"`
+	// Rootfs, if set, becomes the root with pivot_root.
+	Rootfs string `json:"rootfs,omitempty"`
+	// Overlay puts a copy-on-write layer over Rootfs; KeepUpper, if set, is
+	// where the upper layer is kept after exit.
+	Overlay   bool    `json:"overlay,omitempty"`
+	KeepUpper string  `json:"keep_upper,omitempty"`
+	Binds     []Bind  `json:"binds,omitempty"`
+	Tmpfs     []Tmpfs `json:"tmpfs,omitempty"`
+	// TTY gives the command a new pseudo-terminal, relayed to Stdin/Stdout.
+	TTY bool `json:"tty,omitempty"`
+	// Detach runs the sandbox under a monitor process that outlives the
+	// caller; its output goes to a log file in the state directory.
+	Detach bool `json:"detach,omitempty"`
+
+	// Stdin, Stdout and Stderr are the command's standard streams; nil is
+	// /dev/null. Files are passed on as they are, anything else is relayed.
+	Stdin  io.Reader `json:"-"`
+	Stdout io.Writer `json:"-"`
+	Stderr io.Writer `json:"-"`
+
+	// CgroupParent is the group under which the sandbox's group is made,
+	// default DefaultCgroupParent. StateDir holds the state of running
+	// sandboxes, default DefaultStateDir. CgroupRoot is the root the cgroup
+	// filesystems are found under ("/" on a host).
+	CgroupParent string `json:"cgroup_parent,omitempty"`
+	StateDir     string `json:"state_dir,omitempty"`
+
+	// logToState sends the output to a log file in the state directory
+	// (set by the monitor of a detached sandbox).
+	logToState bool
+}
+
+// Defaults.
+const (
+	DefaultCgroupParent = "/ctop"
+	DefaultStateDir     = "/run/ctop"
+	defaultPath         = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+)
+
+// Has reports whether the spec creates namespace n.
+func (s *Spec) Has(n Namespace) bool { return slices.Contains(s.Namespaces, n) }
+
+// GenerateName returns a fresh random sandbox name.
+func GenerateName() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "sb-" + hex.EncodeToString(b[:])
+}
+
+// normalize fills defaults; Validate must pass afterwards.
+func (s *Spec) normalize() {
+	if s.Name == "" {
+		s.Name = GenerateName()
+	}
+	if s.CgroupParent == "" {
+		s.CgroupParent = DefaultCgroupParent
+	}
+	if s.StateDir == "" {
+		s.StateDir = DefaultStateDir
+	}
+	if s.Network == "" {
+		s.Network = NetworkHost
+		if s.Has(NSNet) {
+			s.Network = NetworkNone
+		}
+	}
+	if s.Hostname == "" && s.Has(NSUTS) {
+		s.Hostname = s.Name
+	}
+	if s.Overlay && s.KeepUpper != "" {
+		s.KeepUpper = filepath.Clean(s.KeepUpper)
+	}
+}
+
+// Validate checks the spec without touching the system beyond stat calls.
+// Messages name the flag ctop run takes for the field.
+func (s *Spec) Validate() error {
+	if len(s.Command) == 0 || s.Command[0] == "" {
+		return fmt.Errorf("no command: give one after the flags, like ctop run -- sh")
+	}
+	if err := ValidName(s.Name); err != nil {
+		return fmt.Errorf("--name: %w", err)
+	}
+	for _, n := range s.Namespaces {
+		if n.Flag() == 0 {
+			return fmt.Errorf("--ns: unknown namespace %q: want a list of %s", n, namespaceNames())
+		}
+	}
+	switch s.Network {
+	case NetworkNone:
+		if !s.Has(NSNet) {
+			return fmt.Errorf("--network none needs a net namespace: add net to --ns")
+		}
+	case NetworkHost:
+		if s.Has(NSNet) {
+			return fmt.Errorf("--network host shares the host's network: remove net from --ns")
+		}
+	default:
+		return fmt.Errorf("--network %q: want none or host", s.Network)
+	}
+	if s.Hostname != "" && !s.Has(NSUTS) {
+		return fmt.Errorf("--hostname %q needs a uts namespace: add uts to --ns", s.Hostname)
+	}
+	if s.Hostname != "" && (len(s.Hostname) > 64 || strings.ContainsAny(s.Hostname, "/ \t\n")) {
+		return fmt.Errorf("--hostname %q: want at most 64 characters, no spaces or '/'", s.Hostname)
+	}
+	needsMnt := s.Rootfs != "" || len(s.Binds) > 0 || len(s.Tmpfs) > 0
+	if needsMnt && !s.Has(NSMount) {
+		return fmt.Errorf("--rootfs, -v and --tmpfs need a mount namespace: add mnt to --ns")
+	}
+	if s.Rootfs != "" {
+		st, err := os.Stat(s.Rootfs)
+		if err != nil {
+			return fmt.Errorf("--rootfs %s: %w", s.Rootfs, err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("--rootfs %s: not a directory", s.Rootfs)
+		}
+		if !filepath.IsAbs(s.Rootfs) {
+			abs, err := filepath.Abs(s.Rootfs)
+			if err != nil {
+				return fmt.Errorf("--rootfs %s: %w", s.Rootfs, err)
+			}
+			s.Rootfs = abs
+		}
+	}
+	if s.Overlay && s.Rootfs == "" {
+		return fmt.Errorf("--overlay needs --rootfs: it layers over the root filesystem")
+	}
+	if s.KeepUpper != "" && !s.Overlay {
+		return fmt.Errorf("--keep-upper %s needs --overlay", s.KeepUpper)
+	}
+	if s.KeepUpper != "" {
+		if ents, err := os.ReadDir(s.KeepUpper); err == nil && len(ents) > 0 {
+			return fmt.Errorf("--keep-upper %s: directory is not empty: give a new or empty one", s.KeepUpper)
+		}
+	}
+	for _, b := range s.Binds {
+		if s.Rootfs == "" {
+			if _, err := os.Stat(b.Dest); err != nil {
+				return fmt.Errorf("-v %s:%s: without --rootfs the target must exist on the host: %w", b.Source, b.Dest, err)
+			}
+		}
+	}
+	for _, t := range s.Tmpfs {
+		if s.Rootfs == "" {
+			if st, err := os.Stat(t.Dest); err != nil || !st.IsDir() {
+				return fmt.Errorf("--tmpfs %s: without --rootfs the target must be an existing directory", t.Dest)
+			}
+		}
+	}
+	if s.Workdir != "" && !filepath.IsAbs(s.Workdir) {
+		return fmt.Errorf("--workdir %q: want an absolute path", s.Workdir)
+	}
+	for _, e := range s.Env {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return fmt.Errorf("--env %q: want KEY=VALUE", e)
+		}
+	}
+	if err := s.Resources.Validate(); err != nil {
+		return err
+	}
+	if s.CgroupParent != "" && (!strings.HasPrefix(s.CgroupParent, "/") || strings.Contains(s.CgroupParent, "..")) {
+		return fmt.Errorf("cgroup parent %q: want an absolute path without '..'", s.CgroupParent)
+	}
+	return nil
+}
+
+// CgroupPath is the sandbox's cgroup path.
+func (s *Spec) CgroupPath() string { return filepath.Join(s.CgroupParent, s.Name) }
+
+// environ is the command's environment.
+func (s *Spec) environ() []string {
+	env := []string{defaultPath, "HOME=/root"}
+	if s.Hostname != "" {
+		env = append(env, "HOSTNAME="+s.Hostname)
+	}
+	if s.TTY {
+		env = append(env, "TERM=xterm")
+	}
+	for _, e := range s.Env {
+		k, _, _ := strings.Cut(e, "=")
+		env = slices.DeleteFunc(env, func(x string) bool { return strings.HasPrefix(x, k+"=") })
+		env = append(env, e)
+	}
+	return env
+}

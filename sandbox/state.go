@@ -1,0 +1,260 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// State is what ctop keeps about a running sandbox in
+// StateDir/NAME/state.json, so that ls, stop, exec and update work from
+// any later ctop process.
+type State struct {
+	Name string `json:"name"`
+	// Pid is the sandbox's first process as the host sees it (0 while
+	// starting); PidStart is its start time in clock ticks since boot
+	// (/proc/PID/stat field 22), so a reused pid is not mistaken for it.
+	Pid      int    `json:"pid"`
+	PidStart uint64 `json:"pid_start"`
+	// Owner is the ctop process that waits for the sandbox and cleans up
+	// after it (ctop run, or the monitor of a detached sandbox).
+	Owner      int         `json:"owner"`
+	OwnerStart uint64      `json:"owner_start"`
+	Created    time.Time   `json:"created"`
+	Cgroup     string      `json:"cgroup"`
+	Command    []string    `json:"command"`
+	Namespaces []Namespace `json:"namespaces"`
+	Hostname   string      `json:"hostname,omitempty"`
+	Network    string      `json:"network"`
+	Rootfs     string      `json:"rootfs,omitempty"`
+	Overlay    bool        `json:"overlay,omitempty"`
+	Detached   bool        `json:"detached,omitempty"`
+	// Log is the output file of a detached sandbox.
+	Log string `json:"log,omitempty"`
+	// User is the spec's --user, used by exec.
+	User *User `json:"user,omitempty"`
+	// Limits summarises the limits as given ("--cpus 0.5 --memory 32m").
+	Limits string `json:"limits,omitempty"`
+
+	dir string
+}
+
+const stateFile = "state.json"
+
+// Dir is the sandbox's state directory.
+func (s *State) Dir() string { return s.dir }
+
+// procStart returns the start time of pid in clock ticks (/proc/PID/stat
+// field 22), or false when the process does not exist.
+func procStart(pid int) (uint64, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may contain spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(f[19], 10, 64)
+	return v, err == nil
+}
+
+// alive reports whether pid is still the process that started at start.
+func alive(pid int, start uint64) bool {
+	st, ok := procStart(pid)
+	return ok && st == start
+}
+
+// OwnerAlive reports whether the ctop process responsible for the sandbox
+// still runs; when it does not, the sandbox is stale.
+func (s *State) OwnerAlive() bool { return alive(s.Owner, s.OwnerStart) }
+
+// Running reports whether the sandbox's first process still runs.
+func (s *State) Running() bool { return alive(s.Pid, s.PidStart) }
+
+func (s *State) write() error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write sandbox state: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(s.dir, stateFile)); err != nil {
+		return fmt.Errorf("write sandbox state: %w", err)
+	}
+	return nil
+}
+
+// reserve creates the state directory of a new sandbox, failing if the
+// name is taken, and records the owner.
+func reserve(stateDir string, st *State) error {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return fmt.Errorf("create state directory %s: %w", stateDir, err)
+	}
+	st.dir = filepath.Join(stateDir, st.Name)
+	if err := os.Mkdir(st.dir, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("--name %s: a sandbox of that name exists (see ctop ls)", st.Name)
+		}
+		return fmt.Errorf("create state directory %s: %w", st.dir, err)
+	}
+	st.Owner = os.Getpid()
+	st.OwnerStart, _ = procStart(st.Owner)
+	if err := st.write(); err != nil {
+		os.RemoveAll(st.dir)
+		return err
+	}
+	return nil
+}
+
+// Load reads the state of sandbox name.
+func Load(stateDir, name string) (*State, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(stateDir, name)
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no sandbox named %q (see ctop ls): %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state of sandbox %s: %w", name, err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	st.dir = dir
+	return &st, nil
+}
+
+// ErrNotFound means no sandbox has the given name.
+var ErrNotFound = errors.New("no such sandbox")
+
+// List returns the sandboxes recorded in stateDir, by name. Stale ones
+// (their ctop was killed) are included; see Reap.
+func List(stateDir string) ([]*State, error) {
+	ents, err := os.ReadDir(stateDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list sandboxes in %s: %w", stateDir, err)
+	}
+	var out []*State
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		st, err := Load(stateDir, e.Name())
+		if err != nil {
+			continue // being created or removed right now
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b *State) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Reap cleans up what a killed ctop left behind under stateDir and the
+// cgroup parent: the processes, cgroup and state of each sandbox whose
+// owner is gone, and groups under parent that no sandbox owns. It returns
+// one line per thing it removed, for the caller to show.
+func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
+	var msgs []string
+	var errs []error
+	// Groups are listed before states: a sandbox makes its state before its
+	// group, so a group seen here whose state is missing below is a leftover.
+	groups := childGroups(f, parent)
+	states, err := List(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	owned := map[string]bool{}
+	for _, st := range states {
+		owned[filepath.Base(st.Cgroup)] = true
+		owned[st.Name] = true
+		if st.OwnerAlive() {
+			continue
+		}
+		if err := cleanup(f, st.Cgroup, st.dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msgs = append(msgs, fmt.Sprintf("removed sandbox %s left behind by a ctop that was killed (pid %d): its processes, cgroup %s and state", st.Name, st.Owner, st.Cgroup))
+	}
+	for _, g := range groups {
+		if owned[g] {
+			continue
+		}
+		p := filepath.Join(parent, g)
+		if err := cleanup(f, p, ""); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msgs = append(msgs, fmt.Sprintf("removed cgroup %s that no sandbox owns", p))
+	}
+	if _, err := cgroup.RemoveIfEmpty(f, parent); err != nil {
+		errs = append(errs, err)
+	}
+	return msgs, errors.Join(errs...)
+}
+
+// childGroups lists the group names directly under parent in any hierarchy.
+func childGroups(f *cgroup.FS, parent string) []string {
+	var out []string
+	for _, h := range f.Hierarchies() {
+		ents, err := os.ReadDir(filepath.Join(f.Root(), h.Mountpoint, parent))
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if e.IsDir() && !slices.Contains(out, e.Name()) {
+				out = append(out, e.Name())
+			}
+		}
+	}
+	return out
+}
+
+// cleanup kills what is left in a sandbox's group, removes the group and
+// the state directory.
+func cleanup(f *cgroup.FS, group, stateDir string) error {
+	m, err := cgroup.Load(f, group)
+	switch {
+	case errors.Is(err, cgroup.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		if err := m.Kill(); err != nil {
+			return err
+		}
+		if err := m.Delete(); err != nil {
+			return err
+		}
+	}
+	if stateDir != "" {
+		if err := os.RemoveAll(stateDir); err != nil {
+			return fmt.Errorf("remove sandbox state: %w", err)
+		}
+	}
+	return nil
+}

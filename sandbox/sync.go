@@ -1,0 +1,132 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// The parent (ctop run, or the monitor of a detached sandbox) and the
+// re-executed child (ctop's init) follow one small protocol over a
+// socketpair passed to the child in ExtraFiles; the child learns its fd
+// from the environment variable envSyncFD and its role from envRole.
+// Messages are JSON objects, one after another.
+//
+//	parent                                   child (/proc/self/exe, role init)
+//	------                                   -----------------------------------
+//	create cgroup, state, overlay dirs
+//	socketpair; clone(CLONE_NEW*,            starts in its new namespaces
+//	  CLONE_INTO_CGROUP on v2)                (and, on v2, in its cgroup);
+//	                                          locks its OS thread; blocks reading
+//	v1/hybrid: write pid to cgroup.procs
+//	send msgConfig ------------------------> read config
+//	                                          unshare cgroup ns (now that it is
+//	                                          placed), mounts, pivot_root,
+//	                                          hostname, lo up, look up command,
+//	                                          drop capabilities, set user,
+//	                                          no_new_privs, pdeathsig again
+//	                                          on failure: <---- msgError{code}, exit
+//	                                          mark sync fd close-on-exec; execve
+//	read until EOF <------------------------ (execve closed the fd: running)
+//	record pid in state, return
+//
+// EOF without an error message means the command is running. An execve
+// failure is reported as msgError (126: cannot execute, 127: not found).
+//
+// For a detached sandbox, the caller first starts a monitor (role monitor)
+// the same way, without new namespaces: it sends msgConfig to the monitor,
+// which starts the sandbox as above and answers msgStarted{pid} or msgError,
+// then waits for the sandbox and cleans up after it.
+//
+// ctop exec starts a child (role exec) after entering the sandbox's
+// namespaces; the child gets msgConfig and does only the last steps: look up
+// the command, drop capabilities, set the user and execve.
+
+const (
+	envRole   = "_CTOP_SANDBOX_ROLE"
+	envSyncFD = "_CTOP_SANDBOX_SYNC_FD"
+
+	roleInit    = "init"
+	roleMonitor = "monitor"
+	roleExec    = "exec"
+)
+
+type msgType string
+
+const (
+	msgConfig  msgType = "config"
+	msgError   msgType = "error"
+	msgStarted msgType = "started"
+)
+
+// message is one step of the sync protocol.
+type message struct {
+	Type   msgType     `json:"type"`
+	Config *initConfig `json:"config,omitempty"`
+	// Code is the exit code a failure maps to (125, 126, 127).
+	Code  int    `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Pid and Name answer a monitor's caller.
+	Pid  int    `json:"pid,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// overlayDirs are the layers of an --overlay root.
+type overlayDirs struct {
+	Lower  string `json:"lower"`
+	Upper  string `json:"upper"`
+	Work   string `json:"work"`
+	Merged string `json:"merged"`
+}
+
+// initConfig is what the child needs: the spec (without its streams and
+// limits, which stay with the parent) and the paths the parent prepared.
+type initConfig struct {
+	Spec    Spec         `json:"spec"`
+	Overlay *overlayDirs `json:"overlay,omitempty"`
+	// Resources travel only to a monitor, which creates the cgroup.
+	Resources *cgroup.Resources `json:"resources,omitempty"`
+	// Cwd is the caller's directory, the default workdir without a rootfs.
+	Cwd string `json:"cwd"`
+}
+
+func send(w io.Writer, m message) error {
+	if err := json.NewEncoder(w).Encode(m); err != nil {
+		return fmt.Errorf("sandbox sync: send %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+// StartError is a failure to start a sandbox; Code is the exit status
+// docker gives the same failure: 125 (ctop failed), 126 (the command cannot
+// be executed) or 127 (the command was not found).
+type StartError struct {
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+func startErr(code int, err error) error {
+	var se *StartError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StartError{Code: code, Err: err}
+}
+
+// syncFile returns the child's end of the sync socket.
+func syncFile() (*os.File, error) {
+	var fd int
+	if _, err := fmt.Sscan(os.Getenv(envSyncFD), &fd); err != nil || fd < 3 {
+		return nil, fmt.Errorf("ctop sandbox child: bad %s %q", envSyncFD, os.Getenv(envSyncFD))
+	}
+	return os.NewFile(uintptr(fd), "ctop-sync"), nil
+}
+
+func jsonDecode(r io.Reader, m *message) error { return json.NewDecoder(r).Decode(m) }

@@ -1,0 +1,220 @@
+package sandbox
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// ParseSize parses a size in docker's units (as docker's --memory does):
+// a number, optionally with a fraction, then b, k, m, g, t or p, optionally
+// followed by "b" or "ib", case-insensitive, all powers of 1024. "32m",
+// "1kb", "10MiB" and "1.5g" are accepted; a bare number is bytes.
+func ParseSize(s string) (uint64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.TrimSpace(t[i:])
+	if num == "" {
+		return 0, fmt.Errorf("size %q: want a number with an optional unit b, k, m, g, t (like 32m)", s)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: bad number: want a number with an optional unit b, k, m, g, t (like 32m)", s)
+	}
+	mult := float64(1)
+	base := unit
+	if base != "b" {
+		if b, ok := strings.CutSuffix(base, "ib"); ok {
+			base = b
+		} else {
+			base = strings.TrimSuffix(base, "b")
+		}
+	}
+	switch base {
+	case "":
+		if unit != "" {
+			return 0, fmt.Errorf("size %q: unknown unit %q: want b, k, m, g or t", s, unit)
+		}
+	case "b":
+	case "k":
+		mult = 1 << 10
+	case "m":
+		mult = 1 << 20
+	case "g":
+		mult = 1 << 30
+	case "t":
+		mult = 1 << 40
+	case "p":
+		mult = 1 << 50
+	default:
+		return 0, fmt.Errorf("size %q: unknown unit %q: want b, k, m, g or t", s, unit)
+	}
+	v := f * mult
+	if v >= math.MaxUint64/2 {
+		return 0, fmt.Errorf("size %q: too large", s)
+	}
+	return uint64(v), nil
+}
+
+// DeviceRate is a throttle for one block device, parsed from docker's
+// DEVICE:RATE form.
+type DeviceRate struct {
+	// Path is the device as given, e.g. /dev/vda.
+	Path   string
+	Device cgroup.Device
+	Rate   uint64
+}
+
+// ParseDeviceRate parses DEVICE:RATE where DEVICE is the path of a block
+// device (not a partition: the kernel throttles whole disks) and RATE is a
+// size in docker's units when bytes is true (--device-write-bps /dev/vda:1mb)
+// or a plain count per second otherwise (--device-write-iops /dev/vda:100).
+// root is prepended to DEVICE when reading /sys and /dev ("/" on a host).
+func ParseDeviceRate(root, s string, bytes bool) (DeviceRate, error) {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 || i == len(s)-1 {
+		return DeviceRate{}, fmt.Errorf("%q: want DEVICE:RATE, like /dev/vda:1mb", s)
+	}
+	path, rate := s[:i], s[i+1:]
+	var d DeviceRate
+	d.Path = path
+	var err error
+	if bytes {
+		d.Rate, err = ParseSize(rate)
+	} else {
+		d.Rate, err = strconv.ParseUint(rate, 10, 64)
+		if err != nil {
+			err = fmt.Errorf("rate %q: want a whole number of operations per second", rate)
+		}
+	}
+	if err != nil {
+		return DeviceRate{}, err
+	}
+	if d.Rate == 0 {
+		return DeviceRate{}, fmt.Errorf("rate %q of %s: want more than 0", rate, path)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(root, path), &st); err != nil {
+		return DeviceRate{}, fmt.Errorf("device %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
+		return DeviceRate{}, fmt.Errorf("device %s is not a block device", path)
+	}
+	d.Device = cgroup.Device{Major: unix.Major(st.Rdev), Minor: unix.Minor(st.Rdev)}
+	if _, err := os.Stat(filepath.Join(root, "sys/dev/block", d.Device.String(), "partition")); err == nil {
+		return DeviceRate{}, fmt.Errorf("device %s is a partition: the kernel throttles whole disks, give the disk it is on", path)
+	}
+	return d, nil
+}
+
+// ParseUser parses --user UID[:GID] (numeric ids; GID defaults to UID).
+func ParseUser(s string) (*User, error) {
+	us, gs, hasG := strings.Cut(s, ":")
+	uid, err := strconv.ParseUint(us, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("user %q: want a numeric UID[:GID]", s)
+	}
+	gid := uid
+	if hasG {
+		if gid, err = strconv.ParseUint(gs, 10, 32); err != nil {
+			return nil, fmt.Errorf("user %q: want a numeric UID[:GID]", s)
+		}
+	}
+	return &User{UID: uint32(uid), GID: uint32(gid)}, nil
+}
+
+// ParseBind parses -v SRC:DST[:ro|rw]. SRC must exist on the host.
+func ParseBind(s string) (Bind, error) {
+	parts := strings.Split(s, ":")
+	var b Bind
+	switch len(parts) {
+	case 3:
+		switch parts[2] {
+		case "ro":
+			b.ReadOnly = true
+		case "rw":
+		default:
+			return Bind{}, fmt.Errorf("volume %q: mode %q: want ro or rw", s, parts[2])
+		}
+		fallthrough
+	case 2:
+		b.Source, b.Dest = parts[0], parts[1]
+	default:
+		return Bind{}, fmt.Errorf("volume %q: want SRC:DST[:ro]", s)
+	}
+	if !filepath.IsAbs(b.Source) || !filepath.IsAbs(b.Dest) {
+		return Bind{}, fmt.Errorf("volume %q: SRC and DST must be absolute paths", s)
+	}
+	if _, err := os.Stat(b.Source); err != nil {
+		return Bind{}, fmt.Errorf("volume %q: %w", s, err)
+	}
+	b.Source, b.Dest = filepath.Clean(b.Source), filepath.Clean(b.Dest)
+	return b, nil
+}
+
+// ParseTmpfs parses --tmpfs DST[:size=64m] (docker also takes other mount
+// options after the colon; ctop takes size and mode).
+func ParseTmpfs(s string) (Tmpfs, error) {
+	dst, opts, _ := strings.Cut(s, ":")
+	if !filepath.IsAbs(dst) {
+		return Tmpfs{}, fmt.Errorf("tmpfs %q: DST must be an absolute path", s)
+	}
+	t := Tmpfs{Dest: filepath.Clean(dst)}
+	if opts == "" {
+		return t, nil
+	}
+	for _, o := range strings.Split(opts, ",") {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "size":
+			n, err := ParseSize(v)
+			if err != nil || n == 0 {
+				return Tmpfs{}, fmt.Errorf("tmpfs %q: size %q: want a size like 64m", s, v)
+			}
+			t.Size = n
+		case "mode":
+			m, err := strconv.ParseUint(v, 8, 32)
+			if err != nil || m > 0o7777 {
+				return Tmpfs{}, fmt.Errorf("tmpfs %q: mode %q: want octal like 1777", s, v)
+			}
+			t.Mode = uint32(m)
+		default:
+			return Tmpfs{}, fmt.Errorf("tmpfs %q: option %q: want size=SIZE or mode=OCTAL", s, k)
+		}
+	}
+	return t, nil
+}
+
+// ValidName checks a sandbox name: docker's rule (a letter or digit, then
+// letters, digits, '_', '.', '-'), which rules out "/" and "..".
+func ValidName(name string) error {
+	if name == "" {
+		return fmt.Errorf("empty name")
+	}
+	if len(name) > 128 {
+		return fmt.Errorf("name %q: longer than 128 characters", name)
+	}
+	if strings.Contains(name, "..") || strings.Contains(name, "/") {
+		return fmt.Errorf("name %q: must not contain '/' or '..'", name)
+	}
+	for i, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if i > 0 {
+			ok = ok || c == '_' || c == '.' || c == '-'
+		}
+		if !ok {
+			return fmt.Errorf("name %q: want a letter or digit, then letters, digits, '_', '.' or '-'", name)
+		}
+	}
+	return nil
+}
