@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -359,5 +361,37 @@ ctop_scrape_success{source="namespaces"} 0
 	}
 	if n := testutil.CollectAndCount(bad, "ctop_namespaces"); n != 0 {
 		t.Errorf("failed namespace count exported %d series", n)
+	}
+}
+
+// TestCollectConcurrentScrapesShareOneScan: scrapes that arrive together
+// (two Prometheus servers of an HA pair) wait for one scan, not one each.
+func TestCollectConcurrentScrapesShareOneScan(t *testing.T) {
+	var scans atomic.Int32
+	release := make(chan struct{})
+	scan := func() (*cgroup.Snapshot, error) {
+		scans.Add(1)
+		<-release
+		return handBuilt(), nil
+	}
+	c := New(Options{Scan: scan, MaxAge: time.Hour})
+	var wg sync.WaitGroup
+	counts := make([]int, 8)
+	for i := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counts[i] = testutil.CollectAndCount(c, "ctop_cgroup_info")
+		}()
+	}
+	close(release)
+	wg.Wait()
+	if n := scans.Load(); n != 1 {
+		t.Errorf("8 concurrent scrapes: %d scans, want 1", n)
+	}
+	for i, n := range counts {
+		if n != 4 {
+			t.Errorf("scrape %d saw %d groups, want 4", i, n)
+		}
 	}
 }
