@@ -300,6 +300,14 @@ func collectGroup(e *emitter, d *descs, g *cgroup.Group) {
 		e.counter(d.ioWrites, float64(io.WriteOps), p, dev)
 	}
 
+	for _, l := range g.Limits.IO {
+		dev := l.Device.String()
+		e.limit(d.ioLimitRBps, l.ReadBps, 1, p, dev)
+		e.limit(d.ioLimitWBps, l.WriteBps, 1, p, dev)
+		e.limit(d.ioLimitRIOps, l.ReadIOps, 1, p, dev)
+		e.limit(d.ioLimitWIOps, l.WriteIOps, 1, p, dev)
+	}
+
 	pids := g.Stats.Pids
 	e.u64Gauge(d.pidsCurrent, pids.Current, 1, p)
 	e.limit(d.pidsMax, g.Limits.Pids, 1, p)

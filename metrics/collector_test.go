@@ -34,6 +34,8 @@ func handBuilt() *cgroup.Snapshot {
 				Min:  cgroup.LimitOf(0),
 				Swap: cgroup.LimitOf(0),
 			},
+			IO: []cgroup.IOLimit{{Device: cgroup.Device{Major: 254, Minor: 0},
+				ReadBps: cgroup.Max, WriteBps: cgroup.LimitOf(1 << 20), ReadIOps: cgroup.LimitOf(500)}},
 			Pids: cgroup.LimitOf(32),
 		},
 		Effective: cgroup.Effective{Memory: cgroup.LimitOf(64 << 20), Pids: cgroup.LimitOf(32)},
@@ -131,6 +133,15 @@ ctop_cgroup_fs_writes_bytes_total{cgroup="/ctop/web",device="254:0"} 2.097152e+0
 # HELP ctop_cgroup_fs_writes_total Write operations on the block device (io.stat wios, v1 blkio.throttle.io_serviced Write).
 # TYPE ctop_cgroup_fs_writes_total counter
 ctop_cgroup_fs_writes_total{cgroup="/ctop/web",device="254:0"} 512
+# HELP ctop_cgroup_spec_io_read_bytes_per_second Read throttle on the block device (io.max rbps, v1 blkio.throttle.read_bps_device); +Inf when unlimited.
+# TYPE ctop_cgroup_spec_io_read_bytes_per_second gauge
+ctop_cgroup_spec_io_read_bytes_per_second{cgroup="/ctop/web",device="254:0"} +Inf
+# HELP ctop_cgroup_spec_io_write_bytes_per_second Write throttle on the block device (io.max wbps, v1 blkio.throttle.write_bps_device); +Inf when unlimited.
+# TYPE ctop_cgroup_spec_io_write_bytes_per_second gauge
+ctop_cgroup_spec_io_write_bytes_per_second{cgroup="/ctop/web",device="254:0"} 1.048576e+06
+# HELP ctop_cgroup_spec_io_reads_per_second Read operations throttle on the block device (io.max riops, v1 blkio.throttle.read_iops_device); +Inf when unlimited.
+# TYPE ctop_cgroup_spec_io_reads_per_second gauge
+ctop_cgroup_spec_io_reads_per_second{cgroup="/ctop/web",device="254:0"} 500
 # HELP ctop_cgroup_threads Tasks (processes and threads) in the group and its descendants (pids.current).
 # TYPE ctop_cgroup_threads gauge
 ctop_cgroup_threads{cgroup="/ctop/web"} 4
@@ -162,6 +173,8 @@ ctop_cgroup_mode_info{mode="v2"} 1
 		"ctop_cgroup_spec_memory_limit_bytes", "ctop_cgroup_spec_memory_reservation_limit_bytes",
 		"ctop_cgroup_spec_memory_swap_limit_bytes",
 		"ctop_cgroup_fs_writes_bytes_total", "ctop_cgroup_fs_writes_total",
+		"ctop_cgroup_spec_io_read_bytes_per_second", "ctop_cgroup_spec_io_write_bytes_per_second",
+		"ctop_cgroup_spec_io_reads_per_second",
 		"ctop_cgroup_threads", "ctop_cgroup_threads_max", "ctop_cgroup_pids_max_events_total",
 		"ctop_cgroup_pressure_cpu_waiting_seconds_total", "ctop_cgroup_pressure_cpu_stalled_seconds_total",
 		"ctop_cgroup_processes", "ctop_cgroup_mode_info",
@@ -177,6 +190,7 @@ ctop_cgroup_mode_info{mode="v2"} 1
 		"ctop_cgroup_memory_max_usage_bytes":                1,
 		"ctop_cgroup_spec_memory_high_bytes":                1,
 		"ctop_cgroup_info":                                  4,
+		"ctop_cgroup_spec_io_writes_per_second":             0, // wiops not available
 	} {
 		if got := testutil.CollectAndCount(c, name); got != n {
 			t.Errorf("%s: %d series, want %d", name, got, n)

@@ -26,7 +26,8 @@ type descs struct {
 	memUsage, memPeak, memSwap, memFailcnt, memEvents             *prometheus.Desc
 	memLimit, memHigh, memLow, memMin, memSwapLimit, memEffective *prometheus.Desc
 
-	ioReadBytes, ioWriteBytes, ioReads, ioWrites *prometheus.Desc
+	ioReadBytes, ioWriteBytes, ioReads, ioWrites         *prometheus.Desc
+	ioLimitRBps, ioLimitWBps, ioLimitRIOps, ioLimitWIOps *prometheus.Desc
 
 	pidsCurrent, pidsMax, pidsMaxEvents *prometheus.Desc
 
@@ -89,6 +90,11 @@ func newDescs() *descs {
 	d.ioWriteBytes = g("fs_writes_bytes_total", "Bytes written to the block device (io.stat wbytes, v1 blkio.throttle.io_service_bytes Write).", labelDevice)
 	d.ioReads = g("fs_reads_total", "Read operations on the block device (io.stat rios, v1 blkio.throttle.io_serviced Read).", labelDevice)
 	d.ioWrites = g("fs_writes_total", "Write operations on the block device (io.stat wios, v1 blkio.throttle.io_serviced Write).", labelDevice)
+
+	d.ioLimitRBps = g("spec_io_read_bytes_per_second", "Read throttle on the block device (io.max rbps, v1 blkio.throttle.read_bps_device); +Inf when unlimited.", labelDevice)
+	d.ioLimitWBps = g("spec_io_write_bytes_per_second", "Write throttle on the block device (io.max wbps, v1 blkio.throttle.write_bps_device); +Inf when unlimited.", labelDevice)
+	d.ioLimitRIOps = g("spec_io_reads_per_second", "Read operations throttle on the block device (io.max riops, v1 blkio.throttle.read_iops_device); +Inf when unlimited.", labelDevice)
+	d.ioLimitWIOps = g("spec_io_writes_per_second", "Write operations throttle on the block device (io.max wiops, v1 blkio.throttle.write_iops_device); +Inf when unlimited.", labelDevice)
 
 	d.pidsCurrent = g("threads", "Tasks (processes and threads) in the group and its descendants (pids.current).")
 	d.pidsMax = g("threads_max", "Limit on tasks (pids.max); +Inf when unlimited.")

@@ -107,15 +107,15 @@ func number(t *testing.T, path string) uint64 {
 
 // layout says where each controller's files of a fixture tree are.
 type layout struct {
-	cpu, memory, pids, psi string // directories under sys/fs/cgroup
-	v1                     bool
+	cpu, memory, pids, io, psi string // directories under sys/fs/cgroup
+	v1                         bool
 }
 
 func TestCollectFixtures(t *testing.T) {
 	for name, l := range map[string]layout{
-		"v1":     {cpu: "cpu,cpuacct", memory: "memory", pids: "pids", v1: true},
-		"hybrid": {cpu: "cpu", memory: "memory", pids: "pids", psi: "unified", v1: true},
-		"v2":     {cpu: ".", memory: ".", pids: ".", psi: "."},
+		"v1":     {cpu: "cpu,cpuacct", memory: "memory", pids: "pids", io: "blkio", v1: true},
+		"hybrid": {cpu: "cpu", memory: "memory", pids: "pids", io: "blkio", psi: "unified", v1: true},
+		"v2":     {cpu: ".", memory: ".", pids: ".", io: ".", psi: "."},
 	} {
 		t.Run(name, func(t *testing.T) {
 			root := filepath.Join(fixtures, name)
@@ -175,6 +175,29 @@ ctop_cgroup_threads_max{cgroup="/ctopfixture/web"} %d
 				"ctop_cgroup_cpu_cfs_periods_total", "ctop_cgroup_cpu_cfs_throttled_periods_total",
 				"ctop_cgroup_cpu_cfs_throttled_seconds_total", "ctop_cgroup_spec_cpu_quota_seconds",
 				"ctop_cgroup_spec_memory_limit_bytes", "ctop_cgroup_threads_max"); err != nil {
+				t.Error(err)
+			}
+
+			// web's write throttle, one "MAJ:MIN" line per device.
+			var dev, wbps string
+			if l.v1 {
+				dev, wbps, _ = strings.Cut(kernelFile(t, filepath.Join(dir(l.io, "web"), "blkio.throttle.write_bps_device")), " ")
+			} else {
+				f := strings.Fields(kernelFile(t, filepath.Join(dir(l.io, "web"), "io.max")))
+				dev = f[0]
+				for _, kv := range f[1:] {
+					if v, ok := strings.CutPrefix(kv, "wbps="); ok {
+						wbps = v
+					}
+				}
+			}
+			want = fmt.Sprintf(`
+# HELP ctop_cgroup_spec_io_write_bytes_per_second Write throttle on the block device (io.max wbps, v1 blkio.throttle.write_bps_device); +Inf when unlimited.
+# TYPE ctop_cgroup_spec_io_write_bytes_per_second gauge
+ctop_cgroup_spec_io_write_bytes_per_second{cgroup="/ctopfixture/web",device=%q} %s
+`, dev, wbps)
+			if err := testutil.CollectAndCompare(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
+				"ctop_cgroup_spec_io_write_bytes_per_second"); err != nil {
 				t.Error(err)
 			}
 
