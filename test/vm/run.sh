@@ -56,7 +56,10 @@ done
 
 mkdir -p "$cache"
 exec 9>"$cache/lock"
-flock -n 9 || die "another test-v2 run holds $cache/lock; wait for it to finish"
+if ! flock -n 9; then
+	log "waiting for another test-v2 run in this tree to finish"
+	flock -w "$vm_timeout" 9 || die "another test-v2 run still holds $cache/lock after ${vm_timeout}s"
+fi
 
 # fetch_kernel unpacks the kernel package into $cache/kernel/NAME and prints
 # that directory. The meta package (linux-image-amd64) names the real one.
@@ -144,7 +147,6 @@ ship() {
 
 # test_packages prints "importpath dir" for every package to test.
 test_packages() {
-	local list
 	if [ -n "${VM_PKGS:-}" ]; then
 		# shellcheck disable=SC2086
 		"$go" list -f '{{.ImportPath}} {{.Dir}}' $VM_PKGS
@@ -186,7 +188,10 @@ while read -r ip dir; do
 	name=${name//\//_}
 	[ -n "$name" ] || name=root
 	mkdir -p "$stage/tests/$name"
-	"$go" test -c -o "$stage/tests/$name/$name.test" "$ip"
+	"$go" test -c -o "$stage/tests/$name/$name.test" "$ip" || {
+		log "FAIL: go test -c $ip"
+		exit 1
+	}
 	if [ ! -e "$stage/tests/$name/$name.test" ]; then
 		rmdir "$stage/tests/$name"
 		continue
@@ -294,14 +299,17 @@ log "VM ran $(since "$t0"); test-v2 took $(since "$t_start")"
 
 console_tail() {
 	log "last lines of the kernel console ($run/console.log):"
+	[ -e "$run/console.log" ] || return 0
 	tail -n "${1:-30}" "$run/console.log" | sed 's/^/  | /' >&2
 }
+# The init writes 0x10 (pass) or 0x11 (fail) to isa-debug-exit; qemu exits
+# with value<<1 | 1. Status 1 would be ambiguous: qemu's own errors use it.
 case $rc in
-1)
+33)
 	log "PASS"
 	exit 0
 	;;
-3)
+35)
 	log "FAIL: a test binary failed"
 	exit 1
 	;;

@@ -7,8 +7,8 @@
 // the virtio scratch disk, runs every test binary under /tests from the
 // directory that holds its testdata, and streams their output to the second
 // serial port. The overall result goes back to the host through qemu's
-// isa-debug-exit device: qemu exits 1 when every binary passed and 3 when one
-// failed. As PID 1 it also reaps the orphans the tests leave behind.
+// isa-debug-exit device: qemu exits 33 when every binary passed and 35 when
+// one failed. As PID 1 it also reaps the orphans the tests leave behind.
 //
 // The harness lays out the initramfs:
 //
@@ -509,9 +509,10 @@ func killAll(out io.Writer) {
 // exit reports the result to qemu's isa-debug-exit device and never returns.
 func exit(out io.Writer, passed bool) {
 	unix.Sync()
-	code := byte(1)
+	// Not 0: qemu then exits 1, which it also does on its own errors.
+	code := byte(0x11)
 	if passed {
-		code = 0
+		code = 0x10
 	}
 	f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0)
 	if err == nil {
