@@ -343,7 +343,11 @@ func (v *cgroupsView) row(r groupRow, kept []int, nameW int, sel bool) string {
 		name = strings.Repeat(" ", r.depth) + mark + base
 	}
 	var b strings.Builder
-	b.WriteString(fit(name, nameW))
+	if v.flat {
+		b.WriteString(fitTail(name, nameW))
+	} else {
+		b.WriteString(fit(name, nameW))
+	}
 	rt := v.data.rates[g.Path]
 	for _, i := range kept {
 		c := cgroupColumns[i]

@@ -229,6 +229,7 @@ func TestMain(m *testing.M) {
 func newTestModel(t *testing.T, f *fakeHost, w, h, n int, readOnly string) Model {
 	t.Helper()
 	m := New(Options{Sources: f.sources(), Renderer: asciiRenderer(), ReadOnly: readOnly, Now: func() time.Time { return base }})
+	m.ticker = func(int, time.Duration) tea.Cmd { return func() tea.Msg { return nil } }
 	m = send(m, tea.WindowSizeMsg{Width: w, Height: h})
 	for i := 0; i < n; i++ {
 		m = sampleNow(m)

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -26,6 +27,8 @@ func newField(label, flag, value, hint string, choices ...string) field {
 	in.Prompt = ""
 	in.SetValue(value)
 	in.CharLimit = 256
+	// A steady cursor: no blink timers running under the forms.
+	in.Cursor.SetMode(cursor.CursorStatic)
 	return field{label: label, flag: flag, hint: hint, input: in, choices: choices, initial: value}
 }
 

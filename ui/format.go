@@ -126,3 +126,12 @@ func clampLines(s string, w, h int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// fitTail is fit that keeps the end of s, for paths: …/sshd.service.
+func fitTail(s string, width int) string {
+	r := []rune(s)
+	if width > 1 && len(r) > width {
+		s = "…" + string(r[len(r)-width+1:])
+	}
+	return fit(s, width)
+}

@@ -51,9 +51,9 @@ func (v isolationView) Update(msg tea.Msg) (isolationView, tea.Cmd) {
 	return v, nil
 }
 
-// effectiveLine names the tightest limits on the path to the group and
+// effectiveLines name the tightest limits on the path to the group and
 // where each is set.
-func effectiveLine(g *cgroup.Group) string {
+func effectiveLines(g *cgroup.Group) (cpu, mem, pids string) {
 	e := g.Effective
 	from := func(s string) string {
 		if s == "" {
@@ -61,19 +61,19 @@ func effectiveLine(g *cgroup.Group) string {
 		}
 		return " (set at " + s + ")"
 	}
-	cpu := "unlimited"
+	cpu = "unlimited"
 	if e.Cores > 0 {
 		cpu = cores(e.Cores) + " CPUs" + from(e.CoresFrom)
 	}
-	mem := limitBytes(e.Memory)
+	mem = limitBytes(e.Memory)
 	if e.Memory.Finite() {
 		mem += from(e.MemFrom)
 	}
-	pids := e.Pids.String()
+	pids = e.Pids.String()
 	if e.Pids.Finite() {
 		pids += from(e.PidsFrom)
 	}
-	return "cpu " + cpu + "; memory " + mem + "; pids " + pids
+	return cpu, mem, pids
 }
 
 // View renders the isolation in w×h cells.
@@ -124,7 +124,11 @@ func (v *isolationView) View(w, h int) string {
 	kv("gid map", strings.Join(strings.Fields(iso.GIDMap), " "))
 	kv("cgroup", iso.Cgroup)
 	if g := v.data.byPath[iso.Cgroup]; g != nil {
-		kv("limits", effectiveLine(g))
+		cpu, mem, pids := effectiveLines(g)
+		lines = append(lines, st.Header.Render("limits in effect (the tightest on the path from the root):"))
+		kv("  cpu", cpu)
+		kv("  memory", mem)
+		kv("  pids", pids)
 	}
 	if own == 0 {
 		lines = append(lines, "", st.Faint.Render("This process shares every namespace with the host: it is not isolated."))

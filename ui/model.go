@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
@@ -86,6 +87,8 @@ type Model struct {
 	filtering  bool
 	filterIn   textinput.Model
 
+	// ticker arms the next tick; tests replace it so no timer runs.
+	ticker    func(gen int, every time.Duration) tea.Cmd
 	status    string
 	statusErr bool
 	frozen    bool
@@ -115,6 +118,7 @@ func New(o Options) Model {
 	data := newStore()
 	fi := textinput.New()
 	fi.Prompt = "/"
+	fi.Cursor.SetMode(cursor.CursorStatic)
 	h := help.New()
 	h.Styles.ShortKey = ctx.Styles.Accent
 	h.Styles.FullKey = ctx.Styles.Accent
@@ -130,12 +134,13 @@ func New(o Options) Model {
 		isolation: newIsolationView(ctx, data),
 		help:      h,
 		filterIn:  fi,
+		ticker:    tick,
 	}
 }
 
 // Init starts the first sample and the tick.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.startSample(), tick(m.tickGen, m.ctx.Interval))
+	return tea.Batch(m.startSample(), m.ticker(m.tickGen, m.ctx.Interval))
 }
 
 // needsProcs says whether the current view shows processes.
@@ -183,7 +188,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.gen != m.tickGen {
 			return m, nil
 		}
-		cmds := []tea.Cmd{tick(m.tickGen, m.ctx.Interval)}
+		cmds := []tea.Cmd{m.ticker(m.tickGen, m.ctx.Interval)}
 		if !m.frozen {
 			cmds = append(cmds, m.startSample())
 		}
@@ -397,7 +402,7 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.filtering = true
 		m.filterIn.SetValue(m.filterOf())
 		m.filterIn.Focus()
-		return m, textinput.Blink
+		return m, nil
 	case key.Matches(msg, k.Back):
 		switch {
 		case m.view == vNS && m.ns.inMembers():
@@ -431,7 +436,7 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.ctx.Interval = intervals[i]
 		m.tickGen++
 		m.setStatus("refresh every "+m.ctx.Interval.String(), false)
-		return m, tick(m.tickGen, m.ctx.Interval)
+		return m, m.ticker(m.tickGen, m.ctx.Interval)
 	case key.Matches(msg, k.NextView, k.PrevView):
 		next := int(m.view)
 		if m.view > vDetail {
@@ -559,7 +564,7 @@ func (m *Model) newSandbox() tea.Cmd {
 	}
 	f := newSandboxForm(m.ctx)
 	m.form, m.formKind = &f, formNew
-	return textinput.Blink
+	return nil
 }
 
 func (m *Model) editLimits() tea.Cmd {
@@ -582,7 +587,7 @@ func (m *Model) editLimits() tea.Cmd {
 	}
 	f := limitsForm(m.ctx, g, target)
 	m.form, m.formKind, m.formTarget = &f, formLimits, target
-	return textinput.Blink
+	return nil
 }
 
 func (m *Model) selectedSandbox() string {
@@ -782,12 +787,12 @@ func (m Model) View() string {
 			tabs.WriteString(" " + st.TabInactive.Render(name) + " ")
 		}
 	}
-	info := "every " + m.ctx.Interval.String()
+	info := m.ctx.Interval.String()
 	if m.frozen {
 		info = "FROZEN"
 	}
 	if m.ctx.Mode != 0 {
-		info = "cgroup " + m.ctx.Mode.String() + " · " + info
+		info = m.ctx.Mode.String() + " " + info
 	}
 	gap := w - lipgloss.Width(tabs.String()) - lipgloss.Width(info) - 1
 	header := tabs.String()

@@ -212,14 +212,14 @@ func (v *namespacesView) View(w, h int) string {
 			case "USER":
 				b.WriteString(fit(g.lowest.User, c.width))
 			case "":
-				m := "    "
+				m := "own "
 				if g.host {
 					m = "host"
 				}
 				if !sel && g.host {
 					m = st.Faint.Render(m)
 				} else if !sel {
-					m = st.Isolated.Render(fit("", 4))
+					m = st.Isolated.Render(m)
 				}
 				b.WriteString(m)
 			}

@@ -249,7 +249,7 @@ func (v *procsView) View(w, h int) string {
 			case "mpniuUct":
 				b.WriteString(nsCells(v.ctx, p, v.data.procs.Host, sel))
 			case "CGROUP":
-				b.WriteString(fit(p.Cgroup, c.width))
+				b.WriteString(fitTail(p.Cgroup, c.width))
 			}
 			b.WriteByte(' ')
 		}

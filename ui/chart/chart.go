@@ -125,7 +125,6 @@ func (c Chart) View() string {
 			continue
 		}
 		lc.DrawRuneLineWithStyle(canvas.Float64Point{X: m.X, Y: 0}, canvas.Float64Point{X: m.X, Y: top}, '┊', m.Style)
-		lc.DrawRuneWithStyle(canvas.Float64Point{X: m.X, Y: top}, m.Rune, m.Style)
 	}
 	for _, l := range c.Lines {
 		if l.Y < 0 || l.Y > top {
@@ -135,6 +134,12 @@ func (c Chart) View() string {
 	}
 	for _, s := range c.Series {
 		drawSeries(&lc, s, -window, top)
+	}
+	// The mark's rune goes on top of everything, so it is always seen.
+	for _, m := range c.Marks {
+		if m.X >= -window && m.X <= 0 {
+			lc.DrawRuneWithStyle(canvas.Float64Point{X: m.X, Y: top}, m.Rune, m.Style)
+		}
 	}
 	return lipgloss.JoinVertical(lipgloss.Left, title, lc.View())
 }

@@ -1,0 +1,202 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Editing limits: the form shows current values, a bad value is shown in
+// place and nothing is applied, a good one is applied to the right target
+// and the next sample shows it with a mark on the charts.
+func TestEditLimits(t *testing.T) {
+	f := newFakeHost()
+	m := newTestModel(t, f, 80, 24, 3, "")
+	m = keys(m, "j", "j", "enter", "u") // detail of /ctop/web, then edit
+	if m.form == nil {
+		t.Fatal("u did not open the limits form")
+	}
+	if got := m.form.get("cpus"); got != "0.5" {
+		t.Errorf("form shows cpus %q, want the current 0.5", got)
+	}
+	m = keys(m, "ctrl+u")
+	m = typeText(m, "zero")
+	m = keys(m, "ctrl+s")
+	if m.form == nil || !strings.Contains(m.View(), `invalid --cpus "zero"`) {
+		t.Fatalf("bad value not reported in place:\n%s", m.View())
+	}
+	if len(f.limits) != 0 {
+		t.Fatalf("a bad value was applied: %v", f.limits)
+	}
+	m = keys(m, "ctrl+u")
+	m = typeText(m, "0.2")
+	m = keys(m, "ctrl+s")
+	if m.form != nil {
+		t.Fatalf("form still open after a good value:\n%s", m.View())
+	}
+	want := []LimitChange{{Flag: "cpus", Value: "0.2"}}
+	if diff := cmp.Diff(want, f.limits, cmp.AllowUnexported(LimitChange{})); diff != "" {
+		t.Errorf("applied changes (-want +got):\n%s", diff)
+	}
+	if len(f.targets) != 1 || f.targets[0] != "/ctop/web" {
+		t.Errorf("applied to %v, want /ctop/web", f.targets)
+	}
+	m = sampleNow(m)
+	v := m.View()
+	if !strings.Contains(v, "limits: cpus 0.2") || !strings.Contains(v, "cpus 0.5 → 0.2") {
+		t.Errorf("detail does not show the new limit and its mark:\n%s", v)
+	}
+}
+
+// Lowering memory below what the group uses asks first; n cancels.
+func TestLowerMemoryConfirms(t *testing.T) {
+	f := newFakeHost()
+	m := newTestModel(t, f, 80, 24, 2, "")
+	m = keys(m, "j", "j", "u", "down")
+	m = keys(m, "ctrl+u")
+	m = typeText(m, "16m") // /ctop/web uses 40M
+	m = keys(m, "ctrl+s")
+	if m.confirm == nil || !strings.Contains(m.View(), "below the 40M in use") {
+		t.Fatalf("no confirmation before lowering memory below usage:\n%s", m.View())
+	}
+	m = keys(m, "n")
+	if len(f.limits) != 0 {
+		t.Fatalf("applied despite n: %v", f.limits)
+	}
+	m = keys(m, "ctrl+s", "y")
+	if len(f.limits) != 1 || f.limits[0].Value != "16m" {
+		t.Errorf("applied %v, want memory 16m after y", f.limits)
+	}
+}
+
+// A kernel refusal is shown in the form, which stays open.
+func TestEditLimitsError(t *testing.T) {
+	f := newFakeHost()
+	f.failSet = errors.New("write cpu.max of /ctop/web: invalid argument")
+	m := newTestModel(t, f, 80, 24, 2, "")
+	m = keys(m, "j", "j", "u", "ctrl+u")
+	m = typeText(m, "0.3")
+	m = keys(m, "ctrl+s")
+	if m.form == nil || !strings.Contains(m.View(), "invalid argument") {
+		t.Errorf("error not shown in the form:\n%s", m.View())
+	}
+}
+
+// The new-sandbox form validates names and namespaces in place, then
+// launches what was typed and switches to the Sandboxes view.
+func TestNewSandbox(t *testing.T) {
+	f := newFakeHost()
+	m := newTestModel(t, f, 80, 24, 2, "")
+	m = keys(m, "n", "down")
+	m = typeText(m, "../x")
+	m = keys(m, "down", "ctrl+u")
+	m = typeText(m, "pid,bogus")
+	m = keys(m, "ctrl+s")
+	v := m.View()
+	if f.spec != nil || !strings.Contains(v, `may not contain / or ..`) || !strings.Contains(v, `unknown namespace "bogus"`) {
+		t.Fatalf("bad name and namespace not reported in place (launched %v):\n%s", f.spec, v)
+	}
+	// Fix both and set a memory limit.
+	m = keys(m, "up", "ctrl+u")
+	m = typeText(m, "box")
+	m = keys(m, "down", "ctrl+u")
+	m = typeText(m, "pid,uts")
+	m = keys(m, "down", "down")
+	m = typeText(m, "32m")
+	m = keys(m, "down", "down", "down")
+	m = typeText(m, "inside")
+	m = keys(m, "ctrl+s")
+	want := &SandboxSpec{Name: "box", Command: []string{"sleep", "infinity"}, Namespaces: []string{"pid", "uts"}, Memory: "32m", Hostname: "inside", Network: "none"}
+	if diff := cmp.Diff(want, f.spec); diff != "" {
+		t.Fatalf("launched spec (-want +got):\n%s", diff)
+	}
+	if m.form != nil || m.view != vSandboxes || !strings.Contains(m.View(), "launched sandbox box") {
+		t.Errorf("after launch: form %v, view %d:\n%s", m.form != nil, m.view, m.View())
+	}
+}
+
+// A launch failure stays in the form.
+func TestNewSandboxFails(t *testing.T) {
+	f := newFakeHost()
+	m := newTestModel(t, f, 80, 24, 1, "")
+	m = keys(m, "n", "down")
+	m = typeText(m, "fail")
+	m = keys(m, "ctrl+s")
+	if m.form == nil || !strings.Contains(m.View(), "create cgroup /ctop/fail: permission denied") {
+		t.Errorf("launch error not in the form:\n%s", m.View())
+	}
+}
+
+// Stopping asks first, and stops only on yes.
+func TestStopConfirms(t *testing.T) {
+	f := newFakeHost()
+	m := newTestModel(t, f, 80, 24, 1, "")
+	m = keys(m, "4", "K")
+	if !strings.Contains(m.View(), "Stop sandbox web?") {
+		t.Fatalf("no confirmation:\n%s", m.View())
+	}
+	m = keys(m, "esc")
+	if len(f.stopped) != 0 {
+		t.Fatal("stopped without a yes")
+	}
+	m = keys(m, "K", "y")
+	if diff := cmp.Diff([]string{"web"}, f.stopped); diff != "" {
+		t.Errorf("stopped (-want +got):\n%s", diff)
+	}
+}
+
+// Without root, the banner says why and actions explain instead of failing.
+func TestReadOnly(t *testing.T) {
+	f := newFakeHost()
+	m := newTestModel(t, f, 80, 24, 1, "not running as root")
+	if !strings.Contains(m.View(), "read-only: not running as root") {
+		t.Errorf("no read-only banner:\n%s", m.View())
+	}
+	for _, k := range []string{"n", "u"} {
+		m = keys(m, "j", k)
+		if m.form != nil {
+			t.Errorf("%s opened a form without root", k)
+		}
+		if !strings.Contains(m.View(), "needs root") {
+			t.Errorf("%s did not explain that it needs root:\n%s", k, m.View())
+		}
+	}
+	m = keys(m, "4", "K")
+	if m.confirm != nil || len(f.stopped) != 0 {
+		t.Error("stop offered without root")
+	}
+}
+
+// The output of a sandbox is shown and esc goes back.
+func TestOutput(t *testing.T) {
+	m := newTestModel(t, newFakeHost(), 80, 24, 1, "")
+	m = keys(m, "4", "o")
+	if !strings.Contains(m.View(), "Serving HTTP on 0.0.0.0 port 8000") {
+		t.Fatalf("output not shown:\n%s", m.View())
+	}
+	m = keys(m, "esc")
+	if m.output != nil {
+		t.Error("esc did not close the output")
+	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	got := splitCommand(`sh -c 'echo hi; sleep 1' "a b" ''`)
+	want := []string{"sh", "-c", "echo hi; sleep 1", "a b", ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]uint64{"512": 512, "4k": 4096, "64m": 64 << 20, "1.5g": 3 << 29, "2GB": 2 << 30} {
+		if got, ok := parseSize(in); !ok || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	if _, ok := parseSize("lots"); ok {
+		t.Error(`parseSize("lots") succeeded`)
+	}
+}

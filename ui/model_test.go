@@ -1,0 +1,118 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// The tick re-arms itself and starts one sample at a time; a stale tick
+// (from before an interval change) is dropped; freeze stops sampling.
+func TestTick(t *testing.T) {
+	m := newTestModel(t, newFakeHost(), 80, 24, 0, "")
+	nm, cmd := m.Update(tickMsg{gen: m.tickGen})
+	m = nm.(Model)
+	if cmd == nil || !m.inflight {
+		t.Fatal("a tick did not start a sample")
+	}
+	nm, _ = m.Update(tickMsg{gen: m.tickGen})
+	if nm.(Model).inflight != true {
+		t.Fatal("in-flight flag lost")
+	}
+	m = send(m, cmd().(tea.BatchMsg)[1]()) // the sample's message
+	if m.inflight || m.data.snap == nil {
+		t.Fatal("sample not applied")
+	}
+	m = keys(m, "+")
+	if m.ctx.Interval != 500*time.Millisecond {
+		t.Errorf("+ gave interval %v, want 500ms", m.ctx.Interval)
+	}
+	if _, cmd := m.Update(tickMsg{gen: m.tickGen - 1}); cmd != nil {
+		t.Error("a stale tick was re-armed")
+	}
+	m = keys(m, "f")
+	nm, _ = m.Update(tickMsg{gen: m.tickGen})
+	if nm.(Model).inflight {
+		t.Error("frozen model sampled")
+	}
+	if !strings.Contains(nm.(Model).View(), "FROZEN") {
+		t.Error("freeze not shown")
+	}
+}
+
+// Tree: the root and its children start open; ← closes, → opens; a filter
+// shows matches with their ancestors.
+func TestCgroupTree(t *testing.T) {
+	m := newTestModel(t, newFakeHost(), 80, 24, 2, "")
+	paths := func() []string {
+		var out []string
+		for _, r := range m.cgroups.rows {
+			out = append(out, r.g.Path)
+		}
+		return out
+	}
+	if got := len(paths()); got != 6 {
+		t.Fatalf("%d rows, want all 6 groups: %v", got, paths())
+	}
+	m = keys(m, "left")
+	if got := paths(); len(got) != 1 || got[0] != "/" {
+		t.Fatalf("after collapsing the root: %v", got)
+	}
+	m = keys(m, "right")
+	m = keys(m, "/")
+	m = typeText(m, "sshd")
+	m = keys(m, "enter")
+	want := []string{"/", "/system.slice", "/system.slice/sshd.service"}
+	if got := paths(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("filter sshd shows %v, want %v", got, want)
+	}
+	m = keys(m, "esc")
+	if got := len(paths()); got != 6 {
+		t.Errorf("esc did not clear the filter: %v", paths())
+	}
+}
+
+// The mouse: a click on a tab switches view; a click on a row selects it;
+// the wheel moves.
+func TestMouse(t *testing.T) {
+	m := newTestModel(t, newFakeHost(), 80, 24, 2, "")
+	m = send(m, tea.MouseMsg{X: 15, Y: 0, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+	if m.view != vProcs {
+		t.Errorf("click on the second tab gave view %d", m.view)
+	}
+	m = keys(m, "1")
+	// Body starts at line 1, its header at 1, rows from 2: /ctop/web is the third row.
+	m = send(m, tea.MouseMsg{X: 5, Y: 4, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+	if g := m.cgroups.selected(); g == nil || g.Path != "/ctop/web" {
+		t.Errorf("click selected %v, want /ctop/web", g)
+	}
+	m = send(m, tea.MouseMsg{Button: tea.MouseButtonWheelUp, Y: 5})
+	if m.cgroups.list.cursor != 0 {
+		t.Errorf("wheel up left the cursor at %d", m.cgroups.list.cursor)
+	}
+}
+
+// Namespaces are grouped as lsns groups them.
+func TestGroupNamespaces(t *testing.T) {
+	f := newFakeHost()
+	tab, _ := f.Processes()
+	gs := groupNamespaces(tab)
+	// 8 host namespaces plus 6 of the sandbox (user and time shared).
+	if len(gs) != 14 {
+		t.Fatalf("%d namespaces, want 14", len(gs))
+	}
+	for _, g := range gs {
+		want := 2
+		if g.key.typ == NSUser || g.key.typ == NSTime {
+			want = 4
+		}
+		if g.procs != want {
+			t.Errorf("%s %d: %d processes, want %d", g.key.typ, g.key.id.Ino, g.procs, want)
+		}
+		if wantLow := map[bool]int{true: 1, false: 200}[g.host]; g.lowest.PID != wantLow {
+			t.Errorf("%s %d: lowest pid %d, want %d", g.key.typ, g.key.id.Ino, g.lowest.PID, wantLow)
+		}
+	}
+}
