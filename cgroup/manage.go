@@ -324,6 +324,8 @@ func writeFile(dir, name, value string) error {
 		hint = ": the file does not exist (is the controller enabled for this group?)"
 	case errors.Is(err, syscall.ENODEV):
 		hint = ": no such device (throttles apply to whole disks, not partitions)"
+	case errors.Is(err, syscall.ERANGE):
+		hint = ": no such CPU or memory node on this host"
 	case errors.Is(err, syscall.ENOSPC):
 		hint = ": no space (the cpuset has no CPUs or memory nodes)"
 	}

@@ -109,13 +109,28 @@ func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if !st.Running() {
 		return 125, fmt.Errorf("sandbox %s ended", st.Name)
 	}
-	runtime.LockOSThread() // never unlocked: the thread's namespaces change
-	// A thread sharing its filesystem context (all Go threads do) may not
-	// join a mount namespace.
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return 125, fmt.Errorf("exec in %s: unshare fs: %w", st.Name, err)
+	cgFD, useFD, err := m.FD()
+	if err != nil {
+		return 125, err
 	}
+	if useFD {
+		defer unix.Close(cgFD)
+	}
+	runtime.LockOSThread() // never unlocked: the thread's namespaces change
+	// The mount namespace is joined by the child itself: once in it, the
+	// kernel no longer lets /proc/self/exe (ctop's binary, outside the
+	// sandbox's root) be executed.
+	var mntNS *os.File
 	for _, n := range fds {
+		if n.ns == NSMount {
+			fd, err := unix.Dup(n.fd)
+			if err != nil {
+				return 125, fmt.Errorf("exec in %s: %w", st.Name, err)
+			}
+			mntNS = os.NewFile(uintptr(fd), "mnt-ns")
+			defer mntNS.Close()
+			continue
+		}
 		if err := unix.Setns(n.fd, int(n.ns.Flag())); err != nil {
 			return 125, fmt.Errorf("exec in %s: enter %s namespace: %w", st.Name, n.ns, err)
 		}
@@ -136,25 +151,26 @@ func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	cmd := &exec.Cmd{
 		// The magic link resolves to ctop's binary whatever the sandbox's
 		// root is; the child sees it through the sandbox's /proc.
-		Path:        "/proc/self/exe",
-		Args:        []string{"ctop-exec", st.Name},
-		Env:         []string{envRole + "=" + roleExec, envSyncFD + "=3"},
-		ExtraFiles:  []*os.File{childEnd},
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		Path:       "/proc/self/exe",
+		Args:       []string{"ctop-exec", st.Name},
+		Env:        []string{envRole + "=" + roleExec, envSyncFD + "=3"},
+		ExtraFiles: []*os.File{childEnd},
+		// NOTE: no SysProcAttr.Pdeathsig here: Go's child then compares
+		// getppid() with the parent's pid, and in a pid namespace it joined
+		// by setns getppid() is 0, so it would kill itself. The child arms
+		// the signal itself (childMain).
+		SysProcAttr: &syscall.SysProcAttr{},
+	}
+	if mntNS != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, mntNS)
 	}
 	sb := &Sandbox{spec: Spec{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}}
 	if err := sb.stdio(cmd); err != nil {
 		childEnd.Close()
 		return 125, err
 	}
-	fd, useFD, err := m.FD()
-	if err != nil {
-		childEnd.Close()
-		return 125, err
-	}
 	if useFD {
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
-		defer unix.Close(fd)
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgFD
 	}
 	err = cmd.Start()
 	childEnd.Close()
@@ -172,7 +188,11 @@ func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 			return 125, err
 		}
 	}
-	if err := send(parentEnd, message{Type: msgConfig, Config: &initConfig{Spec: spec}}); err != nil {
+	cfg := &initConfig{Spec: spec}
+	if mntNS != nil {
+		cfg.MountNSFD = 3 + len(cmd.ExtraFiles) - 1
+	}
+	if err := send(parentEnd, message{Type: msgConfig, Config: cfg}); err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return 125, err

@@ -56,6 +56,11 @@ func Init() bool {
 // childMain reads the config and sets the sandbox up; it returns only on
 // failure, with the exit code the failure maps to.
 func childMain(role string, sync *os.File) (int, error) {
+	if role == roleExec {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+			return 125, fmt.Errorf("set parent-death signal: %w", err)
+		}
+	}
 	var m message
 	if err := json.NewDecoder(sync).Decode(&m); err != nil || m.Type != msgConfig || m.Config == nil {
 		return 125, fmt.Errorf("read sandbox config: %v", err)
@@ -65,6 +70,17 @@ func childMain(role string, sync *os.File) (int, error) {
 		if err := setupNamespaces(cfg); err != nil {
 			return 125, err
 		}
+	}
+	if role == roleExec && cfg.MountNSFD > 0 {
+		// A thread sharing its filesystem context (all Go threads do) may
+		// not join a mount namespace; this one stops sharing it first.
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return 125, fmt.Errorf("unshare fs: %w", err)
+		}
+		if err := unix.Setns(cfg.MountNSFD, unix.CLONE_NEWNS); err != nil {
+			return 125, fmt.Errorf("enter mount namespace: %w", err)
+		}
+		unix.Close(cfg.MountNSFD)
 	}
 	return finishAndExec(cfg, sync)
 }

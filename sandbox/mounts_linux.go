@@ -177,7 +177,7 @@ func remountRO(target string) error {
 }
 
 func bindMount(b Bind, target string, hasRoot bool) error {
-	if hasRoot {
+	if _, err := os.Lstat(target); err != nil && hasRoot {
 		st, err := os.Stat(b.Source)
 		if err != nil {
 			return fmt.Errorf("-v %s: %w", b.Source, err)

@@ -260,6 +260,34 @@ func (sb *Sandbox) overlayDirs() (*overlayDirs, error) {
 			return nil, fmt.Errorf("--overlay: %w", err)
 		}
 	}
+	// Mount points go in a layer of their own between the rootfs and the
+	// upper layer (docker's "init layer"), so the upper layer holds only
+	// what the command changed.
+	initLayer := filepath.Join(sb.state.dir, "init")
+	dirs := []string{"proc", "dev", "sys"}
+	for _, t := range sb.spec.Tmpfs {
+		dirs = append(dirs, t.Dest)
+	}
+	for _, b := range sb.spec.Binds {
+		if st, err := os.Stat(b.Source); err == nil && !st.IsDir() {
+			dirs = append(dirs, filepath.Dir(b.Dest))
+			continue
+		}
+		dirs = append(dirs, b.Dest)
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(initLayer, d), 0o755); err != nil {
+			return nil, fmt.Errorf("--overlay: init layer: %w", err)
+		}
+	}
+	for _, b := range sb.spec.Binds {
+		if st, err := os.Stat(b.Source); err == nil && !st.IsDir() {
+			if err := os.WriteFile(filepath.Join(initLayer, b.Dest), nil, 0o644); err != nil {
+				return nil, fmt.Errorf("--overlay: init layer: %w", err)
+			}
+		}
+	}
+	o.Lower = initLayer + ":" + o.Lower
 	return o, nil
 }
 

@@ -92,6 +92,9 @@ type initConfig struct {
 	Resources *cgroup.Resources `json:"resources,omitempty"`
 	// Cwd is the caller's directory, the default workdir without a rootfs.
 	Cwd string `json:"cwd"`
+	// MountNSFD is, for ctop exec's child, the fd of the sandbox's mount
+	// namespace to join (0: none).
+	MountNSFD int `json:"mount_ns_fd,omitempty"`
 }
 
 func send(w io.Writer, m message) error {

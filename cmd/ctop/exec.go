@@ -32,7 +32,14 @@ sandbox's own command. ctop exits with the command's status.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			o := sandbox.ExecOptions{Command: args[1:], Env: env, Workdir: workdir, TTY: tty,
+			command := args[1:]
+			if command[0] == "--" { // flags stop at NAME, so "--" arrives as an argument
+				command = command[1:]
+			}
+			if len(command) == 0 {
+				return usageErr(errors.New("exec: no command after --"))
+			}
+			o := sandbox.ExecOptions{Command: command, Env: env, Workdir: workdir, TTY: tty,
 				Stdout: os.Stdout, Stderr: os.Stderr}
 			if user != "" {
 				u, err := sandbox.ParseUser(user)
