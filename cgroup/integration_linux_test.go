@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,12 +46,25 @@ func newLiveGroup(t *testing.T, f *FS, ctrls ...string) *liveGroup {
 	t.Cleanup(g.remove)
 	if f.Mode() == ModeUnified {
 		root, _ := f.Dir("", "/")
-		var enable []string
+		var enable, missing []string
+		b, err := os.ReadFile(filepath.Join(root, "cgroup.subtree_control"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, c := range ctrls {
+			if c == "cpuacct" { // v1 only: v2's cpu controller accounts usage itself
+				continue
+			}
 			enable = append(enable, "+"+c)
+			if !slices.Contains(strings.Fields(string(b)), c) {
+				missing = append(missing, "+"+c)
+			}
+		}
+		// The root is not ours: only enable what is missing there.
+		if len(missing) > 0 {
+			g.write(filepath.Join(root, "cgroup.subtree_control"), strings.Join(missing, " "))
 		}
 		g.mkdir(filepath.Join(root, parent))
-		g.write(filepath.Join(root, "cgroup.subtree_control"), strings.Join(enable, " "))
 		g.write(filepath.Join(root, parent, "cgroup.subtree_control"), strings.Join(enable, " "))
 		g.mkdir(filepath.Join(root, g.path))
 		return g
