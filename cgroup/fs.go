@@ -3,10 +3,13 @@ package cgroup
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // FS is the cgroup filesystems of one host as seen from a root directory:
@@ -122,16 +125,39 @@ func cleanPath(p string) string {
 }
 
 // readFile reads a kernel file whole. /proc and /sys report sizes that are
-// wrong (0 or 4096), so it reads until EOF into buf and returns it.
+// wrong (0 or 4096), so it reads until EOF into buf and returns it. It uses
+// the raw system calls: os.Open would also set the descriptor non-blocking
+// and register it with the poller, two extra calls per file on a path that
+// reads thousands of small files per refresh.
 func readFile(path string, buf *bytes.Buffer) ([]byte, error) {
-	fd, err := os.Open(path)
+	fd, err := openRetry(path)
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer fd.Close()
+	defer unix.Close(fd)
 	buf.Reset()
-	if _, err := buf.ReadFrom(fd); err != nil {
-		return nil, err
+	for {
+		buf.Grow(4096)
+		b := buf.AvailableBuffer()[:4096]
+		n, err := unix.Read(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n <= 0 {
+			return buf.Bytes(), nil
+		}
+		buf.Write(b[:n])
 	}
-	return buf.Bytes(), nil
+}
+
+func openRetry(path string) (int, error) {
+	for {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }
