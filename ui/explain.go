@@ -60,7 +60,12 @@ func (v *explainView) View(w, h int) string {
 	if !v.open {
 		v.height = h - 1
 		head := st.Title.Render("Explain: pick what to explain (enter), esc to close")
-		body := v.list.render(v.ctx, len(v.topics), v.height, w, func(i int, _ bool) string { return "  " + v.topics[i].title })
+		body := v.list.render(v.ctx, len(v.topics), v.height, w, func(i int, sel bool) string {
+			if sel {
+				return "› " + v.topics[i].title
+			}
+			return "  " + v.topics[i].title
+		})
 		return fit(head, w) + "\n" + body
 	}
 	t := v.topics[v.list.cursor]

@@ -98,12 +98,13 @@ func (v *isolationView) View(w, h int) string {
 		st.Faint.Render("compared with the host's namespaces, read from " + iso.HostFrom),
 		st.Header.Render(fit("TYPE", 7) + fitRight("THIS", 11) + fitRight("HOST", 11) + "  "),
 	}
-	own := 0
+	own, unknown := 0, 0
 	for _, t := range NSTypes {
 		this, host := iso.NS[t], iso.Host[t]
 		state := st.Faint.Render("shared with the host")
 		switch {
 		case !this.Known() || !host.Known():
+			unknown++
 			state = st.Faint.Render("unknown (not readable)")
 		case this != host:
 			own++
@@ -130,7 +131,7 @@ func (v *isolationView) View(w, h int) string {
 		kv("  memory", mem)
 		kv("  pids", pids)
 	}
-	if own == 0 {
+	if own == 0 && unknown == 0 {
 		lines = append(lines, "", st.Faint.Render("This process shares every namespace with the host: it is not isolated."))
 	}
 	return clampLines(strings.Join(lines, "\n"), w, h)

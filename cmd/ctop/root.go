@@ -47,5 +47,6 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 		newLsCmd(),
 		newUpdateCmd(),
 	)
+	addTUI(root)
 	return root
 }

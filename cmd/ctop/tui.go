@@ -1,0 +1,420 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
+	"github.com/ctop-dev/ctop/sandbox"
+	"github.com/ctop-dev/ctop/ui"
+)
+
+// addTUI makes plain `ctop` open the terminal UI.
+func addTUI(root *cobra.Command) {
+	var (
+		interval time.Duration
+		place    sandboxPlace
+	)
+	root.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval of the terminal UI (+ and - change it live)")
+	place.register(root.Flags())
+	root.RunE = func(c *cobra.Command, _ []string) error {
+		if interval < 100*time.Millisecond {
+			return usageErr(fmt.Errorf("--interval %s: want at least 100ms", interval))
+		}
+		return runTUI(interval, place)
+	}
+}
+
+func runTUI(interval time.Duration, place sandboxPlace) error {
+	src, readOnly, err := tuiSources(place)
+	if err != nil {
+		return err
+	}
+	m := ui.New(ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly})
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion())
+	_, err = p.Run()
+	return err
+}
+
+// tuiSources adapts the cgroup, nsinfo and sandbox packages to the ui's
+// interfaces. Without root the ui opens read-only and says why.
+func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
+	f, err := cgroup.Open("/")
+	if err != nil {
+		return ui.Sources{}, "", err
+	}
+	nfs, err := nsinfo.Open("/")
+	if err != nil {
+		return ui.Sources{}, "", err
+	}
+	procs := &procSource{fs: nfs, reader: nsinfo.NewReader(nfs), mode: f.Mode()}
+	src := ui.Sources{
+		Groups:    groupSource{f},
+		Procs:     procs,
+		Isolation: isolationSource{procs: procs, place: place},
+	}
+	readOnly := ""
+	if os.Geteuid() != 0 {
+		readOnly = "not running as root"
+	}
+	launcher := &launcher{fs: f, place: place}
+	src.Launcher = launcher
+	src.Limits = limitSetter{fs: f, place: place}
+	return src, readOnly, nil
+}
+
+// groupSource reads every cgroup of the host.
+type groupSource struct{ fs *cgroup.FS }
+
+// Snapshot scans the whole host. Per-file failures stay in each group's
+// Errors; only a scan that returned nothing is an error.
+func (g groupSource) Snapshot() (*cgroup.Snapshot, error) {
+	snap, err := g.fs.Scan(cgroup.ScanOptions{Path: "/"})
+	if snap == nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+func (g groupSource) Dir(controller, path string) (string, bool) { return g.fs.Dir(controller, path) }
+
+// procSource lists processes through nsinfo's cached reader (namespaces
+// are read again only for new processes) and adds CPU time and RSS from
+// /proc/PID/stat.
+type procSource struct {
+	fs     nsinfo.FS
+	reader *nsinfo.Reader
+	mode   cgroup.Mode
+	mu     sync.Mutex // the reader is not safe for concurrent use
+	buf    bytes.Buffer
+}
+
+var clockTick = 100 // USER_HZ on every Linux architecture ctop builds for
+
+func (s *procSource) Processes() (ui.ProcTable, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	procs, err := s.reader.Processes()
+	if err != nil {
+		return ui.ProcTable{}, err
+	}
+	t := ui.ProcTable{Time: now, Procs: make([]ui.Process, 0, len(procs))}
+	if ref, err := nsinfo.Host(procs); err == nil {
+		t.Host = nsSet(ref.NS)
+		t.HostFrom = fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm)
+	}
+	page := uint64(os.Getpagesize())
+	for i := range procs {
+		p := &procs[i]
+		up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Command(),
+			Start: p.StartTime, NS: nsSet(p.NS), Cgroup: s.cgroupOf(p.Cgroups)}
+		if own := p.OwnPID(); own != p.PID {
+			up.NSPid = own
+		}
+		if cpu, rss, ok := s.stat(p.PID); ok {
+			up.CPUTime = time.Duration(cpu) * time.Second / time.Duration(clockTick)
+			up.RSS = rss * page
+		}
+		t.Procs = append(t.Procs, up)
+	}
+	return t, nil
+}
+
+// stat reads utime+stime (ticks) and rss (pages) from /proc/PID/stat.
+func (s *procSource) stat(pid int) (cpu, rss uint64, ok bool) {
+	s.buf.Reset()
+	fh, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	_, err = s.buf.ReadFrom(fh)
+	fh.Close()
+	if err != nil {
+		return 0, 0, false
+	}
+	b := s.buf.Bytes()
+	r := bytes.LastIndexByte(b, ')')
+	if r < 0 {
+		return 0, 0, false
+	}
+	fields := bytes.Fields(b[r+1:])
+	// fields[0] is field 3 (state): utime is 14, stime 15, rss 24.
+	if len(fields) < 22 {
+		return 0, 0, false
+	}
+	ut, e1 := strconv.ParseUint(string(fields[11]), 10, 64)
+	st, e2 := strconv.ParseUint(string(fields[12]), 10, 64)
+	rs, e3 := strconv.ParseInt(string(fields[21]), 10, 64)
+	if e1 != nil || e2 != nil || e3 != nil || rs < 0 {
+		return 0, 0, false
+	}
+	return ut + st, uint64(rs), true
+}
+
+// cgroupOf picks the path that keys the cgroup snapshot: the v2 path on a
+// unified host, else the memory hierarchy's (then cpu's, then any).
+func (s *procSource) cgroupOf(es []nsinfo.CgroupEntry) string {
+	if s.mode == cgroup.ModeUnified {
+		for _, e := range es {
+			if e.HierarchyID == 0 {
+				return e.Path
+			}
+		}
+	}
+	for _, want := range []string{"memory", "cpu", "pids", "name=systemd"} {
+		for _, e := range es {
+			for _, c := range e.Controllers {
+				if c == want {
+					return e.Path
+				}
+			}
+		}
+	}
+	if len(es) > 0 {
+		return es[0].Path
+	}
+	return ""
+}
+
+func nsSet(s nsinfo.NSSet) [8]ui.NSID {
+	var out [8]ui.NSID
+	for i, t := range nsinfo.Types() {
+		ut := map[nsinfo.Type]ui.NSType{nsinfo.Mnt: ui.NSMnt, nsinfo.PID: ui.NSPid, nsinfo.Net: ui.NSNet, nsinfo.IPC: ui.NSIpc,
+			nsinfo.UTS: ui.NSUts, nsinfo.User: ui.NSUser, nsinfo.Cgroup: ui.NSCgroup, nsinfo.Time: ui.NSTime}[t]
+		id := s[i]
+		out[ut] = ui.NSID{Dev: id.Dev, Ino: id.Ino}
+	}
+	return out
+}
+
+// isolationSource reads the isolation of one process.
+type isolationSource struct {
+	procs *procSource
+	place sandboxPlace
+}
+
+func (s isolationSource) Isolation(pid int) (ui.Isolation, error) {
+	fs := s.procs.fs
+	p, err := fs.Process(pid)
+	if err != nil {
+		return ui.Isolation{}, err
+	}
+	s.procs.mu.Lock()
+	all, err := s.procs.reader.Processes()
+	s.procs.mu.Unlock()
+	if err != nil {
+		return ui.Isolation{}, err
+	}
+	ref, err := nsinfo.Host(all)
+	if err != nil {
+		return ui.Isolation{}, err
+	}
+	d, err := fs.Diff(ref, p)
+	if err != nil {
+		return ui.Isolation{}, err
+	}
+	iso := ui.Isolation{PID: pid, NSPid: p.OwnPID(), Command: p.Command(), NS: nsSet(p.NS), Host: nsSet(ref.NS),
+		HostFrom: fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm), Root: d.Root,
+		UIDMap: idMapText(d.UIDMap), GIDMap: idMapText(d.GIDMap), Cgroup: s.procs.cgroupOf(p.Cgroups)}
+	// The hostname of another uts namespace cannot be read without entering
+	// it; a sandbox's is in its state.
+	if iso.NS[ui.NSUts] == iso.Host[ui.NSUts] {
+		iso.Hostname, _ = os.Hostname()
+	} else if states, err := sandbox.List(s.place.stateDir); err == nil {
+		for _, st := range states {
+			if st.Cgroup == iso.Cgroup {
+				iso.Hostname = st.Hostname
+				if iso.Hostname == "" {
+					iso.Hostname = st.Name
+				}
+			}
+		}
+	}
+	return iso, nil
+}
+
+func idMapText(m []nsinfo.IDMapEntry) string {
+	var parts []string
+	for _, e := range m {
+		parts = append(parts, fmt.Sprintf("%d %d %d", e.Inside, e.Outside, e.Count))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// launcher starts, lists and stops sandboxes through the sandbox package,
+// with ctop run's validation.
+type launcher struct {
+	fs    *cgroup.FS
+	place sandboxPlace
+}
+
+func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
+	if os.Geteuid() != 0 {
+		return ui.Sandbox{}, errors.New("launching a sandbox needs root (cgroups and namespaces are created for it)")
+	}
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := runOptions{place: l.place, ns: strings.Join(s.Namespaces, ","), network: s.Network, hostname: s.Hostname, name: s.Name, detach: true}
+	o.limits.register(fs)
+	fs.StringVar(&o.ns, "ns", o.ns, "")
+	if err := fs.Set("ns", o.ns); err != nil {
+		return ui.Sandbox{}, err
+	}
+	for flag, v := range map[string]string{"cpus": s.CPUs, "memory": s.Memory, "pids-limit": s.Pids,
+		"device-write-bps": s.WriteBps, "device-read-bps": s.ReadBps} {
+		if v == "" {
+			continue
+		}
+		if err := fs.Set(flag, v); err != nil {
+			return ui.Sandbox{}, fmt.Errorf("--%s %s: %w", flag, v, err)
+		}
+	}
+	spec, err := buildSpec(fs, &o, s.Command)
+	if err != nil {
+		return ui.Sandbox{}, err
+	}
+	sandbox.Reap(l.fs, l.place.stateDir, l.place.cgroupParent) // as ctop run does
+	sb, err := sandbox.Start(spec)
+	if err != nil {
+		return ui.Sandbox{}, err
+	}
+	// The monitor of a detached sandbox is our child: wait for it so it is
+	// reaped when it ends.
+	go sb.Wait()
+	return ui.Sandbox{Name: sb.Name, State: "running", PID: sb.Pid, Command: strings.Join(s.Command, " "),
+		Cgroup: sb.Cgroup(), Started: sb.Started}, nil
+}
+
+func (l *launcher) Stop(name string) error {
+	_, err := sandbox.Stop(l.fs, l.place.stateDir, name)
+	return err
+}
+
+func (l *launcher) Sandboxes() ([]ui.Sandbox, error) {
+	states, err := sandbox.List(l.place.stateDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []ui.Sandbox
+	for _, st := range states {
+		state := "running"
+		switch {
+		case st.Pid == 0:
+			state = "starting"
+		case !st.Running():
+			state = "exited"
+		}
+		out = append(out, ui.Sandbox{Name: st.Name, State: state, PID: st.Pid, Command: strings.Join(st.Command, " "),
+			Cgroup: st.Cgroup, Started: st.Created})
+	}
+	return out, nil
+}
+
+// Output returns the last 64 KiB of a detached sandbox's log.
+func (l *launcher) Output(name string) (string, error) {
+	st, err := sandbox.Load(l.place.stateDir, name)
+	if err != nil {
+		return "", err
+	}
+	if st.Log == "" {
+		return "", fmt.Errorf("sandbox %s keeps no output log (it was not started detached)", name)
+	}
+	fh, err := os.Open(st.Log)
+	if err != nil {
+		return "", fmt.Errorf("read output of sandbox %s: %w", name, err)
+	}
+	defer fh.Close()
+	const tail = 64 << 10
+	if fi, err := fh.Stat(); err == nil && fi.Size() > tail {
+		_, _ = fh.Seek(-tail, io.SeekEnd)
+	}
+	b, err := io.ReadAll(fh)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", st.Log, err)
+	}
+	if len(b) == 0 {
+		return "(no output yet)", nil
+	}
+	return string(b), nil
+}
+
+// Shell is `ctop exec -it NAME -- /bin/sh`, run with the terminal handed
+// over by tea.Exec.
+func (l *launcher) Shell(name string) tea.ExecCommand {
+	self, err := os.Executable()
+	if err != nil {
+		self = "/proc/self/exe"
+	}
+	return execCmd{exec.Command(self, "exec", "--state-dir", l.place.stateDir, "-it", name, "--", "/bin/sh")}
+}
+
+// execCmd lets tea.Exec hand the terminal to an *exec.Cmd.
+type execCmd struct{ *exec.Cmd }
+
+func (c execCmd) SetStdin(r io.Reader)  { c.Stdin = r }
+func (c execCmd) SetStdout(w io.Writer) { c.Stdout = w }
+func (c execCmd) SetStderr(w io.Writer) { c.Stderr = w }
+
+// limitSetter changes limits as ctop update does, with its flags and
+// validation.
+type limitSetter struct {
+	fs    *cgroup.FS
+	place sandboxPlace
+}
+
+// resources parses changes as ctop update's flags.
+func resourcesOf(changes []ui.LimitChange) (cgroup.Resources, error) {
+	var l limitFlags
+	fs := pflag.NewFlagSet("update", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l.register(fs)
+	for _, c := range changes {
+		if err := fs.Set(c.Flag, c.Value); err != nil {
+			return cgroup.Resources{}, fmt.Errorf("--%s %q: %w", c.Flag, c.Value, errors.Unwrap(err))
+		}
+	}
+	return l.resources(fs)
+}
+
+func (s limitSetter) ValidateLimit(flag, value string) error {
+	_, err := resourcesOf([]ui.LimitChange{{Flag: flag, Value: value}})
+	return err
+}
+
+func (s limitSetter) SetLimits(target string, changes []ui.LimitChange) error {
+	r, err := resourcesOf(changes)
+	if err != nil {
+		return err
+	}
+	path := target
+	if !strings.Contains(path, "/") {
+		st, err := sandbox.Load(s.place.stateDir, target)
+		if err != nil {
+			return err
+		}
+		path = st.Cgroup
+	}
+	m, err := cgroup.Load(s.fs, filepath.Clean(path))
+	if err != nil {
+		return err
+	}
+	if err := m.Update(r); err != nil {
+		return fmt.Errorf("update %s: %w", path, err)
+	}
+	return nil
+}
