@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/procfs"
@@ -45,6 +46,10 @@ func (fs FS) pids() ([]int, error) {
 	pids := make([]int, len(procs))
 	for i, p := range procs {
 		pids[i] = p.PID
+	}
+	// /proc lists pids in ascending order; a fixture directory need not.
+	if !slices.IsSorted(pids) {
+		slices.Sort(pids)
 	}
 	return pids, nil
 }

@@ -63,7 +63,7 @@ func parseCgroup(b []byte) ([]CgroupEntry, error) {
 // while the one a service manager or container runtime uses holds the real
 // group (ties go to the v2 path, then to the lowest hierarchy id). It is ""
 // when the cgroups could not be read.
-func (p *Process) CgroupPath() string {
+func (p Process) CgroupPath() string {
 	best := -1
 	for i, e := range p.Cgroups {
 		if best < 0 || depth(e.Path) > depth(p.Cgroups[best].Path) ||

@@ -44,7 +44,7 @@ type Process struct {
 
 // OwnPID returns the pid inside the process's own pid namespace: the last
 // NSpid entry, or PID when NSpid is unknown.
-func (p *Process) OwnPID() int {
+func (p Process) OwnPID() int {
 	if n := len(p.NSpid); n > 0 {
 		return p.NSpid[n-1]
 	}
@@ -53,7 +53,7 @@ func (p *Process) OwnPID() int {
 
 // Command returns the command line, or the command name when the command
 // line is empty or was not read (kernel threads have none), as lsns(8) does.
-func (p *Process) Command() string {
+func (p Process) Command() string {
 	if p.Cmdline != "" {
 		return p.Cmdline
 	}
