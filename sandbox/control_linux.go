@@ -19,7 +19,8 @@ import (
 
 // Stop ends sandbox name: every process in its cgroup is killed (v2
 // cgroup.kill; v1 freeze, SIGKILL, thaw) and Stop waits until the ctop
-// that owns it has cleaned up. A stale sandbox (its ctop was killed) is
+// that owns it has cleaned up (unless that is the calling process, whose
+// Sandbox.Wait does it). A stale sandbox (its ctop was killed) is
 // cleaned up here; stale is then true.
 func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
 	st, err := Load(stateDir, name)
@@ -35,6 +36,9 @@ func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
 	}
 	if err := m.Kill(); err != nil {
 		return false, fmt.Errorf("stop %s: %w", name, err)
+	}
+	if st.Owner == os.Getpid() {
+		return false, nil // this process's Wait cleans up
 	}
 	for range 500 {
 		if _, err := os.Stat(st.dir); errors.Is(err, os.ErrNotExist) {

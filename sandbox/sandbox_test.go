@@ -1,0 +1,643 @@
+package sandbox
+
+import (
+	"bufio"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+// These are root integration tests on the real kernel. They run on cgroup
+// v1, hybrid and v2 hosts alike and skip, saying why, where the host lacks
+// what they need. Run them one package at a time: some measure the kernel
+// (CPU share, IO rate) and want a quiet machine.
+
+func limit(v uint64) *cgroup.Limit { l := cgroup.LimitOf(v); return &l }
+
+func hasSwap(t *testing.T) bool {
+	b, err := os.ReadFile("/proc/swaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(strings.TrimSpace(string(b)), "\n") > 0
+}
+
+func TestMemoryOOM(t *testing.T) {
+	e := newTestEnv(t)
+	// tail keeps the longest line it has seen: on /dev/zero it grows until
+	// the memory limit stops it.
+	s := e.spec("tail", "/dev/zero")
+	s.Resources.MemoryMax = limit(32 << 20)
+	if hasSwap(t) {
+		// Without this the kernel would swap rather than OOM-kill.
+		s.Resources.MemorySwap = limit(32 << 20)
+	}
+	res, out := e.run(s)
+	if res.ExitCode != 137 || res.Signal != syscall.SIGKILL {
+		t.Errorf("exit %d signal %v, want 137 (SIGKILL); output %q", res.ExitCode, res.Signal, out)
+	}
+	// The kernel's own counter (memory.events oom_kill on v2,
+	// memory.oom_control oom_kill on v1), read just before removal.
+	if res.Group == nil || res.Group.Stats.Memory.Events.OOMKill.V < 1 {
+		t.Fatalf("cgroup events show no OOM kill: %+v", res.Group)
+	}
+	rep := strings.Join(res.Report(s.Name), "\n")
+	if !strings.Contains(rep, "OOM killer") || !strings.Contains(rep, "32 MiB memory limit") {
+		t.Errorf("report %q does not name the OOM kill at 32 MiB", rep)
+	}
+	e.assertGone()
+}
+
+func TestPidsLimit(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.helper("forks", "50")
+	s.Resources.PidsMax = limit(10)
+	res, out := e.run(s)
+	var ok, failed int
+	if _, err := fmt.Sscanf(out, "forked %d failed %d", &ok, &failed); err != nil {
+		t.Fatalf("helper output %q: %v", out, err)
+	}
+	// The helper's own threads count against the limit too, so fewer
+	// than 10 of its forks succeed; the rest must fail.
+	if failed == 0 || ok >= 10 {
+		t.Errorf("forked %d failed %d under --pids-limit 10", ok, failed)
+	}
+	if res.Group.Stats.Pids.MaxEvents.V != uint64(failed) {
+		t.Errorf("pids.events max = %v, helper saw %d failed forks", res.Group.Stats.Pids.MaxEvents, failed)
+	}
+	rep := strings.Join(res.Report(s.Name), "\n")
+	if !strings.Contains(rep, "forks failed at its pids limit of 10") {
+		t.Errorf("report %q does not name the pids limit", rep)
+	}
+	e.assertGone()
+}
+
+// cpuShare measures the CPU a group uses, in cores, from its usage counter
+// over d, and how many periods were throttled meanwhile.
+func cpuShare(t *testing.T, f *cgroup.FS, path string, d time.Duration) (float64, uint64) {
+	t.Helper()
+	a, err := f.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	b, err := f.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt := time.Since(t0)
+	if !a.Stats.CPU.Usage.OK || !a.Stats.CPU.Throttled.OK {
+		t.Fatalf("no CPU usage or throttling counters for %s", path)
+	}
+	used := float64(b.Stats.CPU.Usage.V-a.Stats.CPU.Usage.V) / float64(dt.Microseconds())
+	return used, b.Stats.CPU.Throttled.V - a.Stats.CPU.Throttled.V
+}
+
+func TestCPULimitAndLiveUpdate(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sh", "-c", "while :; do :; done")
+	s.Resources.CPU = &cgroup.CPUMax{Quota: cgroup.LimitOf(20000), Period: 100000}
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Wait()
+	used, throttled := cpuShare(t, e.fs, sb.Cgroup(), 3*time.Second)
+	t.Logf("--cpus 0.2: %.3f CPUs, %d periods throttled", used, throttled)
+	if used < 0.15 || used > 0.25 {
+		t.Errorf("--cpus 0.2 used %.3f CPUs, want 0.20 ± 0.05", used)
+	}
+	if throttled == 0 {
+		t.Error("nr_throttled did not rise under --cpus 0.2")
+	}
+	// Lower it live, as ctop update does.
+	m, err := cgroup.Load(e.fs, sb.Cgroup())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Update(cgroup.Resources{CPU: &cgroup.CPUMax{Quota: cgroup.LimitOf(5000), Period: 100000}}); err != nil {
+		t.Fatal(err)
+	}
+	used2, _ := cpuShare(t, e.fs, sb.Cgroup(), 3*time.Second)
+	t.Logf("updated to --cpus 0.05: %.3f CPUs", used2)
+	if used2 > 0.08 || used2 >= used {
+		t.Errorf("after lowering to --cpus 0.05 it used %.3f CPUs (before %.3f)", used2, used)
+	}
+	stale, err := Stop(e.fs, e.state, sb.Name)
+	if err != nil || stale {
+		t.Fatalf("stop: stale %v, %v", stale, err)
+	}
+	res, err := sb.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 137 {
+		t.Errorf("stopped sandbox exited %d, want 137", res.ExitCode)
+	}
+	e.assertGone()
+}
+
+func TestPidsLiveUpdate(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.helper("forkwatch")
+	s.Resources.PidsMax = limit(12)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s.Stdout = w
+	sb, err := Start(s)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Wait()
+	lines := bufio.NewScanner(r)
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "full after") {
+		t.Fatalf("helper said %q, want full after N", lines.Text())
+	}
+	// Forks are failing now; the kernel counts them.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, err := e.fs.Read(sb.Cgroup())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Stats.Pids.MaxEvents.V >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("forks do not fail at the limit: pids.events max %v", g.Stats.Pids.MaxEvents)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m, err := cgroup.Load(e.fs, sb.Cgroup())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Update(cgroup.Resources{PidsMax: limit(64)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.cgroupFile("pids", sb.Cgroup(), "pids.max"); got != "64" {
+		t.Errorf("pids.max = %q after update, want 64", got)
+	}
+	if !lines.Scan() || lines.Text() != "forked" {
+		t.Fatalf("after raising the limit the helper said %q, want forked", lines.Text())
+	}
+	res, err := sb.Wait()
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("exit %d, %v", res.ExitCode, err)
+	}
+	e.assertGone()
+}
+
+// blockDevice finds a directory on a whole-disk-backed filesystem and that
+// disk: CTOP_TEST_DISKDIR and CTOP_TEST_BLOCKDEV when set, else the
+// filesystem of the test's temporary directory.
+func blockDevice(t *testing.T) (dir, dev string) {
+	dir, dev = os.Getenv("CTOP_TEST_DISKDIR"), os.Getenv("CTOP_TEST_BLOCKDEV")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if dev != "" {
+		return dir, dev
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	maj, min := unix.Major(st.Dev), unix.Minor(st.Dev)
+	sys := fmt.Sprintf("/sys/dev/block/%d:%d", maj, min)
+	real, err := filepath.EvalSymlinks(sys)
+	if err != nil {
+		t.Skipf("%s is on device %d:%d, not a block device (set CTOP_TEST_DISKDIR and CTOP_TEST_BLOCKDEV)", dir, maj, min)
+	}
+	if _, err := os.Stat(filepath.Join(real, "partition")); err == nil {
+		real = filepath.Dir(real) // the disk holding the partition
+	}
+	dev = "/dev/" + filepath.Base(real)
+	if _, err := os.Stat(dev); err != nil {
+		t.Skipf("no device node %s for %s: %v", dev, dir, err)
+	}
+	return dir, dev
+}
+
+func TestIOThrottle(t *testing.T) {
+	e := newTestEnv(t)
+	dir, dev := blockDevice(t)
+	d, err := ParseDeviceRate("/", dev+":1mb", true)
+	if err != nil {
+		t.Skipf("cannot throttle %s: %v", dev, err)
+	}
+	file := filepath.Join(dir, "ctop-io-test")
+	defer os.Remove(file)
+	s := e.helper("odirect", file, "3m")
+	s.Resources.IO = []cgroup.IOThrottle{{Device: d.Device, Kind: "wbps", Rate: d.Rate}}
+	res, out := e.run(s)
+	if strings.Contains(out, "invalid argument") {
+		t.Skipf("%s does not support O_DIRECT: %s", dir, out)
+	}
+	var n uint64
+	var secs float64
+	if _, err := fmt.Sscanf(out, "wrote %d seconds %g", &n, &secs); err != nil || res.ExitCode != 0 {
+		t.Fatalf("helper: exit %d output %q", res.ExitCode, out)
+	}
+	rate := float64(n) / secs
+	t.Logf("O_DIRECT to %s under --device-write-bps %s:1mb: %.0f B/s", dir, dev, rate)
+	if rate > 1.2*float64(1<<20) {
+		t.Errorf("wrote at %.0f B/s, above 1.2 x the 1 MiB/s limit", rate)
+	}
+	var written uint64
+	for _, s := range res.Group.Stats.IO {
+		if s.Device == d.Device {
+			written = s.WriteBytes
+		}
+	}
+	if written < n {
+		t.Errorf("the cgroup accounted %d bytes written to %s, the helper wrote %d", written, dev, n)
+	}
+	e.assertGone()
+}
+
+func TestIsolation(t *testing.T) {
+	e := newTestEnv(t)
+	hostBefore, _ := os.Hostname()
+	s := e.helper("isolation")
+	s.Hostname = "ctop-test-box"
+	res, out := e.run(s)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	for _, want := range []string{"hostname ctop-test-box\n", "pid 1\n", "procs 1\n", "iface lo up=true\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sandbox output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "iface "); n != 1 {
+		t.Errorf("--network none shows %d interfaces, want only lo:\n%s", n, out)
+	}
+	if h, _ := os.Hostname(); h != hostBefore {
+		t.Errorf("host name changed from %q to %q", hostBefore, h)
+	}
+	e.assertGone()
+}
+
+// nsID is a namespace's identity: the (device, inode) pair of its
+// /proc/PID/ns link, namespaces(7).
+func nsID(t *testing.T, pid string, n Namespace) [2]uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+pid+"/ns/"+string(n), &st); err != nil {
+		t.Fatal(err)
+	}
+	return [2]uint64{st.Dev, st.Ino}
+}
+
+func TestNamespacesDiffer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ns   []Namespace
+	}{
+		{"default", DefaultNamespaces()},
+		{"user-time-uts", []Namespace{NSUser, NSTime, NSUTS}},
+		{"all", AllNamespaces()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			if _, err := os.Stat("/proc/self/ns/time"); err != nil && contains(tc.ns, NSTime) {
+				t.Skip("kernel has no time namespaces")
+			}
+			s := e.spec("sleep", "60")
+			s.Namespaces = tc.ns
+			sb, err := Start(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid := strconv.Itoa(sb.Pid)
+			for _, n := range AllNamespaces() {
+				if _, err := os.Stat("/proc/self/ns/" + string(n)); err != nil {
+					continue
+				}
+				differs := nsID(t, pid, n) != nsID(t, "self", n)
+				if differs != contains(tc.ns, n) {
+					t.Errorf("%s namespace: differs from the host's = %v, asked to create it = %v", n, differs, contains(tc.ns, n))
+				}
+			}
+			// Hardening, as /proc/PID/status shows it.
+			status, err := os.ReadFile("/proc/" + pid + "/status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCaps := fmt.Sprintf("%016x", DefaultCapMask())
+			for _, want := range []string{"NoNewPrivs:\t1", "CapEff:\t" + wantCaps, "CapBnd:\t" + wantCaps, "CapInh:\t0000000000000000"} {
+				if !strings.Contains(string(status), want+"\n") {
+					t.Errorf("/proc/%s/status lacks %q", pid, want)
+				}
+			}
+			if _, err := Stop(e.fs, e.state, sb.Name); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sb.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			e.assertGone()
+		})
+	}
+}
+
+func contains(ns []Namespace, n Namespace) bool {
+	for _, x := range ns {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// busyboxRootfs builds a minimal root filesystem from a static busybox.
+func busyboxRootfs(t *testing.T) string {
+	t.Helper()
+	var bb string
+	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
+		if _, err := os.Stat(p); err == nil {
+			bb = p
+			break
+		}
+	}
+	if bb == "" {
+		t.Skip("no busybox: apt-get install busybox-static")
+	}
+	f, err := elf.Open(bb)
+	if err != nil {
+		t.Skipf("%s: %v", bb, err)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			f.Close()
+			t.Skipf("%s is dynamically linked: install busybox-static", bb)
+		}
+	}
+	f.Close()
+	root := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"sh", "cat", "echo", "dd", "ls", "sleep", "grep"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "marker"), []byte("rootfs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestFilesystem(t *testing.T) {
+	e := newTestEnv(t)
+	root := busyboxRootfs(t)
+	upper := filepath.Join(t.TempDir(), "upper")
+	vol := t.TempDir()
+	s := e.spec("sh", "-c", `cat /marker; echo new > /newfile
+if echo x > /data/f; then echo ro-writable; else echo ro-refused; fi
+if dd if=/dev/zero of=/t/z bs=1024 count=2048 2>/dev/null; then echo tmpfs-unbounded; else echo tmpfs-full; fi
+ls /t -l | grep z
+if cat /etc/hostname 2>/dev/null; then echo host-visible; fi
+exit 0`)
+	s.Rootfs, s.Overlay, s.KeepUpper = root, true, upper
+	s.Binds = []Bind{{Source: vol, Dest: "/data", ReadOnly: true}}
+	s.Tmpfs = []Tmpfs{{Dest: "/t", Size: 1 << 20}}
+	res, out := e.run(s)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	for _, want := range []string{"rootfs\n", "ro-refused\n", "tmpfs-full\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "host-visible") {
+		t.Errorf("the host's /etc/hostname is visible after pivot_root:\n%s", out)
+	}
+	// The tmpfs held at most its size.
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[len(f)-1] == "z" {
+			if n, _ := strconv.Atoi(f[4]); n > 1<<20 {
+				t.Errorf("file of %d bytes in a 1 MiB tmpfs", n)
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(upper, "newfile")); err != nil || string(b) != "new\n" {
+		t.Errorf("kept upper layer: newfile %q, %v", b, err)
+	}
+	if ents, _ := os.ReadDir(upper); len(ents) != 1 {
+		t.Errorf("upper layer holds %v, want only newfile", ents)
+	}
+	if _, err := os.Stat(filepath.Join(root, "newfile")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lower rootfs was modified: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "f")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the :ro bind was written to: %v", err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(upper), ".ctop-work-*")); len(matches) > 0 {
+		t.Errorf("overlay work directory left behind: %v", matches)
+	}
+	e.assertGone()
+}
+
+func TestExitCodes(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tc := range []struct {
+		cmd  []string
+		ns   []Namespace
+		code int
+	}{
+		{[]string{"sh", "-c", "exit 3"}, nil, 3},
+		{[]string{"ctop-no-such-command"}, nil, 127},
+		{[]string{"/no/such/file"}, nil, 127},
+		{[]string{"/etc/passwd"}, nil, 126},
+		{[]string{"/"}, nil, 126},
+		// Outside a new pid namespace sh is not init, so a signal kills it.
+		{[]string{"sh", "-c", "kill -TERM $$"}, []Namespace{NSMount}, 128 + 15},
+	} {
+		s := e.spec(tc.cmd...)
+		if tc.ns != nil {
+			s.Namespaces = tc.ns
+		}
+		sb, err := Start(s)
+		var code int
+		var se *StartError
+		switch {
+		case errors.As(err, &se):
+			code = se.Code
+		case err != nil:
+			t.Fatalf("%v: %v", tc.cmd, err)
+		default:
+			res, err := sb.Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			code = res.ExitCode
+		}
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d (%v)", tc.cmd, code, tc.code, err)
+		}
+	}
+	e.assertGone()
+}
+
+func TestBadInputCreatesNothing(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tc := range []struct {
+		name string
+		mod  func(*Spec)
+		want string
+	}{
+		{"missing rootfs", func(s *Spec) { s.Rootfs = "/no/such/rootfs" }, "--rootfs"},
+		{"no command", func(s *Spec) { s.Command = nil }, "no command"},
+		{"name with slash", func(s *Spec) { s.Name = "a/b" }, "--name"},
+		{"name with dotdot", func(s *Spec) { s.Name = "a..b" }, "--name"},
+		{"unknown namespace", func(s *Spec) { s.Namespaces = []Namespace{"bogus"} }, "--ns"},
+		{"cpuset the kernel refuses", func(s *Spec) { c := "1023"; s.Resources.CpusetCpus = &c }, "cpuset.cpus"},
+		{"hostname without uts", func(s *Spec) { s.Namespaces = []Namespace{NSPid}; s.Hostname = "x" }, "--hostname"},
+	} {
+		s := e.spec("true")
+		s.Name = "bad"
+		tc.mod(&s)
+		_, err := Start(s)
+		var se *StartError
+		if !errors.As(err, &se) || se.Code != 125 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want a 125 error naming %s", tc.name, err, tc.want)
+		}
+		e.assertGone()
+	}
+}
+
+func TestDetachLsExecStop(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sleep", "60")
+	s.Name, s.Detach = "bg", true
+	s.Resources.PidsMax = limit(20)
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := List(e.state)
+	if err != nil || len(states) != 1 || states[0].Name != "bg" || !states[0].Running() || !states[0].Detached {
+		t.Fatalf("ls: %+v, %v", states, err)
+	}
+	st := states[0]
+	if st.Pid != sb.Pid {
+		t.Errorf("state pid %d, started pid %d", st.Pid, sb.Pid)
+	}
+	// exec runs in the sandbox's pid namespace and cgroup.
+	var out strings.Builder
+	code, err := Exec(e.fs, st, ExecOptions{Command: []string{"sh", "-c", "echo $$; cat /proc/self/cgroup"}, Stdout: &out, Stderr: &out})
+	if err != nil || code != 0 {
+		t.Fatalf("exec: %d %v %s", code, err, out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if lines[0] == "1" || len(lines[0]) > 3 {
+		t.Errorf("exec'd shell has pid %s; want a small pid in the sandbox's namespace, not 1", lines[0])
+	}
+	for _, l := range lines[1:] {
+		// In its cgroup namespace the sandbox's group is the root.
+		if !strings.HasSuffix(l, ":/") {
+			t.Errorf("exec'd shell outside the sandbox's cgroup: %s", l)
+		}
+	}
+	code, err = Exec(e.fs, st, ExecOptions{Command: []string{"ctop-no-such-command"}})
+	if code != 127 || err == nil {
+		t.Errorf("exec of a missing command: %d %v, want 127", code, err)
+	}
+	if _, err := Stop(e.fs, e.state, "bg"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sb.Wait()
+	if err != nil || res.ExitCode != 137 {
+		t.Errorf("detached sandbox ended %d, %v; want 137", res.ExitCode, err)
+	}
+	if states, _ := List(e.state); len(states) != 0 {
+		t.Errorf("ls after stop: %+v", states)
+	}
+	e.assertGone()
+}
+
+func TestCleanupAfterSIGKILL(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sleep", "60")
+	s.Name = "orphan"
+	s.Resources.MemoryMax = limit(64 << 20)
+	js, err := json.Marshal(initConfig{Spec: s, Resources: &s.Resources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := exec.Command(e.exe, string(js))
+	runner.Env = append(os.Environ(), envHelper+"=runner")
+	r, err := runner.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscanf(r, "pid %d\n", &pid); err != nil {
+		runner.Process.Kill()
+		runner.Wait()
+		t.Fatalf("runner: %v", err)
+	}
+	start, ok := procStart(pid)
+	if !ok {
+		t.Fatal("sandbox not running")
+	}
+	if err := runner.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	runner.Wait()
+	// The parent-death signal ends the sandbox with its ctop.
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(pid, start) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox pid %d outlived its SIGKILLed ctop", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// What it could not clean up, the next ctop does, and says so.
+	if _, err := cgroup.Load(e.fs, filepath.Join(e.parent, "orphan")); err != nil {
+		t.Fatalf("expected the killed ctop's cgroup to remain until reaped: %v", err)
+	}
+	msgs, err := Reap(e.fs, e.state, e.parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "orphan") {
+		t.Errorf("reap said %q", msgs)
+	}
+	e.assertGone()
+	if _, err := cgroup.Load(e.fs, e.parent); !errors.Is(err, cgroup.ErrNotFound) {
+		t.Errorf("parent group %s remains: %v", e.parent, err)
+	}
+}
