@@ -1,0 +1,244 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctop-dev/ctop/cgroup"
+)
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+	}{
+		{"0", 0}, {"512", 512}, {"512b", 512}, {"1k", 1 << 10}, {"1kb", 1 << 10}, {"1KiB", 1 << 10},
+		{"32m", 32 << 20}, {"10mb", 10 << 20}, {"10MB", 10 << 20}, {"1.5g", 3 << 29}, {"2G", 2 << 30},
+		{"1t", 1 << 40}, {" 64M ", 64 << 20},
+	} {
+		got, err := ParseSize(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"", "m", "32x", "-1", "1.2.3m", "10ib", "12 mbb", "1e3"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
+		} else if !strings.Contains(err.Error(), "size") {
+			t.Errorf("ParseSize(%q) error %q does not say what it parsed", in, err)
+		}
+	}
+}
+
+func TestParseDeviceRate(t *testing.T) {
+	// /dev/null is a character device, never a block device.
+	for _, in := range []string{"/dev/null:1mb", "/dev/vda", ":1m", "/dev/vda:", "/dev/vda:1x", "/dev/vda:0"} {
+		if _, err := ParseDeviceRate("/", in, true); err == nil {
+			t.Errorf("ParseDeviceRate(%q) succeeded, want an error", in)
+		}
+	}
+	if _, err := ParseDeviceRate("/", "/dev/null:100", false); err == nil || !strings.Contains(err.Error(), "not a block device") {
+		t.Errorf("iops on /dev/null: %v, want not a block device", err)
+	}
+	if _, err := ParseDeviceRate("/", "/dev/null:1.5", false); err == nil || !strings.Contains(err.Error(), "whole number") {
+		t.Errorf("fractional iops: %v", err)
+	}
+	// A real block device, if the host has one listed in /sys/block.
+	ents, _ := os.ReadDir("/sys/block")
+	for _, e := range ents {
+		dev := "/dev/" + e.Name()
+		b, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "dev"))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(dev); err != nil {
+			continue
+		}
+		d, err := ParseDeviceRate("/", dev+":1mb", true)
+		if err != nil {
+			t.Fatalf("ParseDeviceRate(%s:1mb): %v", dev, err)
+		}
+		if d.Device.String() != strings.TrimSpace(string(b)) || d.Rate != 1<<20 {
+			t.Errorf("ParseDeviceRate(%s:1mb) = %+v, /sys says %s", dev, d, b)
+		}
+		break
+	}
+}
+
+func TestParseNamespaces(t *testing.T) {
+	got, err := ParseNamespaces("pid,mount,net,pid,user,time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Namespace{NSPid, NSMount, NSNet, NSUser, NSTime}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+	if got, err := ParseNamespaces("none"); err != nil || len(got) != 0 {
+		t.Errorf("none: %v %v", got, err)
+	}
+	_, err = ParseNamespaces("pid,bogus")
+	if err == nil || !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), "cgroup,ipc,mnt,net,pid,time,user,uts") {
+		t.Errorf("unknown namespace error %v should name it and list the valid ones", err)
+	}
+	for _, n := range AllNamespaces() {
+		if n.Flag() == 0 {
+			t.Errorf("%s has no CLONE flag", n)
+		}
+	}
+}
+
+func TestParseUserBindTmpfs(t *testing.T) {
+	if u, err := ParseUser("1000:100"); err != nil || *u != (User{1000, 100}) {
+		t.Errorf("ParseUser(1000:100) = %v, %v", u, err)
+	}
+	if u, err := ParseUser("7"); err != nil || *u != (User{7, 7}) {
+		t.Errorf("ParseUser(7) = %v, %v", u, err)
+	}
+	for _, in := range []string{"alice", "1:x", "-1", ""} {
+		if _, err := ParseUser(in); err == nil {
+			t.Errorf("ParseUser(%q) succeeded", in)
+		}
+	}
+	dir := t.TempDir()
+	if b, err := ParseBind(dir + ":/data:ro"); err != nil || b != (Bind{dir, "/data", true}) {
+		t.Errorf("ParseBind ro = %+v, %v", b, err)
+	}
+	if b, err := ParseBind(dir + "/:/data/"); err != nil || b != (Bind{dir, "/data", false}) {
+		t.Errorf("ParseBind = %+v, %v", b, err)
+	}
+	for _, in := range []string{dir, dir + ":data", "rel:/data", dir + ":/data:rx", "/no/such/dir:/data", dir + ":/a:ro:x"} {
+		if _, err := ParseBind(in); err == nil {
+			t.Errorf("ParseBind(%q) succeeded", in)
+		}
+	}
+	if tm, err := ParseTmpfs("/t:size=64m,mode=755"); err != nil || tm != (Tmpfs{"/t", 64 << 20, 0o755}) {
+		t.Errorf("ParseTmpfs = %+v, %v", tm, err)
+	}
+	if tm, err := ParseTmpfs("/t"); err != nil || tm != (Tmpfs{Dest: "/t"}) {
+		t.Errorf("ParseTmpfs = %+v, %v", tm, err)
+	}
+	for _, in := range []string{"t", "/t:size=", "/t:size=0", "/t:size=1x", "/t:uid=0", "/t:mode=999"} {
+		if _, err := ParseTmpfs(in); err == nil {
+			t.Errorf("ParseTmpfs(%q) succeeded", in)
+		}
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, ok := range []string{"web", "a", "sb-1f2e", "my_box.2", "A-b"} {
+		if err := ValidName(ok); err != nil {
+			t.Errorf("ValidName(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a/b", "..", "a..b", "/x", "-x", ".x", "a b", "é", strings.Repeat("a", 129)} {
+		if err := ValidName(bad); err == nil {
+			t.Errorf("ValidName(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	dir := t.TempDir()
+	base := func() Spec {
+		s := Spec{Command: []string{"true"}, Namespaces: DefaultNamespaces()}
+		s.normalize()
+		return s
+	}
+	if s := base(); s.Validate() != nil || s.Network != NetworkNone || s.Hostname != s.Name {
+		t.Errorf("defaults: %+v %v", s, s.Validate())
+	}
+	for _, tc := range []struct {
+		mod  func(*Spec)
+		want string
+	}{
+		{func(s *Spec) { s.Command = nil }, "no command"},
+		{func(s *Spec) { s.Network = "bridge" }, "--network"},
+		{func(s *Spec) { s.Network = NetworkHost }, "--network host"},
+		{func(s *Spec) { s.Namespaces = []Namespace{NSPid}; s.Network = NetworkNone }, "--network none"},
+		{func(s *Spec) { s.Namespaces = []Namespace{NSPid}; s.Network, s.Hostname, s.Rootfs = NetworkHost, "", dir }, "mount namespace"},
+		{func(s *Spec) { s.Rootfs = "/no/such" }, "--rootfs"},
+		{func(s *Spec) { s.Rootfs = "/etc/hostname" }, "--rootfs"},
+		{func(s *Spec) { s.Overlay = true }, "--overlay needs --rootfs"},
+		{func(s *Spec) { s.Rootfs = dir; s.KeepUpper = dir }, "--keep-upper"},
+		{func(s *Spec) { s.Binds = []Bind{{Source: dir, Dest: "/no/such/target"}} }, "-v"},
+		{func(s *Spec) { s.Tmpfs = []Tmpfs{{Dest: "/no/such/target"}} }, "--tmpfs"},
+		{func(s *Spec) { s.Workdir = "rel" }, "--workdir"},
+		{func(s *Spec) { s.Env = []string{"NOEQUALS"} }, "--env"},
+		{func(s *Spec) { s.Hostname = "a b" }, "--hostname"},
+		{func(s *Spec) { v := uint64(1); s.Resources.CPUShares = &v }, "cpu shares"},
+		{func(s *Spec) { s.Resources.CPU = &cgroup.CPUMax{Quota: cgroup.LimitOf(10), Period: 100000} }, "cpu quota"},
+		{func(s *Spec) {
+			s.Resources.MemoryMax, s.Resources.MemorySwap = limit(64<<20), limit(32<<20)
+		}, "memory+swap"},
+	} {
+		s := base()
+		tc.mod(&s)
+		err := s.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want an error naming %q", err, tc.want)
+		}
+	}
+}
+
+func TestEnviron(t *testing.T) {
+	s := Spec{Hostname: "box", Env: []string{"PATH=/bin", "A=1"}}
+	want := []string{"HOME=/root", "HOSTNAME=box", "PATH=/bin", "A=1"}
+	if d := cmp.Diff(want, s.environ()); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+func TestReportAndSummary(t *testing.T) {
+	g := &cgroup.Group{}
+	g.Limits.Memory.Max = cgroup.LimitOf(32 << 20)
+	g.Stats.Memory.Events.OOMKill = cgroup.Known(1)
+	g.Limits.Pids = cgroup.LimitOf(10)
+	g.Stats.Pids.MaxEvents = cgroup.Known(4)
+	g.Limits.CPU.Quota, g.Limits.CPU.Period = cgroup.LimitOf(20000), cgroup.Known(100000)
+	g.Stats.CPU.Periods, g.Stats.CPU.Throttled = cgroup.Known(100), cgroup.Known(80)
+	got := Result{Group: g}.Report("x")
+	want := []string{
+		"sandbox x: the OOM killer ended it at its 32 MiB memory limit (oom_kill 1)",
+		"sandbox x: 4 forks failed at its pids limit of 10 (pids.events max 4)",
+		"sandbox x: throttled in 80% of its CPU periods at its CPU limit of 0.2 CPUs (0s throttled)",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+	if r := (Result{Group: &cgroup.Group{}}).Report("x"); len(r) != 0 {
+		t.Errorf("a quiet group reports %q", r)
+	}
+	r := cgroup.Resources{CPU: &cgroup.CPUMax{Quota: cgroup.LimitOf(50000), Period: 100000}, MemoryMax: limit(256 << 20), PidsMax: &cgroup.Max}
+	if got := Summary(r); got != "--cpus 0.5 --memory 256MiB --pids-limit -1" {
+		t.Errorf("Summary = %q", got)
+	}
+}
+
+func TestLookPath(t *testing.T) {
+	dir := t.TempDir()
+	exe, noexec := filepath.Join(dir, "tool"), filepath.Join(dir, "data")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noexec, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=/no/such:" + dir}
+	for _, tc := range []struct {
+		name string
+		path string
+		code int
+	}{
+		{"tool", exe, 0}, {exe, exe, 0}, {"missing", "", 127}, {dir + "/missing", "", 127}, {noexec, "", 126}, {dir, "", 126},
+	} {
+		p, code, err := lookPath(tc.name, env)
+		if p != tc.path || code != tc.code || (code != 0) != (err != nil) {
+			t.Errorf("lookPath(%q) = %q, %d, %v; want %q, %d", tc.name, p, code, err, tc.path, tc.code)
+		}
+	}
+}
