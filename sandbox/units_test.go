@@ -160,7 +160,10 @@ func TestSpecValidate(t *testing.T) {
 		{func(s *Spec) { s.Network = "bridge" }, "--network"},
 		{func(s *Spec) { s.Network = NetworkHost }, "--network host"},
 		{func(s *Spec) { s.Namespaces = []Namespace{NSPid}; s.Network = NetworkNone }, "--network none"},
-		{func(s *Spec) { s.Namespaces = []Namespace{NSPid}; s.Network, s.Hostname, s.Rootfs = NetworkHost, "", dir }, "mount namespace"},
+		{func(s *Spec) {
+			s.Namespaces = []Namespace{NSPid}
+			s.Network, s.Hostname, s.Rootfs = NetworkHost, "", dir
+		}, "mount namespace"},
 		{func(s *Spec) { s.Rootfs = "/no/such" }, "--rootfs"},
 		{func(s *Spec) { s.Rootfs = "/etc/hostname" }, "--rootfs"},
 		{func(s *Spec) { s.Overlay = true }, "--overlay needs --rootfs"},
