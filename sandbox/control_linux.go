@@ -77,9 +77,27 @@ func execNamespaces() []Namespace {
 // capabilities and no_new_privs as the sandbox's command. It returns the
 // command's exit code.
 //
-// The calling goroutine's OS thread joins the namespaces and is never
-// given back to the Go scheduler: Exec is for a process that exits after it.
+// The namespaces are joined by an OS thread of its own, which ends with
+// the command: the caller's thread and the rest of the process stay in
+// the host's namespaces.
 func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
+	type result struct {
+		code int
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// Never unlocked: a goroutine that exits locked takes its thread,
+		// with the namespaces it joined, with it.
+		runtime.LockOSThread()
+		code, err := execLocked(f, st, o)
+		ch <- result{code, err}
+	}()
+	r := <-ch
+	return r.code, r.err
+}
+
+func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if !st.Running() {
 		return 125, fmt.Errorf("sandbox %s is not running", st.Name)
 	}
@@ -120,7 +138,6 @@ func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if useFD {
 		defer unix.Close(cgFD)
 	}
-	runtime.LockOSThread() // never unlocked: the thread's namespaces change
 	// The mount namespace is joined by the child itself: once in it, the
 	// kernel no longer lets /proc/self/exe (ctop's binary, outside the
 	// sandbox's root) be executed.

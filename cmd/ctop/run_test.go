@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/sandbox"
+)
+
+// TestMain lets this test binary act as ctop's re-executed sandbox child,
+// as main does.
+func TestMain(m *testing.M) {
+	if sandboxInitHook() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// ctop runs the command line in-process and returns its stdout and exit code.
+func ctop(t *testing.T, args ...string) (string, int, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return out.String(), 0, nil
+	}
+	return out.String(), exitCode(err), err
+}
+
+func TestSandboxCommandsBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "no command"},
+		{[]string{"run", "--bogus", "--", "true"}, "--bogus"},
+		{[]string{"run", "--memory", "32x", "--", "true"}, "--memory"},
+		{[]string{"run", "--memory", "1m", "--", "true"}, "minimum is 6m"},
+		{[]string{"run", "--memory-swap", "64m", "--", "true"}, "--memory-swap"},
+		{[]string{"run", "--memory", "64m", "--memory-swap", "32m", "--", "true"}, "--memory-swap 32m"},
+		{[]string{"run", "--memory", "64m", "--memory-reservation", "128m", "--", "true"}, "--memory-reservation"},
+		{[]string{"run", "--cpus", "abc", "--", "true"}, "--cpus"},
+		{[]string{"run", "--cpus", "-1", "--", "true"}, "--cpus"},
+		{[]string{"run", "--cpus", "100000", "--", "true"}, "--cpus"},
+		{[]string{"run", "--cpu-shares", "1", "--", "true"}, "--cpu-shares"},
+		{[]string{"run", "--cpuset-cpus", "1-0", "--", "true"}, "--cpuset-cpus"},
+		{[]string{"run", "--pids-limit", "-5", "--", "true"}, "--pids-limit"},
+		{[]string{"run", "--pids-limit", "ten", "--", "true"}, "pids-limit"},
+		{[]string{"run", "--device-write-bps", "/dev/null:1mb", "--", "true"}, "not a block device"},
+		{[]string{"run", "--device-write-bps", "/dev/vda", "--", "true"}, "--device-write-bps"},
+		{[]string{"run", "--device-read-iops", "/no/such:10", "--", "true"}, "--device-read-iops"},
+		{[]string{"run", "--ns", "pid,nope", "--", "true"}, "--ns"},
+		{[]string{"run", "--network", "bridge", "--", "true"}, "--network"},
+		{[]string{"run", "--name", "a/b", "--", "true"}, "--name"},
+		{[]string{"run", "--name", "..", "--", "true"}, "--name"},
+		{[]string{"run", "--user", "alice", "--", "true"}, "--user"},
+		{[]string{"run", "-v", "/no/such:/x", "--", "true"}, "-v"},
+		{[]string{"run", "--tmpfs", "rel", "--", "true"}, "--tmpfs"},
+		{[]string{"update", "web"}, "no limit"},
+		{[]string{"update", "--memory", "1x", "web"}, "--memory"},
+		{[]string{"update", "--cpus", "0.5"}, "update"},
+		{[]string{"exec", "web"}, "exec"},
+		{[]string{"stop"}, "stop"},
+		{[]string{"ls", "--bogus"}, "--bogus"},
+	} {
+		_, code, err := ctop(t, tc.args...)
+		if code != 125 || err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ctop %s: exit %d, %v; want 125 and an error naming %q", strings.Join(tc.args, " "), code, err, tc.want)
+		}
+	}
+}
+
+func TestParseCPUs(t *testing.T) {
+	for in, want := range map[string]cgroup.Limit{"0.5": cgroup.LimitOf(50000), "2": cgroup.LimitOf(200000), ".25": cgroup.LimitOf(25000), "0": cgroup.Max} {
+		got, err := parseCPUs(in, 2)
+		if err != nil || got != want {
+			t.Errorf("parseCPUs(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-0.5", "0.001", "3", "NaN", "Inf"} {
+		if _, err := parseCPUs(in, 2); err == nil {
+			t.Errorf("parseCPUs(%q) succeeded", in)
+		}
+	}
+}
+
+// TestSandboxCommandsLive drives run, ls, exec, update and stop as a user
+// would, in a parent group and state directory of its own.
+func TestSandboxCommandsLive(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates cgroups and namespaces")
+	}
+	f, err := cgroup.Open("/")
+	if err != nil {
+		t.Skipf("no cgroups: %v", err)
+	}
+	parent := fmt.Sprintf("/ctop-test-%d-cli", os.Getpid())
+	state := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		if m, err := cgroup.Load(f, parent); err == nil {
+			_ = m.Kill()
+			_ = m.Delete()
+		}
+	})
+	place := []string{"--cgroup-parent", parent, "--state-dir", state}
+	run := func(args ...string) (string, int, error) {
+		return ctop(t, append(append([]string{"run"}, place...), args...)...)
+	}
+	if _, code, err := run("--", "sh", "-c", "exit 3"); code != 3 || !errors.As(err, new(quietExit)) {
+		t.Errorf("run sh -c 'exit 3': exit %d, %v", code, err)
+	}
+	if _, code, _ := run("--", "ctop-no-such-command"); code != 127 {
+		t.Errorf("run of a missing command: exit %d, want 127", code)
+	}
+	if _, code, err := run("--memory", "16m", "--", "true"); code != 0 {
+		t.Errorf("run true: exit %d, %v", code, err)
+	}
+	out, code, err := run("-d", "--name", "cli", "--cpus", "0.5", "--pids-limit", "20", "--", "sleep", "60")
+	if code != 0 || strings.TrimSpace(out) != "cli" {
+		t.Fatalf("run -d: exit %d, %q, %v", code, out, err)
+	}
+	out, _, err = ctop(t, "ls", "--json", "--state-dir", state, "--cgroup-parent", parent)
+	var states []sandbox.State
+	if err != nil || json.Unmarshal([]byte(out), &states) != nil || len(states) != 1 || states[0].Name != "cli" {
+		t.Fatalf("ls --json: %q, %v", out, err)
+	}
+	if _, code, err := ctop(t, "exec", "--state-dir", state, "cli", "--", "sh", "-c", "exit 4"); code != 4 {
+		t.Errorf("exec: exit %d, %v", code, err)
+	}
+	if _, code, err := ctop(t, "update", "--state-dir", state, "--cpus", "0.25", "--pids-limit", "30", "cli"); code != 0 {
+		t.Fatalf("update: exit %d, %v", code, err)
+	}
+	g, err := f.Read(parent + "/cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Limits.CPU.Cores() != 0.25 || g.Limits.Pids != cgroup.LimitOf(30) {
+		t.Errorf("after update: %v CPUs, pids %v", g.Limits.CPU.Cores(), g.Limits.Pids)
+	}
+	// update works on any group by path too.
+	if _, code, err := ctop(t, "update", "--memory", "100m", parent+"/cli"); code != 0 {
+		t.Errorf("update by path: exit %d, %v", code, err)
+	}
+	if g, _ := f.Read(parent + "/cli"); g.Limits.Memory.Max != cgroup.LimitOf(100<<20) {
+		t.Errorf("memory after update by path: %v", g.Limits.Memory.Max)
+	}
+	if _, code, err := ctop(t, "stop", "--state-dir", state, "cli"); code != 0 {
+		t.Fatalf("stop: exit %d, %v", code, err)
+	}
+	if _, err := cgroup.Load(f, parent); !errors.Is(err, cgroup.ErrNotFound) {
+		t.Errorf("the sandboxes' parent group remains after the last one stopped: %v", err)
+	}
+	if ents, _ := os.ReadDir(state); len(ents) != 0 {
+		t.Errorf("state remains: %v", ents)
+	}
+}
