@@ -65,7 +65,7 @@ func (fs FS) Diff(ref Reference, p Process) (Isolation, error) {
 		}
 		iso.Namespaces = append(iso.Namespaces, d)
 	}
-	s := newScratch()
+	s := newScratch(0)
 	for _, m := range []struct {
 		name string
 		f    Field

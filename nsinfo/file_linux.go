@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // scratch is one worker's reusable memory: a read buffer and a path buffer,
 // so that reading a process allocates little.
 type scratch struct {
-	buf  []byte
-	path []byte
+	buf   []byte
+	path  []byte
+	nsDev uint64 // the nsfs device, see nsfsDev
 }
 
-func newScratch() *scratch {
-	return &scratch{buf: make([]byte, 8192), path: make([]byte, 0, 64)}
+func newScratch(nsDev uint64) *scratch {
+	return &scratch{buf: make([]byte, 8192), path: make([]byte, 0, 64), nsDev: nsDev}
 }
 
 // procPath returns fs.proc + "/" + pid + "/" + name.
@@ -89,31 +92,71 @@ func kindOf(err error) errKind {
 	return errOther
 }
 
-// readNS returns the ID of the namespace behind the link at path (one of
-// /proc/PID/ns/*). It costs one stat(2), which follows the link to the nsfs
-// inode and so yields device and inode at once. When the link cannot be
-// followed because it dangles (fixture trees store them as symlinks to text
-// such as "pid:[4026531836]"), it falls back to readlink(2) and parses the
-// inode from the text, with device 0.
-func readNS(path string, t Type) (ID, error) {
-	var st syscall.Stat_t
-	err := syscall.Stat(path, &st)
-	if err == nil {
-		return ID{Dev: st.Dev, Ino: st.Ino}, nil
+// readNSSet reads the namespace links in dir (a /proc/PID/ns directory)
+// into ns, with one readlinkat(2) per link relative to the directory
+// (cheaper than a path walk from / for each, and than stat(2), which lsns
+// and ps use: stat makes nsfs find or build the namespace's dentry, while
+// readlink only formats "TYPE:[INODE]"). Fixture trees store the links as
+// plain symlinks to that text, so they read the same way.
+//
+// The device of every ID is dev: the kernel keeps all namespaces on its one
+// internal nsfs mount, so every link has the same device (see nsfsDev), and
+// the (device, inode) identity of namespaces(7) needs no stat per link.
+//
+// It returns gone when the directory or every link does not exist (the
+// process exited, or is a zombie), and the first unexpected error.
+func (s *scratch) readNSSet(dir string, dev uint64, ns *NSSet) (gone bool, err error) {
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	for err == unix.EINTR {
+		dfd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	}
-	if err != syscall.ENOENT {
-		return ID{}, err
+	if err != nil {
+		switch kindOf(err) {
+		case errGone:
+			return true, nil
+		case errDenied:
+			return false, nil
+		}
+		return false, fmt.Errorf("open %s: %w", dir, err)
 	}
+	defer unix.Close(dfd)
 	var b [64]byte
-	n, lerr := syscall.Readlink(path, b[:])
-	if lerr != nil {
-		return ID{}, err
+	gone = true
+	for i, t := range Types() {
+		n, err := unix.Readlinkat(dfd, string(t), b[:])
+		switch {
+		case err == nil:
+		case kindOf(err) == errGone:
+			// exited, a zombie, or a type this kernel lacks (time < 5.6)
+			continue
+		case kindOf(err) == errDenied:
+			gone = false
+			continue
+		default:
+			return false, fmt.Errorf("read link %s/%s: %w", dir, t, err)
+		}
+		gone = false
+		ino, err := parseNSLink(string(b[:n]), t)
+		if err != nil {
+			return false, fmt.Errorf("read link %s/%s: %w", dir, t, err)
+		}
+		ns[i] = ID{Dev: dev, Ino: ino}
 	}
-	ino, perr := parseNSLink(string(b[:n]), t)
-	if perr != nil {
-		return ID{}, fmt.Errorf("parse link %s: %w", path, perr)
+	return gone, nil
+}
+
+// nsfsDev returns the device of the nsfs filesystem that holds every
+// namespace, from one stat(2) of the reading process's own mnt link under
+// proc, or 0 when that cannot be followed (a fixture tree, whose links
+// dangle).
+// NOTE: fs/nsfs.c mounts nsfs once, internally (nsfs_mnt); all namespace
+// inodes share its superblock and so its device.
+func nsfsDev(proc string) uint64 {
+	var st unix.Stat_t
+	if err := unix.Stat(proc+"/self/ns/mnt", &st); err != nil {
+		return 0
 	}
-	return ID{Ino: ino}, nil
+	return st.Dev
 }
 
 // parseNSLink parses the target text of a namespace link, "TYPE:[INODE]".

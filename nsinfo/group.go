@@ -82,7 +82,7 @@ func (fs FS) FillOwners(nss []Namespace) error {
 	type owner struct{ user, command string }
 	seen := map[int]owner{}
 	us := fs.users()
-	s := newScratch()
+	s := newScratch(0)
 	for i := range nss {
 		ns := &nss[i]
 		o, ok := seen[ns.PID]

@@ -83,7 +83,7 @@ func (fs FS) ProcessesWith(want Field) ([]Process, error) {
 // Process reads one process with DefaultFields and its command line. It
 // returns an error wrapping ErrNoProcess when the process does not exist.
 func (fs FS) Process(pid int) (Process, error) {
-	p, ok, err := fs.read(pid, DefaultFields|FieldCmdline, newScratch(), fs.users(), nil)
+	p, ok, err := fs.read(pid, DefaultFields|FieldCmdline, newScratch(nsfsDev(fs.proc)), fs.users(), nil)
 	if err != nil {
 		return Process{}, err
 	}
@@ -96,7 +96,7 @@ func (fs FS) Process(pid int) (Process, error) {
 // Cmdline reads the command line of pid, its arguments joined by spaces.
 // It is "" for kernel threads.
 func (fs FS) Cmdline(pid int) (string, error) {
-	s := newScratch()
+	s := newScratch(0)
 	path := s.procPath(fs.proc, pid, "cmdline")
 	b, err := s.readFile(path)
 	if err != nil {
@@ -130,6 +130,7 @@ func (fs FS) scan(want Field, cache nsCache) ([]Process, error) {
 		return nil, err
 	}
 	us := fs.users()
+	dev := nsfsDev(fs.proc)
 	out := make([]Process, len(pids))
 	ok := make([]bool, len(pids))
 	workers := runtime.GOMAXPROCS(0)
@@ -149,7 +150,7 @@ func (fs FS) scan(want Field, cache nsCache) ([]Process, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := newScratch()
+			s := newScratch(dev)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(pids) {
@@ -189,7 +190,13 @@ func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Pro
 		switch kindOf(err) {
 		case errGone:
 			if err != nil {
-				return true, nil
+				// The process exited, unless its directory is still there
+				// (a zombie, or a fixture tree without this file).
+				if exists, err := s.exists(s.procPath(fs.proc, pid, "")); err != nil || !exists {
+					return true, err
+				}
+				p.Unavailable |= f
+				return false, nil
 			}
 		case errDenied:
 			p.Unavailable |= f
@@ -240,23 +247,11 @@ func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Pro
 		if ns, hit := lookup(cache, pid, p.StartTime, p.Comm); hit {
 			p.NS = ns
 		} else {
-			goneAll := true
-			for i, t := range Types() {
-				path := s.procPath(fs.proc, pid, "ns/"+string(t))
-				id, err := readNS(path, t)
-				switch {
-				case err == nil:
-					p.NS[i] = id
-					goneAll = false
-				case kindOf(err) == errGone:
-					// exited, a zombie, or a type this kernel lacks
-				case kindOf(err) == errDenied:
-					goneAll = false
-				default:
-					return Process{}, false, fmt.Errorf("read %s: %w", path, err)
-				}
+			gone, err := s.readNSSet(s.procPath(fs.proc, pid, "ns"), s.nsDev, &p.NS)
+			if err != nil {
+				return Process{}, false, err
 			}
-			if goneAll {
+			if gone {
 				if want&^FieldCmdline == FieldNS {
 					return Process{}, false, nil
 				}

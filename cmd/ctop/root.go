@@ -46,6 +46,7 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 		newStopCmd(),
 		newLsCmd(),
 		newUpdateCmd(),
+		newNsCmd(), newPsCmd(),
 	)
 	addTUI(root)
 	return root
