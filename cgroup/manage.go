@@ -545,8 +545,19 @@ func (m *Manager) setIO(t IOThrottle) error {
 }
 
 // AddProc moves pid into the group in every hierarchy.
-func (m *Manager) AddProc(pid int) error {
+func (m *Manager) AddProc(pid int) error { return m.addProc(pid, true) }
+
+// AddProcV1 moves pid into the group in the v1 hierarchies only: for a
+// process cloned into the group's v2 directory on a hybrid host. Each
+// move takes the kernel's cgroup threadgroup lock for writing, which
+// waits for an RCU grace period, so moves not needed are worth skipping.
+func (m *Manager) AddProcV1(pid int) error { return m.addProc(pid, false) }
+
+func (m *Manager) addProc(pid int, v2 bool) error {
 	for _, d := range m.dirs {
+		if d.version == 2 && !v2 {
+			continue
+		}
 		if err := writeFile(d.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("move pid %d into %s: %w", pid, m.path, err)
 		}
@@ -613,6 +624,13 @@ func (m *Manager) Procs() ([]int, error) {
 // present in the v2 tree of a hybrid host); v1 freezes the group so nothing
 // can fork while it is killed, sends SIGKILL to each process, and thaws it.
 func (m *Manager) Kill() error {
+	// On v2 cgroup.events says whether any process is left in the subtree,
+	// without listing every group's cgroup.procs.
+	if dir, ok := m.Dir(""); ok && m.fs.Mode() == ModeUnified {
+		if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err == nil && strings.Contains(string(b), "populated 0") {
+			return nil
+		}
+	}
 	if dir, ok := m.Dir(""); ok {
 		if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err == nil {
 			if err := writeFile(dir, "cgroup.kill", "1"); err != nil {

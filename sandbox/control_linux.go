@@ -203,7 +203,11 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		return 125, fmt.Errorf("exec in %s: %w", st.Name, err)
 	}
 	if !useFD || f.Mode() != cgroup.ModeUnified {
-		if err := m.AddProc(cmd.Process.Pid); err != nil {
+		add := m.AddProc
+		if useFD {
+			add = m.AddProcV1
+		}
+		if err := add(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			return 125, err

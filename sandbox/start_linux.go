@@ -174,8 +174,12 @@ func (sb *Sandbox) start() error {
 	}
 	sb.cmd = cmd
 	sb.Pid = cmd.Process.Pid
-	if !useFD || sb.fs.Mode() != cgroup.ModeUnified {
+	if !useFD {
 		if err := mgr.AddProc(sb.Pid); err != nil {
+			return err
+		}
+	} else if sb.fs.Mode() != cgroup.ModeUnified {
+		if err := mgr.AddProcV1(sb.Pid); err != nil {
 			return err
 		}
 	}
