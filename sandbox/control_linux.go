@@ -65,17 +65,31 @@ type ExecOptions struct {
 	Stderr io.Writer
 }
 
-// execNamespaces are entered in this order; user is left out (see Exec).
+// execNamespaces are entered in this order; user and time are left out
+// (see Exec).
 func execNamespaces() []Namespace {
-	return []Namespace{NSCgroup, NSIPC, NSUTS, NSNet, NSPid, NSTime, NSMount}
+	return []Namespace{NSCgroup, NSIPC, NSUTS, NSNet, NSPid, NSMount}
+}
+
+// ExecSkips lists the sandbox's namespaces that Exec cannot enter: the
+// kernel lets only a single-threaded process join a user namespace
+// (setns(2)) or a time namespace (EUSERS otherwise), and a Go program
+// never is one.
+func ExecSkips(st *State) []Namespace {
+	var out []Namespace
+	for _, n := range []Namespace{NSUser, NSTime} {
+		if slices.Contains(st.Namespaces, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Exec runs a command in a running sandbox: in its cgroup and in each of
-// its namespaces except a user namespace (setns into one needs a
-// single-threaded process, which a Go program is not; the command then
-// runs with the host's credentials mapped as they are), with the same
-// capabilities and no_new_privs as the sandbox's command. It returns the
-// command's exit code.
+// its namespaces except those ExecSkips lists (in a user namespace's stead
+// the command keeps the host's credentials; in a time namespace's, the
+// host's clocks), with the same capabilities and no_new_privs as the
+// sandbox's command. It returns the command's exit code.
 //
 // The namespaces are joined by an OS thread of its own, which ends with
 // the command: the caller's thread and the rest of the process stay in

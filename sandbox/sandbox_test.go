@@ -75,7 +75,9 @@ func TestPidsLimit(t *testing.T) {
 	if failed == 0 || ok >= 10 {
 		t.Errorf("forked %d failed %d under --pids-limit 10", ok, failed)
 	}
-	if res.Group.Stats.Pids.MaxEvents.V != uint64(failed) {
+	// The kernel counts every refused fork; the runtime's own thread
+	// creation may add to the helper's.
+	if res.Group.Stats.Pids.MaxEvents.V < uint64(failed) {
 		t.Errorf("pids.events max = %v, helper saw %d failed forks", res.Group.Stats.Pids.MaxEvents, failed)
 	}
 	rep := strings.Join(res.Report(s.Name), "\n")

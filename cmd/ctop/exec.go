@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -22,7 +23,9 @@ func newExecCmd() *cobra.Command {
 		Short: "Run a command inside a running sandbox",
 		Long: `Run a command in a running sandbox: in its cgroup and its namespaces (all
 but a user namespace), with the same capabilities and no_new_privs as the
-sandbox's own command. ctop exits with the command's status.`,
+sandbox's own command. ctop exits with the command's status. A user or a
+time namespace cannot be entered (the kernel allows that only to a
+single-threaded process): ctop says so and runs the command in the host's.`,
 		Example: `  ctop exec busy -- ps
   ctop exec -it web -- sh`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -65,6 +68,9 @@ sandbox's own command. ctop exits with the command's status.`,
 					return usageErr(err)
 				}
 				defer restore()
+			}
+			for _, n := range sandbox.ExecSkips(st) {
+				fmt.Fprintf(os.Stderr, "ctop: exec cannot enter the sandbox's %s namespace (the kernel allows it only to a single-threaded process); the command runs in the host's\n", n)
 			}
 			code, err := sandbox.Exec(f, st, o)
 			if err != nil {
