@@ -59,3 +59,26 @@ func BenchmarkGroup(b *testing.B) {
 		Group(procs)
 	}
 }
+
+// BenchmarkMinimalScan reads the same files as BenchmarkProcesses, on one
+// goroutine, into one buffer, with no parsing and no model: the floor that
+// Processes is measured against.
+func BenchmarkMinimalScan(b *testing.B) {
+	fs := liveFS(b)
+	s := newScratch(0)
+	var ns NSSet
+	for b.Loop() {
+		pids, err := fs.pids()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, pid := range pids {
+			for _, f := range []string{"stat", "status", "cgroup"} {
+				s.at(fs.proc, pid, f)
+				_, _ = s.read()
+			}
+			s.at(fs.proc, pid, "ns")
+			_, _ = s.readNSSet(&ns)
+		}
+	}
+}

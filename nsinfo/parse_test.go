@@ -122,7 +122,7 @@ func TestParseCgroup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseCgroup([]byte(tt.in))
+			got, err := parseCgroup([]byte(tt.in), nil)
 			if tt.err {
 				if !errors.Is(err, ErrParse) {
 					t.Fatalf("parseCgroup error = %v, want ErrParse", err)
@@ -140,11 +140,11 @@ func TestParseCgroup(t *testing.T) {
 }
 
 func TestParseNSLink(t *testing.T) {
-	if got, err := parseNSLink("pid:[4026531836]", PID); err != nil || got != 4026531836 {
+	if got, err := parseNSLink([]byte("pid:[4026531836]"), PID); err != nil || got != 4026531836 {
 		t.Errorf("parseNSLink = %d, %v; want 4026531836", got, err)
 	}
 	for _, bad := range []string{"net:[4026531836]", "pid:4026531836", "pid:[]", "pid:[x]", "pid:[0]"} {
-		if _, err := parseNSLink(bad, PID); !errors.Is(err, ErrParse) {
+		if _, err := parseNSLink([]byte(bad), PID); !errors.Is(err, ErrParse) {
 			t.Errorf("parseNSLink(%q) error = %v, want ErrParse", bad, err)
 		}
 	}

@@ -3,7 +3,6 @@ package nsinfo
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -14,7 +13,8 @@ type CgroupEntry struct {
 	// cgroup v2 unified hierarchy.
 	HierarchyID int `json:"hierarchy"`
 	// Controllers are the v1 controllers bound to the hierarchy, including
-	// named hierarchies as "name=systemd"; empty for v2.
+	// named hierarchies as "name=systemd"; empty for v2. Processes read in
+	// one scan share these slices: do not modify them.
 	Controllers []string `json:"controllers"`
 	// Path is the cgroup, relative to the hierarchy's root as seen from the
 	// process's cgroup namespace.
@@ -23,8 +23,10 @@ type CgroupEntry struct {
 
 // parseCgroup parses the text of /proc/PID/cgroup: lines of
 // "hierarchy-ID:controller-list:cgroup-path". The path may contain ':'.
-func parseCgroup(b []byte) ([]CgroupEntry, error) {
-	var out []CgroupEntry
+// Paths and controller lists come from in, so that processes in the same
+// groups share them; in may be nil.
+func parseCgroup(b []byte, in *intern) ([]CgroupEntry, error) {
+	out := make([]CgroupEntry, 0, bytes.Count(b, []byte{'\n'})+1)
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -44,17 +46,71 @@ func parseCgroup(b []byte) ([]CgroupEntry, error) {
 			return nil, fmt.Errorf("%w: %q", ErrParse, line)
 		}
 		j += i + 1
-		id, err := strconv.Atoi(string(line[:i]))
+		id, err := atoi(line[:i])
 		if err != nil {
 			return nil, fmt.Errorf("%w: hierarchy id in %q", ErrParse, line)
 		}
-		e := CgroupEntry{HierarchyID: id, Path: string(line[j+1:])}
+		e := CgroupEntry{HierarchyID: id, Path: in.str(line[j+1:])}
 		if j > i+1 {
-			e.Controllers = strings.Split(string(line[i+1:j]), ",")
+			e.Controllers = in.list(line[i+1 : j])
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// intern hands out one string (or controller list) per distinct text, so
+// that thousands of processes in a few groups do not each allocate them.
+type intern struct {
+	strs  map[string]string
+	lists map[string][]string
+}
+
+func (in *intern) str(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in.strs[string(b)]; ok {
+		return s
+	}
+	if in.strs == nil {
+		in.strs = map[string]string{}
+	}
+	s := string(b)
+	in.strs[s] = s
+	return s
+}
+
+// list splits a comma-separated controller list.
+func (in *intern) list(b []byte) []string {
+	if in != nil {
+		if l, ok := in.lists[string(b)]; ok {
+			return l
+		}
+	}
+	l := strings.Split(string(b), ",")
+	if in != nil {
+		if in.lists == nil {
+			in.lists = map[string][]string{}
+		}
+		in.lists[string(b)] = l
+	}
+	return l
+}
+
+// atoi parses a non-negative decimal number.
+func atoi(b []byte) (int, error) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, ErrParse
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, ErrParse
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
 }
 
 // CgroupPath returns the most telling of the process's cgroup paths: on a

@@ -3,7 +3,6 @@ package nsinfo
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 )
 
 // status holds what nsinfo needs from /proc/PID/status (proc_pid_status(5)).
@@ -40,12 +39,22 @@ func parseStatus(b []byte) (status, error) {
 			}
 			s.gid = v
 		case bytes.HasPrefix(line, []byte("NSpid:")):
-			for _, f := range bytes.Fields(line[6:]) {
-				v, err := strconv.Atoi(string(f))
+			f := line[6:]
+			for {
+				f = bytes.TrimLeft(f, " \t")
+				if len(f) == 0 {
+					break
+				}
+				end := bytes.IndexAny(f, " \t")
+				if end < 0 {
+					end = len(f)
+				}
+				v, err := atoi(f[:end])
 				if err != nil {
 					return status{}, fmt.Errorf("%w: %q", ErrParse, line)
 				}
 				s.nspid = append(s.nspid, v)
+				f = f[end:]
 			}
 		}
 	}
@@ -55,11 +64,17 @@ func parseStatus(b []byte) (status, error) {
 	return s, nil
 }
 
-// secondField returns the second whitespace-separated number of b.
+// secondField returns the second tab-separated number of b, the
+// effective id of a Uid or Gid line.
 func secondField(b []byte) (int, error) {
-	f := bytes.Fields(b)
-	if len(f) < 2 {
+	b = bytes.TrimLeft(b, "\t ")
+	i := bytes.IndexByte(b, '\t')
+	if i < 0 {
 		return 0, ErrParse
 	}
-	return strconv.Atoi(string(f[1]))
+	b = b[i+1:]
+	if j := bytes.IndexByte(b, '\t'); j >= 0 {
+		b = b[:j]
+	}
+	return atoi(b)
 }

@@ -185,8 +185,8 @@ func (fs FS) scan(want Field, cache nsCache) ([]Process, error) {
 func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Process, bool, error) {
 	p := Process{PID: pid, UID: -1, GID: -1, Unavailable: ^want & (FieldStat | FieldStatus | FieldCgroups | FieldNS | FieldCmdline)}
 	file := func(name string, f Field, parse func([]byte) error) (gone bool, err error) {
-		path := s.procPath(fs.proc, pid, name)
-		b, err := s.readFile(path)
+		s.at(fs.proc, pid, name)
+		b, err := s.read()
 		switch kindOf(err) {
 		case errGone:
 			if err != nil {
@@ -203,11 +203,11 @@ func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Pro
 			return false, nil
 		default:
 			if err != nil {
-				return false, fmt.Errorf("read %s: %w", path, err)
+				return false, fmt.Errorf("read %s: %w", s.pathString(), err)
 			}
 		}
 		if err := parse(b); err != nil {
-			return false, fmt.Errorf("parse %s: %w", path, err)
+			return false, fmt.Errorf("parse %s: %w", s.pathString(), err)
 		}
 		return false, nil
 	}
@@ -236,7 +236,7 @@ func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Pro
 	if want&FieldCgroups != 0 {
 		gone, err := file("cgroup", FieldCgroups, func(b []byte) error {
 			var err error
-			p.Cgroups, err = parseCgroup(b)
+			p.Cgroups, err = parseCgroup(b, &s.intern)
 			return err
 		})
 		if gone || err != nil {
@@ -247,7 +247,8 @@ func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Pro
 		if ns, hit := lookup(cache, pid, p.StartTime, p.Comm); hit {
 			p.NS = ns
 		} else {
-			gone, err := s.readNSSet(s.procPath(fs.proc, pid, "ns"), s.nsDev, &p.NS)
+			s.at(fs.proc, pid, "ns")
+			gone, err := s.readNSSet(&p.NS)
 			if err != nil {
 				return Process{}, false, err
 			}
