@@ -142,15 +142,17 @@ func parseSize(s string) (uint64, bool) {
 // current values.
 func limitsForm(ctx *Context, g *cgroup.Group, target string) form {
 	l := g.Limits
-	cpus := "max"
+	// Values are written as the CLI takes them: --cpus 0 and
+	// --pids-limit -1 mean no limit; an empty memory is left as it is.
+	cpus := "0"
 	if c := l.CPU.Cores(); c > 0 {
 		cpus = cores(c)
 	}
-	mem := "max"
+	mem := ""
 	if l.Memory.Max.Finite() {
 		mem = sizeString(l.Memory.Max.V)
 	}
-	pids := "max"
+	pids := "-1"
 	if l.Pids.Finite() {
 		pids = strconv.FormatUint(l.Pids.V, 10)
 	}
@@ -164,9 +166,9 @@ func limitsForm(ctx *Context, g *cgroup.Group, target string) form {
 		}
 	}
 	return newForm(ctx, "Edit limits of "+target+" (applied at once, as `ctop update` does)",
-		newField("cpus", "cpus", cpus, "CPU quota in CPUs, e.g. 0.5; max: no limit"),
-		newField("memory", "memory", mem, "memory.max, e.g. 64m; currently using "+u64Bytes(g.Stats.Memory.Current)),
-		newField("pids limit", "pids-limit", pids, "most tasks at once"),
+		newField("cpus", "cpus", cpus, "CPU quota in CPUs, e.g. 0.5; 0: no limit"),
+		newField("memory", "memory", mem, "memory.max, e.g. 64m (now "+limitBytes(l.Memory.Max)+"); in use: "+u64Bytes(g.Stats.Memory.Current)),
+		newField("pids limit", "pids-limit", pids, "most tasks at once; -1: no limit"),
 		newField("write bps", "device-write-bps", wbps, "DEVICE:RATE, e.g. /dev/sda:1mb"),
 		newField("read bps", "device-read-bps", rbps, "DEVICE:RATE"),
 	)
