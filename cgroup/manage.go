@@ -304,36 +304,50 @@ func seedCpuset(parent, dir string) error {
 	return nil
 }
 
-// writeFile writes one value to a kernel file. The error names the file and
-// the value, and translates the kernel's usual refusals.
+// WriteError is a kernel file write the kernel refused. Its message names
+// the file and the value and translates the usual errno.
+type WriteError struct {
+	// File is the kernel file's name (cpu.max, memory.limit_in_bytes...),
+	// Path its full path, Value what was written.
+	File, Path, Value string
+	Err               error
+}
+
+func (e *WriteError) Error() string {
+	hint := ""
+	switch {
+	case errors.Is(e.Err, syscall.EINVAL):
+		hint = ": the kernel refused the value"
+	case errors.Is(e.Err, syscall.EBUSY):
+		hint = ": the group is busy (it has processes or children that conflict)"
+	case errors.Is(e.Err, syscall.EACCES), errors.Is(e.Err, syscall.EPERM):
+		hint = ": permission denied (run as root or in a delegated subtree)"
+	case errors.Is(e.Err, os.ErrNotExist):
+		hint = ": the file does not exist (is the controller enabled for this group?)"
+	case errors.Is(e.Err, syscall.ENODEV):
+		hint = ": no such device (throttles apply to whole disks, not partitions)"
+	case errors.Is(e.Err, syscall.ERANGE):
+		hint = ": no such CPU or memory node on this host"
+	case errors.Is(e.Err, syscall.ENOSPC):
+		hint = ": no space (the cpuset has no CPUs or memory nodes)"
+	}
+	return fmt.Sprintf("write %q to %s%s: %v", e.Value, e.Path, hint, e.Err)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// writeFile writes one value to a kernel file; a refusal is a *WriteError.
 func writeFile(dir, name, value string) error {
 	p := filepath.Join(dir, name)
 	err := os.WriteFile(p, []byte(value), 0)
 	if err == nil {
 		return nil
 	}
-	hint := ""
-	switch {
-	case errors.Is(err, syscall.EINVAL):
-		hint = ": the kernel refused the value"
-	case errors.Is(err, syscall.EBUSY):
-		hint = ": the group is busy (it has processes or children that conflict)"
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		hint = ": permission denied (run as root or in a delegated subtree)"
-	case errors.Is(err, os.ErrNotExist):
-		hint = ": the file does not exist (is the controller enabled for this group?)"
-	case errors.Is(err, syscall.ENODEV):
-		hint = ": no such device (throttles apply to whole disks, not partitions)"
-	case errors.Is(err, syscall.ERANGE):
-		hint = ": no such CPU or memory node on this host"
-	case errors.Is(err, syscall.ENOSPC):
-		hint = ": no space (the cpuset has no CPUs or memory nodes)"
-	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return fmt.Errorf("write %q to %s%s: %w", value, p, hint, err)
+	return &WriteError{File: name, Path: p, Value: value, Err: err}
 }
 
 // Dir returns the group's host directory for controller, or for the v2 tree

@@ -187,6 +187,57 @@ func (l *limitFlags) resources(fs *pflag.FlagSet) (cgroup.Resources, error) {
 	return r, r.Validate()
 }
 
+// flagOfFile names the flag that sets a cgroup file, so that a value the
+// kernel refuses is reported against the flag the user typed.
+func flagOfFile(file string) string {
+	switch file {
+	case "cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us":
+		return "cpus"
+	case "cpu.weight", "cpu.shares":
+		return "cpu-shares"
+	case "cpuset.cpus":
+		return "cpuset-cpus"
+	case "cpuset.mems":
+		return "cpuset-mems"
+	case "memory.max", "memory.limit_in_bytes":
+		return "memory"
+	case "memory.low", "memory.soft_limit_in_bytes":
+		return "memory-reservation"
+	case "memory.swap.max", "memory.memsw.limit_in_bytes":
+		return "memory-swap"
+	case "pids.max":
+		return "pids-limit"
+	case "blkio.throttle.read_bps_device":
+		return "device-read-bps"
+	case "blkio.throttle.write_bps_device":
+		return "device-write-bps"
+	case "blkio.throttle.read_iops_device":
+		return "device-read-iops"
+	case "blkio.throttle.write_iops_device":
+		return "device-write-iops"
+	case "io.max":
+		return "device-*"
+	}
+	return ""
+}
+
+// withFlag prefixes a kernel's refusal of a limit with the flag and the
+// value given for it.
+func withFlag(fs *pflag.FlagSet, err error) error {
+	var we *cgroup.WriteError
+	if !errors.As(err, &we) {
+		return err
+	}
+	name := flagOfFile(we.File)
+	if name == "" {
+		return err
+	}
+	if f := fs.Lookup(name); f != nil && f.Value.Type() != "stringArray" {
+		return fmt.Errorf("--%s %s: %w", name, f.Value.String(), err)
+	}
+	return fmt.Errorf("--%s: %w", name, err)
+}
+
 // parseCPUs turns --cpus into a quota per 100ms period; 0 means no limit.
 func parseCPUs(s string, ncpu int) (cgroup.Limit, error) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
@@ -357,9 +408,9 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		}
 		var se *sandbox.StartError
 		if errors.As(err, &se) {
-			return &exitError{code: se.Code, err: err}
+			return &exitError{code: se.Code, err: withFlag(c.Flags(), err)}
 		}
-		return usageErr(err)
+		return usageErr(withFlag(c.Flags(), err))
 	}
 	if o.detach {
 		fmt.Fprintln(c.OutOrStdout(), sb.Name)

@@ -123,6 +123,14 @@ func TestSandboxCommandsLive(t *testing.T) {
 	if _, code, _ := run("--", "ctop-no-such-command"); code != 127 {
 		t.Errorf("run of a missing command: exit %d, want 127", code)
 	}
+	// A value only the kernel can refuse: reported against the flag, and
+	// nothing is left behind.
+	if _, code, err := run("--cpuset-cpus", "1023", "--", "true"); code != 125 || err == nil || !strings.HasPrefix(err.Error(), "--cpuset-cpus 1023: ") {
+		t.Errorf("run --cpuset-cpus 1023: exit %d, %v; want 125 naming the flag", code, err)
+	}
+	if _, err := cgroup.Load(f, parent); !errors.Is(err, cgroup.ErrNotFound) {
+		t.Errorf("a refused limit left %s behind: %v", parent, err)
+	}
 	if _, code, err := run("--memory", "16m", "--", "true"); code != 0 {
 		t.Errorf("run true: exit %d, %v", code, err)
 	}

@@ -56,7 +56,7 @@ The flags, their units and their validation are ctop run's.`,
 				return usageErr(err)
 			}
 			if err := m.Update(r); err != nil {
-				return usageErr(fmt.Errorf("update %s: %w", path, err))
+				return usageErr(withFlag(c.Flags(), fmt.Errorf("update %s: %w", path, err)))
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
