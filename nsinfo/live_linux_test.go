@@ -87,6 +87,9 @@ type lsnsEntry struct {
 	PID     int    `json:"pid"`
 	User    string `json:"user"`
 	Command string `json:"command"`
+	// Children: lsns nests a namespace under its parent (pid and user
+	// namespaces) or under the namespace of its owner's parent process.
+	Children []lsnsEntry `json:"children,omitempty"`
 }
 
 func lsns(t *testing.T) map[string]lsnsEntry {
@@ -104,9 +107,15 @@ func lsns(t *testing.T) map[string]lsnsEntry {
 		t.Fatalf("lsns -J output: %v", err)
 	}
 	m := map[string]lsnsEntry{}
-	for _, e := range doc.Namespaces {
-		m[e.Type+":"+strconv.FormatUint(e.NS, 10)] = e
+	var walk func([]lsnsEntry)
+	walk = func(es []lsnsEntry) {
+		for _, e := range es {
+			walk(e.Children)
+			e.Children = nil
+			m[e.Type+":"+strconv.FormatUint(e.NS, 10)] = e
+		}
 	}
+	walk(doc.Namespaces)
 	return m
 }
 

@@ -65,9 +65,11 @@ cover those; a note on stderr says how many processes were left out.`,
 	return cmd
 }
 
-// nsJSON is one namespace in the --json document. The first six fields are
-// named as lsns -J names them; dev completes the identity (namespaces(7):
-// device and inode) and pids lists every member.
+// nsJSON is one namespace in the --json document, a flat list sorted by
+// inode (lsns -J nests some namespaces under others; ctop does not). The
+// fields ns, type, nprocs, pid, user and command mean what they mean in
+// lsns -J; dev completes the identity (namespaces(7): device and inode) and
+// pids lists every member.
 type nsJSON struct {
 	NS      uint64 `json:"ns"`
 	Dev     uint64 `json:"dev"`

@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -188,5 +193,98 @@ func TestAppendString(t *testing.T) {
 		if a != b {
 			t.Errorf("appendString(%q) decodes to %q, encoding/json's to %q", s, a, b)
 		}
+	}
+}
+
+// TestNsPsAsNobody runs ns and ps as an unprivileged user on the live host
+// (re-running this test binary as uid 65534): they must succeed, mark
+// other users' namespaces unavailable and still find a reference.
+func TestNsPsAsNobody(t *testing.T) {
+	if os.Getenv("CTOP_NOBODY_HELPER") != "" {
+		var out, errOut bytes.Buffer
+		var err error
+		if os.Getenv("CTOP_NOBODY_HELPER") == "ns" {
+			err = runNs(&out, &errOut, "", nsOpts{root: "/", json: true})
+		} else {
+			err = runPs(&out, psOpts{root: "/", json: true})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Stdout.Write(out.Bytes())
+		os.Exit(0)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to an unprivileged user")
+	}
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		_ = os.Chmod(d, 0o755) // t.TempDir and its parent, made for this test
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "ctop.test")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(which string) []byte {
+		cmd := exec.Command(bin, "-test.run=^TestNsPsAsNobody$")
+		cmd.Env = append(os.Environ(), "CTOP_NOBODY_HELPER="+which)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s as nobody: %v: %s", which, err, errOut.String())
+		}
+		return out
+	}
+
+	var ps struct {
+		Reference *struct{ PID int }
+		Processes []struct {
+			PID         int
+			UID         int
+			Namespaces  map[string]*struct{ Ino uint64 }
+			Unavailable []string
+		}
+	}
+	if err := json.Unmarshal(run("ps"), &ps); err != nil {
+		t.Fatal(err)
+	}
+	if ps.Reference == nil {
+		t.Error("ps as nobody: no reference")
+	}
+	own, others := 0, 0
+	for _, p := range ps.Processes {
+		unavailable := slices.Contains(p.Unavailable, "ns")
+		if p.UID == 0 && p.Namespaces["net"] != nil {
+			t.Errorf("ps as nobody read root's pid %d's namespaces", p.PID)
+		}
+		if p.UID == 65534 && !unavailable {
+			own++
+		}
+		if p.UID == 0 && unavailable {
+			others++
+		}
+	}
+	if own == 0 || others == 0 {
+		t.Errorf("ps as nobody: %d own processes with namespaces, %d root's without; want both", own, others)
+	}
+
+	var ns struct{ Namespaces []nsJSON }
+	if err := json.Unmarshal(run("ns"), &ns); err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.Namespaces) < len(nsinfo.Types()) {
+		t.Errorf("ns as nobody: %d namespaces, want at least its own %d", len(ns.Namespaces), len(nsinfo.Types()))
 	}
 }
