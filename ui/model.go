@@ -168,12 +168,18 @@ func (m *Model) layout() {
 	}
 }
 
-// rebuild refreshes every view's rows from the store.
+// rebuild refreshes the rows of the current view from the store; the
+// others are rebuilt when they are switched to.
 func (m *Model) rebuild() {
 	m.layout()
-	m.cgroups.rebuild()
-	m.procs.rebuild()
-	m.ns.rebuild()
+	switch m.view {
+	case vCgroups:
+		m.cgroups.rebuild()
+	case vProcs:
+		m.procs.rebuild()
+	case vNS:
+		m.ns.rebuild()
+	}
 }
 
 // Update handles a message.
@@ -408,6 +414,7 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		case m.view == vNS && m.ns.inMembers():
 		case m.view == vDetail || m.view == vIsolation:
 			m.view = m.back
+			m.rebuild()
 			return m, nil
 		case m.filterOf() != "":
 			m.setFilter("")
@@ -467,6 +474,7 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 // switchTo changes view, sampling at once if it shows processes not read yet.
 func (m *Model) switchTo(v view) tea.Cmd {
 	m.go2(v)
+	m.rebuild()
 	if m.needsProcs() && !m.procsRead && !m.frozen {
 		return m.startSample()
 	}

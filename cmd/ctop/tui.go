@@ -92,78 +92,170 @@ func (g groupSource) Snapshot() (*cgroup.Snapshot, error) {
 
 func (g groupSource) Dir(controller, path string) (string, bool) { return g.fs.Dir(controller, path) }
 
-// procSource lists processes through nsinfo's cached reader (namespaces
-// are read again only for new processes) and adds CPU time and RSS from
-// /proc/PID/stat.
+// procSource lists processes. Every fullEvery it reads them all through
+// nsinfo's cached reader (stat, status, cgroup; namespaces only for new
+// processes); in between it reads only /proc/PID/stat, for CPU time and
+// RSS, and reads in full just the processes that are new (a pid not seen
+// before, or with another start time). A process that moves to another
+// cgroup or namespace shows it within fullEvery.
 type procSource struct {
 	fs     nsinfo.FS
 	reader *nsinfo.Reader
 	mode   cgroup.Mode
-	mu     sync.Mutex // the reader is not safe for concurrent use
+	mu     sync.Mutex // the reader and the cache are not safe for concurrent use
 	buf    bytes.Buffer
+
+	known    map[int]ui.Process
+	host     [8]ui.NSID
+	hostFrom string
+	lastFull time.Time
 }
 
-var clockTick = 100 // USER_HZ on every Linux architecture ctop builds for
+// fullEvery is how often every process is read in full.
+const fullEvery = 5 * time.Second
+
+const clockTick = 100 // USER_HZ on every Linux architecture ctop builds for
 
 func (s *procSource) Processes() (ui.ProcTable, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
+	if s.known == nil || now.Sub(s.lastFull) >= fullEvery {
+		return s.full(now)
+	}
+	return s.quick(now)
+}
+
+// convert is a process as the ui shows it, without CPU time and RSS.
+func (s *procSource) convert(p *nsinfo.Process) ui.Process {
+	up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Comm,
+		Start: p.StartTime, NS: nsSet(p.NS), Cgroup: s.cgroupOf(p.Cgroups)}
+	if own := p.OwnPID(); own != p.PID {
+		up.NSPid = own
+	}
+	return up
+}
+
+func (s *procSource) full(now time.Time) (ui.ProcTable, error) {
 	procs, err := s.reader.Processes()
 	if err != nil {
 		return ui.ProcTable{}, err
 	}
-	t := ui.ProcTable{Time: now, Procs: make([]ui.Process, 0, len(procs))}
 	if ref, err := nsinfo.Host(procs); err == nil {
-		t.Host = nsSet(ref.NS)
-		t.HostFrom = fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm)
+		s.host = nsSet(ref.NS)
+		s.hostFrom = fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm)
 	}
-	page := uint64(os.Getpagesize())
+	t := ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, 0, len(procs))}
+	known := make(map[int]ui.Process, len(procs))
 	for i := range procs {
-		p := &procs[i]
-		up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Command(),
-			Start: p.StartTime, NS: nsSet(p.NS), Cgroup: s.cgroupOf(p.Cgroups)}
-		if own := p.OwnPID(); own != p.PID {
-			up.NSPid = own
-		}
-		if cpu, rss, ok := s.stat(p.PID); ok {
-			up.CPUTime = time.Duration(cpu) * time.Second / time.Duration(clockTick)
-			up.RSS = rss * page
+		up := s.convert(&procs[i])
+		known[up.PID] = up
+		if cpu, rss, _, ok := s.stat(up.PID); ok {
+			s.usage(&up, cpu, rss)
 		}
 		t.Procs = append(t.Procs, up)
 	}
+	s.known, s.lastFull = known, now
 	return t, nil
 }
 
-// stat reads utime+stime (ticks) and rss (pages) from /proc/PID/stat.
-func (s *procSource) stat(pid int) (cpu, rss uint64, ok bool) {
+func (s *procSource) quick(now time.Time) (ui.ProcTable, error) {
+	dir, err := os.Open("/proc")
+	if err != nil {
+		return ui.ProcTable{}, fmt.Errorf("list processes: %w", err)
+	}
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return ui.ProcTable{}, fmt.Errorf("list processes in /proc: %w", err)
+	}
+	t := ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, 0, len(s.known))}
+	known := make(map[int]ui.Process, len(s.known))
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		cpu, rss, start, ok := s.stat(pid)
+		if !ok {
+			continue // exited meanwhile
+		}
+		up, seen := s.known[pid]
+		if !seen || up.Start != start {
+			p, err := s.fs.Process(pid)
+			if err != nil {
+				continue
+			}
+			up = s.convert(&p)
+		}
+		known[pid] = up
+		s.usage(&up, cpu, rss)
+		t.Procs = append(t.Procs, up)
+	}
+	s.known = known
+	return t, nil
+}
+
+func (s *procSource) usage(up *ui.Process, cpu, rss uint64) {
+	up.CPUTime = time.Duration(cpu) * time.Second / time.Duration(clockTick)
+	up.RSS = rss * uint64(os.Getpagesize())
+}
+
+// stat reads utime+stime (ticks), rss (pages) and the start time (ticks
+// after boot) from /proc/PID/stat.
+func (s *procSource) stat(pid int) (cpu, rss, start uint64, ok bool) {
 	s.buf.Reset()
 	fh, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	_, err = s.buf.ReadFrom(fh)
 	fh.Close()
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	b := s.buf.Bytes()
 	r := bytes.LastIndexByte(b, ')')
 	if r < 0 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	fields := bytes.Fields(b[r+1:])
-	// fields[0] is field 3 (state): utime is 14, stime 15, rss 24.
-	if len(fields) < 22 {
-		return 0, 0, false
+	// Fields after ')' start at field 3 (state): utime is 14, stime 15,
+	// start time 22, rss 24 (proc_pid_stat(5)).
+	var ut, st, rs uint64
+	field := 2
+	for rest := b[r+1:]; len(rest) > 0 && field < 24; {
+		rest = bytes.TrimLeft(rest, " ")
+		end := bytes.IndexByte(rest, ' ')
+		if end < 0 {
+			end = len(rest)
+		}
+		tok := rest[:end]
+		rest = rest[end:]
+		field++
+		var dst *uint64
+		switch field {
+		case 14:
+			dst = &ut
+		case 15:
+			dst = &st
+		case 22:
+			dst = &start
+		case 24:
+			dst = &rs
+		default:
+			continue
+		}
+		for _, c := range tok {
+			if c < '0' || c > '9' {
+				return 0, 0, 0, false
+			}
+			*dst = *dst*10 + uint64(c-'0')
+		}
 	}
-	ut, e1 := strconv.ParseUint(string(fields[11]), 10, 64)
-	st, e2 := strconv.ParseUint(string(fields[12]), 10, 64)
-	rs, e3 := strconv.ParseInt(string(fields[21]), 10, 64)
-	if e1 != nil || e2 != nil || e3 != nil || rs < 0 {
-		return 0, 0, false
+	if field < 24 {
+		return 0, 0, 0, false
 	}
-	return ut + st, uint64(rs), true
+	return ut + st, rs, start, true
 }
 
 // cgroupOf picks the path that keys the cgroup snapshot: the v2 path on a
@@ -191,13 +283,21 @@ func (s *procSource) cgroupOf(es []nsinfo.CgroupEntry) string {
 	return ""
 }
 
+// nsOrder maps nsinfo's type order to the ui's, once.
+var nsOrder = func() [8]ui.NSType {
+	to := map[nsinfo.Type]ui.NSType{nsinfo.Mnt: ui.NSMnt, nsinfo.PID: ui.NSPid, nsinfo.Net: ui.NSNet, nsinfo.IPC: ui.NSIpc,
+		nsinfo.UTS: ui.NSUts, nsinfo.User: ui.NSUser, nsinfo.Cgroup: ui.NSCgroup, nsinfo.Time: ui.NSTime}
+	var out [8]ui.NSType
+	for i, t := range nsinfo.Types() {
+		out[i] = to[t]
+	}
+	return out
+}()
+
 func nsSet(s nsinfo.NSSet) [8]ui.NSID {
 	var out [8]ui.NSID
-	for i, t := range nsinfo.Types() {
-		ut := map[nsinfo.Type]ui.NSType{nsinfo.Mnt: ui.NSMnt, nsinfo.PID: ui.NSPid, nsinfo.Net: ui.NSNet, nsinfo.IPC: ui.NSIpc,
-			nsinfo.UTS: ui.NSUts, nsinfo.User: ui.NSUser, nsinfo.Cgroup: ui.NSCgroup, nsinfo.Time: ui.NSTime}[t]
-		id := s[i]
-		out[ut] = ui.NSID{Dev: id.Dev, Ino: id.Ino}
+	for i, id := range s {
+		out[nsOrder[i]] = ui.NSID{Dev: id.Dev, Ino: id.Ino}
 	}
 	return out
 }
