@@ -35,12 +35,7 @@ func BenchmarkTUISteadyState(b *testing.B) {
 	v2, hier := benchLayout(b)
 	unique := fmt.Sprintf("ctop-test-bench-%d", os.Getpid())
 	tmp := b.TempDir()
-	bin := filepath.Join(tmp, "ctop")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/ctop")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCtop(b, tmp)
 	load := buildLoad(b, v2, hier, unique, 400, 2000, 200)
 	b.Cleanup(load.remove)
 

@@ -82,6 +82,27 @@ func (x *tmux) waitFor(what string, want ...string) string {
 	return ""
 }
 
+// waitGone polls the screen until it no longer holds s.
+func (x *tmux) waitGone(what, s string) {
+	x.t.Helper()
+	deadline := time.Now().Add(screenWait)
+	for time.Now().Before(deadline) {
+		if !strings.Contains(x.screen(), s) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	x.t.Fatalf("%s: the screen still shows %q:\n%s", what, s, x.screen())
+}
+
+// escape sends esc and waits until gone disappears: a key sent right
+// after an esc would read as alt+key.
+func (x *tmux) escape(gone string) {
+	x.t.Helper()
+	x.keys("Escape")
+	x.waitGone("esc", gone)
+}
+
 // hostLayout says where the test's cgroup goes: the v2 tree, or the v1
 // cpu and memory hierarchies.
 func hostLayout(t *testing.T) (v2 bool, dirs []string) {
@@ -98,6 +119,27 @@ func hostLayout(t *testing.T) (v2 bool, dirs []string) {
 		dirs = append(dirs, d)
 	}
 	return false, dirs
+}
+
+// allHierarchies lists every mounted cgroup hierarchy: /sys/fs/cgroup on a
+// v2 host, each v1 controller's directory and the v2 mount of a hybrid one.
+// A sandbox makes its group in each of them.
+func allHierarchies() []string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == 0x63677270 {
+		return []string{"/sys/fs/cgroup"}
+	}
+	var out []string
+	ents, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, e := range ents {
+		d := filepath.Join("/sys/fs/cgroup", e.Name())
+		if fi, err := os.Lstat(d); err == nil && fi.IsDir() {
+			if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err == nil {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // removeGroup kills what is in a cgroup directory tree and removes it,
@@ -143,6 +185,22 @@ func processesWith(token string) []int {
 	return out
 }
 
+// buildCtop builds ./cmd/ctop into dir, or returns $CTOP_E2E_BIN when set
+// (a binary built elsewhere).
+func buildCtop(t testing.TB, dir string) string {
+	t.Helper()
+	if bin := os.Getenv("CTOP_E2E_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(dir, "ctop")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/ctop")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/ctop: %v\n%s", err, out)
+	}
+	return bin
+}
+
 func TestTUI(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the end-to-end test creates cgroups and launches a sandbox: it needs root")
@@ -154,12 +212,7 @@ func TestTUI(t *testing.T) {
 
 	unique := fmt.Sprintf("ctop-test-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "ctop")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/ctop")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ctop: %v\n%s", err, out)
-	}
+	bin := buildCtop(t, tmp)
 
 	// The cgroup to find: /UNIQUE/probe with a 48 MiB memory limit and one
 	// sleeping process.
@@ -198,12 +251,22 @@ func TestTUI(t *testing.T) {
 	sbParent := "/" + unique + "-sb"
 	state := filepath.Join(tmp, "state")
 	t.Cleanup(func() {
-		for _, h := range hier {
+		for _, h := range allHierarchies() {
 			removeGroup(filepath.Join(h, unique+"-sb"))
 		}
 	})
 	sbName := "e2e" + strconv.Itoa(os.Getpid())
 	sbToken := fmt.Sprintf("%d", 86000+os.Getpid()%400)
+	// Should the test fail half-way, stop the sandbox as a user would, and
+	// end its monitor (named after the sandbox, so only ours) if that fails.
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(state, sbName)); err == nil {
+			exec.Command(bin, "stop", "--state-dir", state, sbName).Run()
+		}
+		for _, pid := range processesWith("ctop-monitor " + sbName) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 
 	x := &tmux{t: t, socket: unique, target: unique}
 	if out, err := x.run("new-session", "-d", "-s", unique, "-x", "110", "-y", "34",
@@ -230,7 +293,9 @@ func TestTUI(t *testing.T) {
 		file = "memory.limit_in_bytes"
 	}
 	x.waitFor("explain of memory.max", filepath.Join(unique, "probe", file), "ctop update /"+unique+"/probe --memory")
-	x.keys("Escape", "Escape", "Escape")
+	x.escape("To change it")
+	x.escape("Explain:")
+	x.escape("cgroup /" + unique + "/probe")
 
 	// Launch a sandbox with a 32 MiB memory limit from the form.
 	x.keys("4", "n")
@@ -285,8 +350,9 @@ func TestTUI(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// Nothing left behind: no sandbox cgroup, state or process.
-	for _, h := range hier {
+	// Nothing left behind: no sandbox cgroup (in any hierarchy), state or
+	// process.
+	for _, h := range allHierarchies() {
 		d := filepath.Join(h, unique+"-sb", sbName)
 		if _, err := os.Stat(d); err == nil {
 			t.Errorf("sandbox cgroup %s is left behind", d)
