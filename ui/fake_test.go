@@ -41,7 +41,7 @@ type fakeHost struct {
 
 func newFakeHost() *fakeHost {
 	return &fakeHost{quota: 50000, memMax: 64 << 20,
-		sbs: []Sandbox{{Name: "web", State: "running", PID: 200, Command: "python3 -m http.server", Cgroup: "/ctop/web", Started: base.Add(-90 * time.Second)}}}
+		sbs: []Sandbox{{Name: "web", State: "running", PID: 200, Command: "python3 -m http.server", Cgroup: "/ctop/web", Started: base.Add(-90 * time.Second), Limits: "--cpus 0.5 --memory 64MiB"}}}
 }
 
 func group(path string, ctl ...string) *cgroup.Group {

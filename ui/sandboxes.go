@@ -85,7 +85,7 @@ func (v *sandboxesView) View(w, h int) string {
 		}
 		return st.Faint.Render(msg)
 	}
-	kept, cmdW := fitColumns(sandboxColumns, w, 12)
+	kept, cmdW := fitColumns(sandboxColumns, w, 26)
 	var hdr strings.Builder
 	for _, i := range kept {
 		c := sandboxColumns[i]
@@ -95,7 +95,7 @@ func (v *sandboxesView) View(w, h int) string {
 			hdr.WriteString(fitRight(c.title, c.width) + " ")
 		}
 	}
-	hdr.WriteString("COMMAND")
+	hdr.WriteString("LIMITS · COMMAND")
 	cg := cgroupsView{ctx: v.ctx, data: v.data}
 	body := v.list.render(v.ctx, len(v.data.sandboxes), v.height, w, func(i int, sel bool) string {
 		s := v.data.sandboxes[i]
@@ -145,7 +145,11 @@ func (v *sandboxesView) View(w, h int) string {
 			}
 			b.WriteString(cell + " ")
 		}
-		b.WriteString(fit(s.Command, cmdW))
+		last := s.Command
+		if s.Limits != "" {
+			last = s.Limits + " · " + s.Command
+		}
+		b.WriteString(fit(last, cmdW))
 		return b.String()
 	})
 	return st.Header.Render(fit(hdr.String(), w)) + "\n" + body

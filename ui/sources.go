@@ -167,6 +167,8 @@ type Sandbox struct {
 	// Cgroup is the sandbox's cgroup path, the key into the cgroup snapshot.
 	Cgroup  string
 	Started time.Time
+	// Limits summarises the limits it was started with, as flags.
+	Limits string
 }
 
 // LimitChange is one `ctop update` flag and its new value.

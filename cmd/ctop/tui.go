@@ -420,7 +420,7 @@ func (l *launcher) Sandboxes() ([]ui.Sandbox, error) {
 			state = "exited"
 		}
 		out = append(out, ui.Sandbox{Name: st.Name, State: state, PID: st.Pid, Command: strings.Join(st.Command, " "),
-			Cgroup: st.Cgroup, Started: st.Created})
+			Cgroup: st.Cgroup, Started: st.Created, Limits: st.Limits})
 	}
 	return out, nil
 }
