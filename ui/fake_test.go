@@ -20,7 +20,12 @@ import (
 	"github.com/ctop-dev/ctop/cgroup"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+// updateGolden reports whether -update was given (the flag is registered by
+// charmbracelet/x/exp/golden, which teatest imports).
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -309,7 +314,7 @@ func typeText(m Model, s string) Model {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	p := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updateGolden() {
 		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
