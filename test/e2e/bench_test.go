@@ -123,7 +123,9 @@ func buildLoad(b *testing.B, v2 bool, hier []string, unique string, groups, proc
 		}
 	}
 	if v2 {
-		os.WriteFile(filepath.Join(hier[0], unique, "cgroup.subtree_control"), []byte("+cpu +memory +pids"), 0o644)
+		for _, c := range []string{"+cpu", "+memory", "+pids"} {
+			_ = os.WriteFile(filepath.Join(hier[0], unique, "cgroup.subtree_control"), []byte(c), 0o644)
+		}
 	}
 	for g := 0; g < groups; g++ {
 		for _, h := range hier {
