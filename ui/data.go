@@ -31,13 +31,13 @@ func tick(gen int, every time.Duration) tea.Cmd {
 	return tea.Tick(every, func(time.Time) tea.Msg { return tickMsg{gen: gen} })
 }
 
-// sample reads the sources; processes only when a view shows them, since
-// they are the costly part.
-func sample(src Sources, withProcs bool) tea.Cmd {
+// sample reads the sources: processes only when a view shows them, and
+// groups only when withGroups (the costly parts).
+func sample(src Sources, withProcs, withGroups bool) tea.Cmd {
 	return func() tea.Msg {
 		var m sampleMsg
 		m.withProcs = withProcs
-		if src.Groups != nil {
+		if withGroups && src.Groups != nil {
 			m.snap, m.snapErr = src.Groups.Snapshot()
 		}
 		if withProcs && src.Procs != nil {
@@ -253,7 +253,9 @@ func newStore() *store {
 
 // apply folds a sample into the store.
 func (s *store) apply(m sampleMsg) {
-	s.snapErr = m.snapErr
+	if m.snap != nil || m.snapErr != nil {
+		s.snapErr = m.snapErr
+	}
 	if m.snap != nil {
 		s.applySnapshot(m.snap)
 	}

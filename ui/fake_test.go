@@ -245,7 +245,7 @@ func newTestModel(t *testing.T, f *fakeHost, w, h, n int, readOnly string) Model
 // sampleNow reads the sources synchronously, as the tick's command would.
 func sampleNow(m Model) Model {
 	m.inflight = true
-	return send(m, sample(m.ctx.Sources, m.needsProcs())())
+	return send(m, sample(m.ctx.Sources, m.needsProcs(), true)())
 }
 
 // send delivers one message and runs the command it returns when that is a

@@ -95,6 +95,7 @@ type Model struct {
 	tickGen   int
 	inflight  bool
 	procsRead bool
+	groupsAt  time.Time // when the groups were last read
 }
 
 // New builds the ui.
@@ -148,12 +149,24 @@ func (m Model) needsProcs() bool {
 	return m.view == vProcs || m.view == vNS
 }
 
+// groupsEvery is how often the cgroups are read while a view that does not
+// show them (Processes, Namespaces, Isolation) is open: often enough to
+// keep the charts' history going, rarely enough to leave the CPU to the
+// process reads.
+const groupsEvery = 5 * time.Second
+
 func (m *Model) startSample() tea.Cmd {
 	if m.inflight {
 		return nil
 	}
 	m.inflight = true
-	return sample(m.ctx.Sources, m.needsProcs())
+	now := m.now()
+	groups := m.view == vCgroups || m.view == vSandboxes || m.view == vDetail ||
+		m.data.snap == nil || now.Sub(m.groupsAt) >= groupsEvery
+	if groups {
+		m.groupsAt = now
+	}
+	return sample(m.ctx.Sources, m.needsProcs(), groups)
 }
 
 func (m *Model) setStatus(s string, isErr bool) { m.status, m.statusErr = s, isErr }

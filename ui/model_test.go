@@ -116,3 +116,42 @@ func TestGroupNamespaces(t *testing.T) {
 		}
 	}
 }
+
+// While the Processes view is open, the cgroups are read only every
+// groupsEvery; the Cgroups view reads them on every tick.
+func TestGroupsReadLessOftenInProcesses(t *testing.T) {
+	f := newFakeHost()
+	now := base
+	m := New(Options{Sources: f.sources(), Renderer: asciiRenderer(), Now: func() time.Time { return now }})
+	m.ticker = func(int, time.Duration) tea.Cmd { return nil }
+	tickOnce := func() {
+		nm, cmd := m.Update(tickMsg{gen: m.tickGen})
+		m = nm.(Model)
+		if cmd != nil {
+			m = runCmd(m, cmd)
+		}
+	}
+	tickOnce()
+	if f.step != 1 {
+		t.Fatalf("first tick read the groups %d times", f.step)
+	}
+	m = keys(m, "2")
+	for i := 0; i < 4; i++ {
+		now = now.Add(time.Second)
+		tickOnce()
+	}
+	if f.step != 1 {
+		t.Errorf("4 s in the Processes view read the groups %d more times, want 0", f.step-1)
+	}
+	now = now.Add(time.Second)
+	tickOnce()
+	if f.step != 2 {
+		t.Errorf("after 5 s the groups were read %d times, want 2", f.step)
+	}
+	m = keys(m, "1")
+	now = now.Add(time.Second)
+	tickOnce()
+	if f.step != 3 {
+		t.Errorf("a tick in the Cgroups view did not read the groups (%d reads)", f.step)
+	}
+}
