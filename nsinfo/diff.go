@@ -47,7 +47,7 @@ type Isolation struct {
 	Root string `json:"root"`
 	// Unavailable lists what could not be read: FieldNS when any namespace
 	// is unknown, FieldCgroups, FieldUIDMap, FieldGIDMap, FieldRoot.
-	Unavailable Field `json:"-"`
+	Unavailable Field `json:"unavailable"`
 }
 
 // Diff compares p's namespaces with the reference set, and reads p's uid

@@ -1,6 +1,7 @@
 package nsinfo
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -198,5 +199,29 @@ func TestCgroupPath(t *testing.T) {
 		if got := p.CgroupPath(); got != tt.want {
 			t.Errorf("%s: CgroupPath = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var s NSSet
+	s.Set(Net, ID{Dev: 4, Ino: 4026531833})
+	p := Process{PID: 7, NS: s, Unavailable: FieldNS | FieldCmdline}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		NS          map[string]*ID
+		Unavailable []string
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	want := map[string]*ID{"mnt": nil, "net": {Dev: 4, Ino: 4026531833}, "pid": nil, "uts": nil, "ipc": nil, "user": nil, "cgroup": nil, "time": nil}
+	if diff := cmp.Diff(want, got.NS); diff != "" {
+		t.Errorf("ns (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"ns", "cmdline"}, got.Unavailable); diff != "" {
+		t.Errorf("unavailable (-want +got):\n%s", diff)
 	}
 }

@@ -33,13 +33,13 @@ type Process struct {
 	StartTime uint64 `json:"start_time"`
 	// NS holds the process's namespace of each type; an unknown ID means the
 	// link could not be read (another user's process, without root).
-	NS NSSet `json:"-"`
+	NS NSSet `json:"ns"`
 	// Cgroups lists the process's cgroup in every hierarchy.
 	Cgroups []CgroupEntry `json:"cgroups"`
 	// Unavailable lists the fields that hold no data, because reading them
 	// was refused or not asked for; FieldNS is set when any link was
 	// unreadable.
-	Unavailable Field `json:"-"`
+	Unavailable Field `json:"unavailable"`
 }
 
 // OwnPID returns the pid inside the process's own pid namespace: the last

@@ -1,6 +1,7 @@
 package nsinfo
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -66,12 +67,18 @@ func ParseType(s string) (Type, error) {
 	return t, nil
 }
 
-// ID identifies one namespace: the device and inode number that stat(2)
-// reports for a /proc/PID/ns link (namespaces(7)). The zero ID means
-// "unknown": the link could not be read. Dev is 0 when the ID was parsed
-// from the link's text ("pid:[4026531836]"), as in fixture trees where the
-// links are dangling symlinks; IDs from one FS are always read one way, so
-// they compare correctly with each other.
+// ID identifies one namespace: the device and inode number of its nsfs
+// inode, the pair namespaces(7) names as a namespace's identity (two
+// processes are in the same namespace exactly when their /proc/PID/ns links
+// lead to the same pair). The zero ID means "unknown": the link could not
+// be read.
+//
+// The inode comes from the link's text ("pid:[4026531836]", one
+// readlinkat(2) per link); the device is the same for every namespace,
+// because the kernel keeps them all on its single internal nsfs mount, and
+// is read once per scan with stat(2) (see nsfsDev). In fixture trees the
+// links are dangling symlinks to that text, so Dev is 0 there; IDs from one
+// FS are always read the same way and compare correctly with each other.
 type ID struct {
 	Dev uint64 `json:"dev"`
 	Ino uint64 `json:"ino"`
@@ -90,9 +97,34 @@ func (id ID) String() string {
 }
 
 // NSSet holds one ID per namespace type, indexed in Types() order; an
-// unknown (zero) ID means that link could not be read. Use Get and Set
-// rather than indices.
+// unknown (zero) ID means that link could not be read. An array rather
+// than a map, so that a process's set is one value that is compared with ==
+// and copied without allocating; use Get and Set rather than indices. It
+// marshals to JSON as an object keyed by type name, null where unknown.
 type NSSet [numTypes]ID
+
+// MarshalJSON writes {"mnt": {"dev": D, "ino": I}, ..., "time": null}.
+func (s NSSet) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, t := range Types() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, t...)
+		b = append(b, `":`...)
+		if !s[i].Known() {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, `{"dev":`...)
+		b = strconv.AppendUint(b, s[i].Dev, 10)
+		b = append(b, `,"ino":`...)
+		b = strconv.AppendUint(b, s[i].Ino, 10)
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
 
 // Get returns the ID of type t, the zero ID for an unknown type.
 func (s *NSSet) Get(t Type) ID {
@@ -136,6 +168,15 @@ func (f Field) Names() []string {
 		}
 	}
 	return names
+}
+
+// MarshalJSON writes the names as a JSON array.
+func (f Field) MarshalJSON() ([]byte, error) {
+	names := f.Names()
+	if names == nil {
+		names = []string{}
+	}
+	return json.Marshal(names)
 }
 
 // String joins Names with ",".
