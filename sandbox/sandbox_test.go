@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -642,4 +643,50 @@ func TestCleanupAfterSIGKILL(t *testing.T) {
 	if _, err := cgroup.Load(e.fs, e.parent); !errors.Is(err, cgroup.ErrNotFound) {
 		t.Errorf("parent group %s remains: %v", e.parent, err)
 	}
+}
+
+// TestSurvivesCallerThreadExit: the kernel sends the parent-death signal
+// when the thread that cloned the child exits, and Go ends a thread when a
+// goroutine locked to it returns (ctop exec's does). The sandbox must not
+// die with the thread of whichever goroutine called Start.
+func TestSurvivesCallerThreadExit(t *testing.T) {
+	e := newTestEnv(t)
+	a := e.spec("sleep", "60")
+	a.Name = "a"
+	started := make(chan *Sandbox, 1)
+	var startOffMain func()
+	startOffMain = func() {
+		runtime.LockOSThread() // never unlocked: this thread ends with the goroutine
+		if unix.Gettid() == os.Getpid() {
+			// The main thread never ends (Go parks it instead), so it
+			// would prove nothing: hold it and start from another.
+			done := make(chan struct{})
+			go func() { startOffMain(); close(done) }()
+			<-done
+			return
+		}
+		sb, err := Start(a)
+		if err != nil {
+			t.Error(err)
+		}
+		started <- sb
+	}
+	go startOffMain()
+	sb := <-started
+	if sb == nil {
+		t.FailNow()
+	}
+	defer sb.Wait()
+	time.Sleep(100 * time.Millisecond) // time for a parent-death signal to land
+	st, err := Load(e.state, "a")
+	if err != nil || !st.Running() {
+		t.Fatalf("sandbox died with the thread of the goroutine that started it: %v", err)
+	}
+	if _, err := Stop(e.fs, e.state, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := sb.Wait(); res.ExitCode != 137 {
+		t.Errorf("ended %d, want 137 from stop", res.ExitCode)
+	}
+	e.assertGone()
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -39,8 +40,12 @@ type Sandbox struct {
 	// monitor is set for a detached sandbox: Wait waits for it.
 	monitor *exec.Cmd
 	waited  bool
-	result  Result
-	err     error
+	// release ends the lock of the thread that cloned the init (see
+	// startOnOwnThread) once the init has been reaped.
+	release     chan struct{}
+	releaseOnce sync.Once
+	result      Result
+	err         error
 }
 
 // Result is how a sandbox ended.
@@ -158,11 +163,12 @@ func (sb *Sandbox) start() error {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
 		defer unix.Close(fd)
 	}
-	err = cmd.Start()
+	sb.release = make(chan struct{})
+	err = startOnOwnThread(cmd, sb.release)
 	if err != nil && useFD && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG) || errors.Is(err, unix.EINVAL)) {
 		// A kernel before 5.7 has no CLONE_INTO_CGROUP.
 		cmd.SysProcAttr.UseCgroupFD, useFD = false, false
-		err = cmd.Start()
+		err = startOnOwnThread(cmd, sb.release)
 	}
 	childEnd.Close()
 	for _, c := range sb.closers {
@@ -190,6 +196,7 @@ func (sb *Sandbox) start() error {
 	var m message
 	if err := json.NewDecoder(parentEnd).Decode(&m); err == nil {
 		_ = cmd.Wait()
+		sb.releaseThread()
 		sb.cmd = nil
 		if m.Type == msgError {
 			return &StartError{Code: m.Code, Err: errors.New(m.Error)}
@@ -201,6 +208,32 @@ func (sb *Sandbox) start() error {
 	sb.state.Pid = sb.Pid
 	sb.state.PidStart, _ = procStart(sb.Pid)
 	return sb.state.write()
+}
+
+// startOnOwnThread starts cmd from an OS thread locked to one goroutine
+// until release is closed. The kernel sends the parent-death signal when
+// the thread that cloned the child exits (prctl(2), go.dev/issue/27505),
+// and Go ends a thread when a goroutine locked to it returns: had the
+// cloning thread been shared, any goroutine that locks and ends on it
+// (ctop exec does) would kill the sandbox.
+func startOnOwnThread(cmd *exec.Cmd, release <-chan struct{}) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		err := cmd.Start()
+		errc <- err
+		if err == nil {
+			<-release
+		}
+		runtime.UnlockOSThread()
+	}()
+	return <-errc
+}
+
+func (sb *Sandbox) releaseThread() {
+	if sb.release != nil {
+		sb.releaseOnce.Do(func() { close(sb.release) })
+	}
 }
 
 func socketpair() (parent, child *os.File, err error) {
@@ -407,6 +440,7 @@ func (sb *Sandbox) Wait() (Result, error) {
 		return sb.result, sb.err
 	}
 	err := sb.cmd.Wait()
+	sb.releaseThread()
 	r := Result{Wall: time.Since(sb.Started), Limits: sb.spec.Resources}
 	var ee *exec.ExitError
 	switch {
@@ -477,5 +511,6 @@ func (sb *Sandbox) abort() {
 		_ = sb.cmd.Process.Kill()
 		_ = sb.cmd.Wait()
 	}
+	sb.releaseThread()
 	_ = sb.teardown()
 }

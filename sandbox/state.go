@@ -53,7 +53,8 @@ const stateFile = "state.json"
 func (s *State) Dir() string { return s.dir }
 
 // procStart returns the start time of pid in clock ticks (/proc/PID/stat
-// field 22), or false when the process does not exist.
+// field 22), or false when the process does not exist or has ended (a
+// zombie, state Z or X, field 3).
 func procStart(pid int) (uint64, bool) {
 	if pid <= 0 {
 		return 0, false
@@ -68,7 +69,8 @@ func procStart(pid int) (uint64, bool) {
 		return 0, false
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
+	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
+		// A zombie has ended; only its parent has not reaped it yet.
 		return 0, false
 	}
 	v, err := strconv.ParseUint(f[19], 10, 64)
