@@ -38,6 +38,11 @@ type Reference struct {
 //  2. then every other process, lowest pid first, as lsns(8) picks owners.
 //     Without root this is usually the caller's session manager or shell.
 //
+// The rule needs each process's PPID, so procs must have been read with
+// FieldStat (Processes does); without it every process counts as a
+// candidate of the first kind and the lowest readable pid wins, which is
+// still kthreadd where pid 1 is refused.
+//
 // It returns an error wrapping ErrNoReference when no process had a
 // readable link at all.
 func Host(procs []Process) (Reference, error) {
