@@ -758,7 +758,8 @@ func RemoveIfEmpty(f *FS, path string) (bool, error) {
 		switch {
 		case err == nil:
 			removed = true
-		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.ENOTEMPTY), errors.Is(err, unix.ENOENT):
+		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.ENOTEMPTY), errors.Is(err, unix.ENOENT),
+			errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM): // in use, gone, or not ours
 		default:
 			return removed, fmt.Errorf("remove %s: %w", d.dir, err)
 		}

@@ -58,6 +58,7 @@ single-threaded process): ctop says so and runs the command in the host's.`,
 			if err != nil {
 				return usageErr(err)
 			}
+			_ = place.forUser(c.Flags(), f)
 			st, err := sandbox.Load(place.stateDir, args[0])
 			if err != nil {
 				return usageErr(err)

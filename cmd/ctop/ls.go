@@ -29,7 +29,9 @@ Sandboxes whose ctop was killed are cleaned up first, and ctop says so.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			place.reap(f)
+			if err := place.forUser(c.Flags(), f); err == nil {
+				place.reap(f)
+			}
 			states, err := sandbox.List(place.stateDir)
 			if err != nil {
 				return err

@@ -52,6 +52,26 @@ func (p *sandboxPlace) register(fs *pflag.FlagSet) {
 	_ = fs.MarkHidden("state-dir")
 }
 
+// forUser moves the defaults for a user who is not root: into the subtree
+// delegated to them and their runtime directory (see sandbox.UserPlacement).
+func (p *sandboxPlace) forUser(fs *pflag.FlagSet, f *cgroup.FS) error {
+	if os.Geteuid() == 0 {
+		return nil
+	}
+	if !fs.Changed("state-dir") {
+		p.stateDir = sandbox.UserStateDir()
+	}
+	if fs.Changed("cgroup-parent") {
+		return nil
+	}
+	parent, _, err := sandbox.UserPlacement(f)
+	if err != nil {
+		return err
+	}
+	p.cgroupParent = parent
+	return nil
+}
+
 // reap cleans up after ctop processes that were killed, and says so.
 func (p *sandboxPlace) reap(f *cgroup.FS) {
 	msgs, err := sandbox.Reap(f, p.stateDir, p.cgroupParent)
@@ -382,12 +402,20 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	if os.Geteuid() != 0 {
-		return usageErr(errors.New("run: launching a sandbox needs root (cgroups and namespaces are created for it)"))
-	}
 	f, err := cgroup.Open("/")
 	if err != nil {
 		return usageErr(err)
+	}
+	if os.Geteuid() != 0 {
+		if err := o.place.forUser(c.Flags(), f); err != nil {
+			return usageErr(fmt.Errorf("run: %w", err))
+		}
+		spec.CgroupParent, spec.StateDir = o.place.cgroupParent, o.place.stateDir
+		if !spec.Has(sandbox.NSUser) {
+			// The kernel creates namespaces for an unprivileged process
+			// only inside a user namespace of its own.
+			spec.Namespaces = append(spec.Namespaces, sandbox.NSUser)
+		}
 	}
 	o.place.reap(f)
 	defaultSwap(f, &spec.Resources)

@@ -30,6 +30,7 @@ waits until the sandbox's cgroup and state are gone.`,
 			if err != nil {
 				return usageErr(err)
 			}
+			_ = place.forUser(c.Flags(), f) // the state directory moves even without a delegated subtree
 			var errs []error
 			for _, name := range args {
 				stale, err := sandbox.Stop(f, place.stateDir, name)

@@ -43,6 +43,7 @@ The flags, their units and their validation are ctop run's.`,
 			if err != nil {
 				return usageErr(err)
 			}
+			_ = place.forUser(c.Flags(), f)
 			path := args[0]
 			if !strings.Contains(path, "/") {
 				st, err := sandbox.Load(place.stateDir, path)
