@@ -241,7 +241,10 @@ func (m *Manager) create() error {
 			parent := cur
 			cur = filepath.Join(cur, p)
 			if h.Version == 2 {
-				if err := enableControllers(parent); err != nil {
+				// An ancestor that existed before may refuse (not ours, or
+				// it has processes); a limit that needs the controller then
+				// fails with a message naming its missing file.
+				if err := enableControllers(parent); err != nil && slices.Contains(m.made, parent) {
 					return err
 				}
 			}
