@@ -214,6 +214,9 @@ func TestPidsLiveUpdate(t *testing.T) {
 // filesystem of the test's temporary directory.
 func blockDevice(t *testing.T) (dir, dev string) {
 	dir, dev = os.Getenv("CTOP_TEST_DISKDIR"), os.Getenv("CTOP_TEST_BLOCKDEV")
+	if dev != "" && dir == "" {
+		t.Skip("CTOP_TEST_BLOCKDEV is set without CTOP_TEST_DISKDIR, a directory on that device")
+	}
 	if dir == "" {
 		dir = t.TempDir()
 	}
