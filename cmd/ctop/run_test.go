@@ -109,8 +109,13 @@ func TestSandboxCommandsLive(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	t.Cleanup(func() {
 		if m, err := cgroup.Load(f, parent); err == nil {
-			_ = m.Kill()
-			_ = m.Delete()
+			t.Errorf("cleanup: %s was left behind", parent)
+			if err := m.Kill(); err != nil {
+				t.Error(err)
+			}
+			if err := m.Delete(); err != nil {
+				t.Error(err)
+			}
 		}
 	})
 	place := []string{"--cgroup-parent", parent, "--state-dir", state}
