@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -410,7 +411,10 @@ func writePsTable(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) err
 // pid 1.
 func refNote(ref nsinfo.Reference) string {
 	var parts []string
-	if ref.PID != 1 {
+	switch {
+	case ref.PID != 1 && os.Geteuid() != 0:
+		parts = append(parts, "not root, so the lowest-pid process you may read; run as root for the host's")
+	case ref.PID != 1:
 		parts = append(parts, "pid 1's are not readable here")
 	}
 	for i, t := range nsinfo.Types() {
