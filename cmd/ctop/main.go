@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -14,7 +15,12 @@ func main() {
 		return
 	}
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "ctop:", err)
+		// A sandboxed command's own failure has been reported by the
+		// command itself; only its exit status passes through.
+		var q quietExit
+		if !errors.As(err, &q) {
+			fmt.Fprintln(os.Stderr, "ctop:", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }
