@@ -103,9 +103,10 @@ func newRates(prev, cur *cgroup.Group, dt time.Duration) rates {
 	return r
 }
 
-// histPoint is one sample of a group, for its charts. NaN: unavailable.
+// histPoint is one sample of a group, for its charts, kept small: 400
+// groups keep historyLen of them each.
 type histPoint struct {
-	t                  time.Time
+	at                 int64   // unix nanoseconds
 	cpu, quota         float32 // cores
 	mem, high, max     float32 // bytes; 0 for unlimited limits
 	read, write        float32 // bytes/s
@@ -116,9 +117,11 @@ type histPoint struct {
 	memOK, pidsOK      bool
 	cpuOK, thrOK, ioOK bool
 	// highEvents and failcnt are the cumulative memory.events high and v1
-	// memory.failcnt counters.
-	highEvents, failcnt uint64
+	// memory.failcnt counters (their low 32 bits: only differences count).
+	highEvents, failcnt uint32
 }
+
+func (p histPoint) t() time.Time { return time.Unix(0, p.at) }
 
 // markKind is what a chart mark stands for.
 type markKind int
@@ -136,10 +139,33 @@ type mark struct {
 	what string
 }
 
-// history is a group's recent samples and marks.
+// history is a group's recent samples, in a ring of historyLen, and marks.
 type history struct {
-	points []histPoint
-	marks  []mark
+	ring  []histPoint
+	head  int // index of the oldest point once the ring is full
+	marks []mark
+}
+
+// points returns the samples oldest first (a fresh slice).
+func (h *history) points() []histPoint {
+	if h == nil {
+		return nil
+	}
+	out := make([]histPoint, 0, len(h.ring))
+	out = append(out, h.ring[h.head:]...)
+	return append(out, h.ring[:h.head]...)
+}
+
+// last returns the newest sample.
+func (h *history) last() (histPoint, bool) {
+	if h == nil || len(h.ring) == 0 {
+		return histPoint{}, false
+	}
+	i := h.head - 1
+	if i < 0 {
+		i = len(h.ring) - 1
+	}
+	return h.ring[i], true
 }
 
 func finite(l cgroup.Limit) float32 {
@@ -153,7 +179,7 @@ func finite(l cgroup.Limit) float32 {
 // from prev shows.
 func (h *history) add(t time.Time, prev, g *cgroup.Group, r rates) {
 	p := histPoint{
-		t:         t,
+		at:        t.UnixNano(),
 		quota:     float32(g.Limits.CPU.Cores()),
 		high:      finite(g.Limits.Memory.High),
 		max:       finite(g.Limits.Memory.Max),
@@ -173,17 +199,19 @@ func (h *history) add(t time.Time, prev, g *cgroup.Group, r rates) {
 		psiMem:    float32(g.Stats.Pressure.Memory.Some.Avg10),
 		psiIO:     float32(g.Stats.Pressure.IO.Some.Avg10),
 
-		highEvents: g.Stats.Memory.Events.High.V,
-		failcnt:    g.Stats.Memory.Failcnt.V,
+		highEvents: uint32(g.Stats.Memory.Events.High.V),
+		failcnt:    uint32(g.Stats.Memory.Failcnt.V),
 	}
-	h.points = append(h.points, p)
-	if len(h.points) > historyLen {
-		h.points = append(h.points[:0], h.points[len(h.points)-historyLen:]...)
+	if len(h.ring) < historyLen {
+		h.ring = append(h.ring, p)
+	} else {
+		h.ring[h.head] = p
+		h.head = (h.head + 1) % historyLen
 	}
 	if prev != nil {
 		h.marks = append(h.marks, changes(t, prev, g)...)
 	}
-	oldest := h.points[0].t
+	oldest := h.ring[h.head%len(h.ring)].t()
 	for len(h.marks) > 0 && h.marks[0].t.Before(oldest) {
 		h.marks = h.marks[1:]
 	}

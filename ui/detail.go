@@ -106,8 +106,8 @@ func (v *detailView) View(w, h int) string {
 		hints = append(hints, "• "+s)
 	}
 	var markLines []string
-	if hist != nil && len(hist.points) > 0 {
-		now := hist.points[len(hist.points)-1].t
+	if last, ok := hist.last(); ok {
+		now := last.t()
 		for i := len(hist.marks) - 1; i >= 0 && len(markLines) < 2; i-- {
 			m := hist.marks[i]
 			markLines = append(markLines, fmt.Sprintf("%s %s ago: %s", markRune(m.kind), now.Sub(m.t).Round(time.Second), m.what))
@@ -211,11 +211,11 @@ func (v *detailView) chartSet(g *cgroup.Group, hist *history) []chart.Chart {
 	var pts []histPoint
 	var marks []chart.Mark
 	if hist != nil {
-		pts = hist.points
+		pts = hist.points()
 	}
 	var now time.Time
 	if len(pts) > 0 {
-		now = pts[len(pts)-1].t
+		now = pts[len(pts)-1].t()
 	}
 	if hist != nil {
 		for _, m := range hist.marks {
@@ -230,7 +230,7 @@ func (v *detailView) chartSet(g *cgroup.Group, hist *history) []chart.Chart {
 		out := chart.Series{Name: name, Style: s}
 		for _, p := range pts {
 			if ok(p) {
-				out.Points = append(out.Points, chart.Point{X: p.t.Sub(now).Seconds(), Y: val(p)})
+				out.Points = append(out.Points, chart.Point{X: p.t().Sub(now).Seconds(), Y: val(p)})
 			}
 		}
 		return out

@@ -10,11 +10,11 @@ import (
 // throttling below the quota, memory held at high or hitting max, forks
 // failing at pids.max, IO held at its limit, tasks waiting (pressure).
 func diagnose(g *cgroup.Group, h *history) []string {
-	if g == nil || h == nil || len(h.points) == 0 {
+	pts := h.points()
+	if g == nil || len(pts) == 0 {
 		return nil
 	}
 	var out []string
-	pts := h.points
 	last := pts[len(pts)-1]
 
 	// CPU: throttling against the average use of the quota.
@@ -56,7 +56,7 @@ func diagnose(g *cgroup.Group, h *history) []string {
 			oom, limitBytes(maxL)))
 	case last.high > 0 && last.mem >= 0.95*last.high && last.highEvents > first.highEvents:
 		out = append(out, fmt.Sprintf("Memory is held at memory.high (%s): the kernel reclaims and slows the group down rather than killing it (%d high events in this window).",
-			humanBytes(float64(last.high)), last.highEvents-first.highEvents))
+			humanBytes(float64(last.high)), uint32(last.highEvents-first.highEvents)))
 	case last.max > 0 && last.mem >= 0.95*last.max:
 		msg := fmt.Sprintf("Memory is at memory.max (%s): the kernel is reclaiming; an allocation it cannot make room for will wake the OOM killer.", humanBytes(float64(last.max)))
 		if last.failcnt > first.failcnt {

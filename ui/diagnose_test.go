@@ -13,9 +13,9 @@ func hist(n int, p histPoint, marks ...mark) *history {
 	h := &history{marks: marks}
 	for i := 0; i < n; i++ {
 		q := p
-		q.t = base.Add(time.Duration(i) * time.Second)
-		q.highEvents = p.highEvents * uint64(i)
-		h.points = append(h.points, q)
+		q.at = base.Add(time.Duration(i) * time.Second).UnixNano()
+		q.highEvents = p.highEvents * uint32(i)
+		h.ring = append(h.ring, q)
 	}
 	return h
 }
@@ -87,5 +87,34 @@ func TestMarks(t *testing.T) {
 		if !strings.Contains(v, want) {
 			t.Errorf("detail lacks %q:\n%s", want, v)
 		}
+	}
+}
+
+// The history keeps the last historyLen samples, oldest first, and drops
+// marks older than its oldest sample.
+func TestHistoryRing(t *testing.T) {
+	h := &history{}
+	g := &cgroup.Group{Path: "/x"}
+	for i := 0; i < historyLen+10; i++ {
+		at := base.Add(time.Duration(i) * time.Second)
+		if i == 5 || i == historyLen+5 {
+			h.marks = append(h.marks, mark{t: at, kind: markOOM})
+		}
+		h.add(at, nil, g, rates{})
+	}
+	pts := h.points()
+	if len(pts) != historyLen {
+		t.Fatalf("%d points, want %d", len(pts), historyLen)
+	}
+	for i, p := range pts {
+		if want := base.Add(time.Duration(i+10) * time.Second); !p.t().Equal(want) {
+			t.Fatalf("point %d at %v, want %v", i, p.t(), want)
+		}
+	}
+	if last, _ := h.last(); !last.t().Equal(pts[len(pts)-1].t()) {
+		t.Errorf("last() %v, want %v", last.t(), pts[len(pts)-1].t())
+	}
+	if len(h.marks) != 1 || !h.marks[0].t.Equal(base.Add(time.Duration(historyLen+5)*time.Second)) {
+		t.Errorf("marks %+v, want only the one inside the window", h.marks)
 	}
 }
