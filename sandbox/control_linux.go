@@ -188,7 +188,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		// root is; the child sees it through the sandbox's /proc.
 		Path:       "/proc/self/exe",
 		Args:       []string{"ctop-exec", st.Name},
-		Env:        []string{envRole + "=" + roleExec, envSyncFD + "=3"},
+		Env:        []string{envRole + "=" + roleExec, envSyncFD + "=3", envNoTermQuery},
 		ExtraFiles: []*os.File{childEnd},
 		// NOTE: no SysProcAttr.Pdeathsig here: Go's child then compares
 		// getppid() with the parent's pid, and in a pid namespace it joined

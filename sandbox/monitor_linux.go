@@ -24,7 +24,7 @@ func startDetached(spec Spec, t0 time.Time) (*Sandbox, error) {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{"ctop-monitor", spec.Name},
-		Env:         []string{envRole + "=" + roleMonitor, envSyncFD + "=3"},
+		Env:         []string{envRole + "=" + roleMonitor, envSyncFD + "=3", envNoTermQuery},
 		ExtraFiles:  []*os.File{childEnd},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}

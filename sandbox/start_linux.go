@@ -135,7 +135,7 @@ func (sb *Sandbox) start() error {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"ctop-init", spec.Name},
-		Env:        []string{envRole + "=" + roleInit, envSyncFD + "=3"},
+		Env:        []string{envRole + "=" + roleInit, envSyncFD + "=3", envNoTermQuery},
 		ExtraFiles: []*os.File{childEnd},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: cloneFlags(spec.Namespaces),
