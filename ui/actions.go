@@ -49,6 +49,7 @@ func newSandboxForm(ctx *Context) form {
 		newField("memory", "memory", "", "e.g. 64m, 1g (empty: no limit)"),
 		newField("pids limit", "pids-limit", "", "most tasks at once, e.g. 100"),
 		newField("write bps", "device-write-bps", "", "DEVICE:RATE, e.g. /dev/sda:1mb"),
+		newField("read bps", "device-read-bps", "", "DEVICE:RATE, e.g. /dev/sda:10mb"),
 		newField("hostname", "hostname", "", "the hostname inside (needs a uts namespace)"),
 		newField("network", "network", "none", "none: only loopback; host: the host's network", "none", "host"),
 	)
@@ -65,6 +66,7 @@ func validateSandbox(f *form, ls LimitSetter) (SandboxSpec, bool) {
 		Memory:   f.get("memory"),
 		Pids:     f.get("pids-limit"),
 		WriteBps: f.get("device-write-bps"),
+		ReadBps:  f.get("device-read-bps"),
 		Hostname: f.get("hostname"),
 		Network:  f.get("network"),
 	}
@@ -82,7 +84,7 @@ func validateSandbox(f *form, ls LimitSetter) (SandboxSpec, bool) {
 		spec.Namespaces = append(spec.Namespaces, n)
 	}
 	if ls != nil {
-		for _, flag := range []string{"cpus", "memory", "pids-limit", "device-write-bps"} {
+		for _, flag := range []string{"cpus", "memory", "pids-limit", "device-write-bps", "device-read-bps"} {
 			if v := f.get(flag); v != "" {
 				if err := ls.ValidateLimit(flag, v); err != nil {
 					f.setErr(flag, err.Error())

@@ -105,7 +105,7 @@ func TestNewSandbox(t *testing.T) {
 	m = typeText(m, "pid,uts")
 	m = keys(m, "down", "down")
 	m = typeText(m, "32m")
-	m = keys(m, "down", "down", "down")
+	m = keys(m, "down", "down", "down", "down")
 	m = typeText(m, "inside")
 	m = keys(m, "ctrl+s")
 	want := &SandboxSpec{Name: "box", Command: []string{"sleep", "infinity"}, Namespaces: []string{"pid", "uts"}, Memory: "32m", Hostname: "inside", Network: "none"}
