@@ -59,8 +59,10 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 	}
 	m := ui.New(ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion())
-	_, err = p.Run()
-	return err
+	if _, err := p.Run(); err != nil {
+		return fmt.Errorf("terminal UI: %w (it needs a terminal; scripts use ctop cgroups, ps or ns)", err)
+	}
+	return nil
 }
 
 // tuiSources adapts the cgroup, nsinfo and sandbox packages to the ui's
