@@ -23,6 +23,9 @@ type FS struct {
 	// byCtrl maps a controller name to its index in hs; the v2 hierarchy is
 	// also found under "".
 	byCtrl map[string]int
+	// procsOrder lists the hierarchies (indices in hs) in the order a
+	// group's processes are counted from.
+	procsOrder []int
 }
 
 // Open reads the cgroup layout of the host rooted at root.
@@ -70,6 +73,16 @@ func Open(root string) (*FS, error) {
 					fs.byCtrl[c] = i
 				}
 			}
+		}
+	}
+	for _, c := range []string{"", "pids", "memory", "cpu", "cpuacct", "cpuset", "blkio", "freezer", "devices", "name=systemd"} {
+		if i, ok := fs.byCtrl[c]; ok && !slices.Contains(fs.procsOrder, i) && (c != "" || !v1) {
+			fs.procsOrder = append(fs.procsOrder, i)
+		}
+	}
+	for i := range fs.hs {
+		if !slices.Contains(fs.procsOrder, i) {
+			fs.procsOrder = append(fs.procsOrder, i)
 		}
 	}
 	switch {

@@ -256,23 +256,6 @@ func parsePSI(name string, b []byte) (PSI, error) {
 	return p, nil
 }
 
-// parsePids calls fn for each pid in cgroup.procs.
-func parsePids(name string, b []byte, fn func(int)) error {
-	for len(b) > 0 {
-		var line []byte
-		line, b, _ = bytes.Cut(b, []byte{'\n'})
-		if len(line) == 0 {
-			continue
-		}
-		n, err := strconv.Atoi(string(line))
-		if err != nil {
-			return parseErr(name, line, "not a pid")
-		}
-		fn(n)
-	}
-	return nil
-}
-
 // sharesToWeight converts v1 cpu.shares (2..262144) to a v2 weight
 // (1..10000) the way runc does, so weights compare across layouts.
 func sharesToWeight(shares uint64) uint64 {

@@ -20,8 +20,10 @@ type groupReader struct {
 	buf  bytes.Buffer
 	g    *Group
 	errs []error
-	// limitsOnly skips usage, for reading ancestors' limits.
+	// limitsOnly skips usage, for reading ancestors' limits; skipLimits
+	// skips limits, for a Scanner that reuses the limits it read last.
 	limitsOnly bool
+	skipLimits bool
 }
 
 // missing reports whether err means the file is not there for this group:
@@ -110,10 +112,9 @@ func (r *groupReader) psi(dir, name string) PSI {
 	return p
 }
 
-// readV2 reads a group of the unified hierarchy (cgroup-v2.rst).
-func (r *groupReader) readV2(dir string, ctrls []string) {
+// readV2Limits reads the limits of a v2 group.
+func (r *groupReader) readV2Limits(dir string, has func(string) bool) {
 	g := r.g
-	has := func(c string) bool { return slices.Contains(ctrls, c) }
 	if has("cpu") {
 		if b, ok := r.file(dir, "cpu.max"); ok {
 			q, p, err := parseCPUMax("cpu.max", b)
@@ -145,6 +146,15 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 	}
 	if has("pids") {
 		g.Limits.Pids = r.limit(dir, "pids.max")
+	}
+}
+
+// readV2 reads a group of the unified hierarchy (cgroup-v2.rst).
+func (r *groupReader) readV2(dir string, ctrls []string) {
+	g := r.g
+	has := func(c string) bool { return slices.Contains(ctrls, c) }
+	if !r.skipLimits {
+		r.readV2Limits(dir, has)
 	}
 	if r.limitsOnly {
 		return
@@ -224,12 +234,14 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 	g := r.g
 	switch ctrl {
 	case "cpu":
-		c := &g.Limits.CPU
-		c.Quota = r.limit(dir, "cpu.cfs_quota_us")
-		c.Period = r.uint(dir, "cpu.cfs_period_us")
-		c.Shares = r.uint(dir, "cpu.shares")
-		if c.Shares.OK {
-			c.Weight = Known(sharesToWeight(c.Shares.V))
+		if !r.skipLimits {
+			c := &g.Limits.CPU
+			c.Quota = r.limit(dir, "cpu.cfs_quota_us")
+			c.Period = r.uint(dir, "cpu.cfs_period_us")
+			c.Shares = r.uint(dir, "cpu.shares")
+			if c.Shares.OK {
+				c.Weight = Known(sharesToWeight(c.Shares.V))
+			}
 		}
 		if r.limitsOnly {
 			return
@@ -261,6 +273,9 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 			s.System = Known(u.V / 1000)
 		}
 	case "cpuset":
+		if r.skipLimits {
+			return
+		}
 		c := &g.Limits.CPU
 		c.Cpus = r.str(dir, "cpuset.cpus")
 		c.Mems = r.str(dir, "cpuset.mems")
@@ -271,7 +286,9 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 	case "blkio":
 		r.readBlkio(dir)
 	case "pids":
-		g.Limits.Pids = r.limit(dir, "pids.max")
+		if !r.skipLimits {
+			g.Limits.Pids = r.limit(dir, "pids.max")
+		}
 		if !r.limitsOnly {
 			r.readPidsStats(dir)
 		}
@@ -280,22 +297,8 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 
 func (r *groupReader) readMemoryV1(dir string) {
 	g := r.g
-	m := &g.Limits.Memory
-	m.Max = r.limit(dir, "memory.limit_in_bytes")
-	// runc maps a memory reservation to the v1 soft limit and to v2 memory.low.
-	m.Low = r.limit(dir, "memory.soft_limit_in_bytes")
-	// memsw is memory plus swap; v2 and ctop count swap alone.
-	if sw := r.limit(dir, "memory.memsw.limit_in_bytes"); sw.OK {
-		switch {
-		case sw.Unlimited || !m.Max.OK:
-			m.Swap = sw
-		case m.Max.Unlimited:
-			m.Swap = Max
-		case sw.V >= m.Max.V:
-			m.Swap = LimitOf(sw.V - m.Max.V)
-		default:
-			m.Swap = LimitOf(0)
-		}
+	if !r.skipLimits {
+		r.readMemoryV1Limits(dir)
 	}
 	if r.limitsOnly {
 		return
@@ -320,34 +323,31 @@ func (r *groupReader) readMemoryV1(dir string) {
 	})
 }
 
+func (r *groupReader) readMemoryV1Limits(dir string) {
+	m := &r.g.Limits.Memory
+	m.Max = r.limit(dir, "memory.limit_in_bytes")
+	// runc maps a memory reservation to the v1 soft limit and to v2 memory.low.
+	m.Low = r.limit(dir, "memory.soft_limit_in_bytes")
+	// memsw is memory plus swap; v2 and ctop count swap alone.
+	if sw := r.limit(dir, "memory.memsw.limit_in_bytes"); sw.OK {
+		switch {
+		case sw.Unlimited || !m.Max.OK:
+			m.Swap = sw
+		case m.Max.Unlimited:
+			m.Swap = Max
+		case sw.V >= m.Max.V:
+			m.Swap = LimitOf(sw.V - m.Max.V)
+		default:
+			m.Swap = LimitOf(0)
+		}
+	}
+}
+
 func (r *groupReader) readBlkio(dir string) {
 	g := r.g
-	lims := map[Device]*IOLimit{}
-	get := func(d Device) *IOLimit {
-		l, ok := lims[d]
-		if !ok {
-			l = &IOLimit{Device: d, ReadBps: Max, WriteBps: Max, ReadIOps: Max, WriteIOps: Max}
-			lims[d] = l
-		}
-		return l
+	if !r.skipLimits {
+		r.readBlkioLimits(dir)
 	}
-	for _, f := range []struct {
-		name string
-		set  func(*IOLimit, Limit)
-	}{
-		{"blkio.throttle.read_bps_device", func(l *IOLimit, v Limit) { l.ReadBps = v }},
-		{"blkio.throttle.write_bps_device", func(l *IOLimit, v Limit) { l.WriteBps = v }},
-		{"blkio.throttle.read_iops_device", func(l *IOLimit, v Limit) { l.ReadIOps = v }},
-		{"blkio.throttle.write_iops_device", func(l *IOLimit, v Limit) { l.WriteIOps = v }},
-	} {
-		if b, ok := r.file(dir, f.name); ok {
-			r.fail(parseBlkioDevice(f.name, b, func(d Device, v uint64) { f.set(get(d), LimitOf(v)) }))
-		}
-	}
-	for _, l := range lims {
-		g.Limits.IO = append(g.Limits.IO, *l)
-	}
-	sortDevices(g.Limits.IO, func(l IOLimit) Device { return l.Device })
 	if r.limitsOnly {
 		return
 	}
@@ -391,6 +391,36 @@ func (r *groupReader) readBlkio(dir string) {
 	sortDevices(g.Stats.IO, func(s IOStat) Device { return s.Device })
 }
 
+func (r *groupReader) readBlkioLimits(dir string) {
+	g := r.g
+	lims := map[Device]*IOLimit{}
+	get := func(d Device) *IOLimit {
+		l, ok := lims[d]
+		if !ok {
+			l = &IOLimit{Device: d, ReadBps: Max, WriteBps: Max, ReadIOps: Max, WriteIOps: Max}
+			lims[d] = l
+		}
+		return l
+	}
+	for _, f := range []struct {
+		name string
+		set  func(*IOLimit, Limit)
+	}{
+		{"blkio.throttle.read_bps_device", func(l *IOLimit, v Limit) { l.ReadBps = v }},
+		{"blkio.throttle.write_bps_device", func(l *IOLimit, v Limit) { l.WriteBps = v }},
+		{"blkio.throttle.read_iops_device", func(l *IOLimit, v Limit) { l.ReadIOps = v }},
+		{"blkio.throttle.write_iops_device", func(l *IOLimit, v Limit) { l.WriteIOps = v }},
+	} {
+		if b, ok := r.file(dir, f.name); ok {
+			r.fail(parseBlkioDevice(f.name, b, func(d Device, v uint64) { f.set(get(d), LimitOf(v)) }))
+		}
+	}
+	for _, l := range lims {
+		g.Limits.IO = append(g.Limits.IO, *l)
+	}
+	sortDevices(g.Limits.IO, func(l IOLimit) Device { return l.Device })
+}
+
 func sortDevices[T any](s []T, dev func(T) Device) {
 	slices.SortFunc(s, func(a, b T) int {
 		da, db := dev(a), dev(b)
@@ -401,23 +431,42 @@ func sortDevices[T any](s []T, dev func(T) Device) {
 	})
 }
 
+// readMode says what readGroup reads.
+type readMode struct {
+	// limitsOnly and skipLimits as in groupReader.
+	limitsOnly, skipLimits bool
+	// in, when not nil, says which hierarchies (by index) a walk found the
+	// group in, sparing a stat per hierarchy.
+	in []bool
+}
+
 // readGroup reads group path from every hierarchy that has it. It returns
-// ErrNotFound when none has. in, when not nil, says which hierarchies (by
-// index) a walk found the group in, sparing a stat per hierarchy.
-func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer, in []bool) (*Group, error) {
+// ErrNotFound when none has (or, after a walk, when it has gone since).
+func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, error) {
 	g := &Group{Path: path}
-	r := &groupReader{fs: f, g: g, limitsOnly: limitsOnly}
+	r := &groupReader{fs: f, g: g, limitsOnly: m.limitsOnly, skipLimits: m.skipLimits}
 	if buf != nil {
 		r.buf = *buf
 		defer func() { *buf = r.buf }()
 	}
-	found := false
-	var pids map[int]struct{}
-	if f.mode != ModeUnified && !limitsOnly {
-		pids = map[int]struct{}{}
+	notFound := fmt.Errorf("read cgroup %s: %w", path, ErrNotFound)
+	// Count processes first: after a walk it is also the check that the
+	// group still exists.
+	if !m.limitsOnly {
+		switch n, err := f.countProcs(path, m.in, &r.buf); {
+		case errors.Is(err, fs.ErrNotExist):
+			if m.in != nil {
+				return nil, notFound
+			}
+		case err != nil:
+			r.errs = append(r.errs, fmt.Errorf("read cgroup.procs of %s: %w", path, unwrapPath(err)))
+		default:
+			g.Procs = n
+		}
 	}
+	found := false
 	for i, h := range f.hs {
-		if in != nil && !in[i] {
+		if m.in != nil && !m.in[i] {
 			continue
 		}
 		dir := f.path(h.Mountpoint, path)
@@ -434,18 +483,14 @@ func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer, in []boo
 			if f.mode == ModeUnified {
 				g.Controllers = append(g.Controllers, ctrls...)
 				r.readV2(dir, ctrls)
-				if !limitsOnly {
-					r.countProcs(dir, nil)
-				}
-			} else if !limitsOnly {
+			} else if !m.limitsOnly {
 				// Hybrid: the v2 tree carries no v1-claimed controller;
 				// its pressure files are still per group.
 				r.readPressure(dir)
-				r.countProcs(dir, pids)
 			}
 			continue
 		}
-		if in == nil {
+		if m.in == nil {
 			if _, err := os.Stat(dir); err != nil {
 				continue
 			}
@@ -455,15 +500,9 @@ func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer, in []boo
 			g.Controllers = append(g.Controllers, c)
 			r.readV1(dir, c)
 		}
-		if !limitsOnly {
-			r.countProcs(dir, pids)
-		}
 	}
 	if !found {
-		return nil, fmt.Errorf("read cgroup %s: %w", path, ErrNotFound)
-	}
-	if pids != nil {
-		g.Procs = Known(uint64(len(pids)))
+		return nil, notFound
 	}
 	slices.Sort(g.Controllers)
 	for _, e := range r.errs {
@@ -472,18 +511,24 @@ func (f *FS) readGroup(path string, limitsOnly bool, buf *bytes.Buffer, in []boo
 	return g, errors.Join(r.errs...)
 }
 
-// countProcs counts cgroup.procs; on v1 and hybrid hosts it adds the pids
-// to a set, so a group's count is the processes in that path in any
-// hierarchy.
-func (r *groupReader) countProcs(dir string, set map[int]struct{}) {
-	b, ok := r.file(dir, "cgroup.procs")
-	if !ok {
-		return
+// countProcs counts the lines of cgroup.procs in the first hierarchy of
+// f.procsOrder that has the group. On v1 a process is in one group of every
+// hierarchy; runtimes and service managers put it at the same path in each,
+// so one hierarchy gives the count, preferring those most often managed.
+func (f *FS) countProcs(path string, in []bool, buf *bytes.Buffer) (U64, error) {
+	err := error(fs.ErrNotExist)
+	for _, i := range f.procsOrder {
+		if in != nil && !in[i] {
+			continue
+		}
+		var b []byte
+		b, err = readFile(f.path(f.hs[i].Mountpoint, path, "cgroup.procs"), buf)
+		if err == nil {
+			return Known(uint64(bytes.Count(b, []byte{'\n'}))), nil
+		}
+		if !missing(err) {
+			return U64{}, err
+		}
 	}
-	if set == nil {
-		n := uint64(bytes.Count(b, []byte{'\n'}))
-		r.g.Procs = Known(n)
-		return
-	}
-	r.fail(parsePids("cgroup.procs", b, func(p int) { set[p] = struct{}{} }))
+	return U64{}, err
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,33 +26,90 @@ type ScanOptions struct {
 // complete even when err is not nil: err joins the per-file failures, which
 // each group also carries in Errors.
 func (f *FS) Scan(opts ScanOptions) (*Snapshot, error) {
-	top := cleanPath(opts.Path)
-	paths, in, err := f.walk(top, opts.Depth)
-	if err != nil {
-		return nil, err
-	}
-	if len(paths) == 0 {
-		return nil, fmt.Errorf("scan cgroup %s: %w", top, ErrNotFound)
-	}
-	snap := &Snapshot{Time: time.Now(), Mode: f.mode, Groups: make([]*Group, 0, len(paths))}
-	var errs []error
+	return NewScanner(f, opts, 1).Scan()
+}
+
+// Scanner repeats a scan for a refresh loop (the TUI, ctop serve) at a
+// fraction of the cost: usage is read on every Scan, while the directory
+// walk and the limits are read on every fullEvery-th Scan and reused in
+// between. A group made since the last full scan appears at the next one;
+// a group removed since disappears at once. Invalidate forces a full scan,
+// for a caller that has just changed a limit or made a group. It is safe for
+// concurrent use.
+type Scanner struct {
+	fs        *FS
+	top       string
+	depth     int
+	fullEvery int
+
+	mu     sync.Mutex
+	n      int // scans since the last full one
+	paths  []string
+	in     map[string][]bool
+	limits map[string]Limits
+	base   Effective
+	stale  bool
+}
+
+// NewScanner returns a Scanner of the groups opts selects; fullEvery below
+// 1 means 1 (every scan is full).
+func NewScanner(f *FS, opts ScanOptions, fullEvery int) *Scanner {
+	return &Scanner{fs: f, top: cleanPath(opts.Path), depth: opts.Depth, fullEvery: max(fullEvery, 1), stale: true}
+}
+
+// Invalidate makes the next Scan a full one.
+func (s *Scanner) Invalidate() {
+	s.mu.Lock()
+	s.stale = true
+	s.mu.Unlock()
+}
+
+// Scan reads the groups, as FS.Scan does.
+func (s *Scanner) Scan() (*Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.fs
 	var buf bytes.Buffer
-	eff := map[string]Effective{}
-	base, err := f.ancestorsEffective(top, &buf)
-	errs = append(errs, err)
-	for _, p := range paths {
-		g, err := f.readGroup(p, false, &buf, in[p])
+	var errs []error
+	full := s.stale || s.n%s.fullEvery == 0
+	if full {
+		paths, in, err := f.walk(s.top, s.depth)
+		if err != nil {
+			return nil, err
+		}
+		if len(paths) == 0 {
+			return nil, fmt.Errorf("scan cgroup %s: %w", s.top, ErrNotFound)
+		}
+		base, err := f.ancestorsEffective(s.top, &buf)
+		errs = append(errs, err)
+		s.paths, s.in, s.base, s.n, s.stale = paths, in, base, 0, false
+		s.limits = make(map[string]Limits, len(paths))
+	}
+	s.n++
+	snap := &Snapshot{Time: time.Now(), Mode: f.mode, Groups: make([]*Group, 0, len(s.paths))}
+	eff := make(map[string]Effective, len(s.paths))
+	for _, p := range s.paths {
+		g, err := f.readGroup(p, readMode{in: s.in[p], skipLimits: !full}, &buf)
 		if errors.Is(err, ErrNotFound) {
-			continue // removed while we walked
+			continue // removed since the walk
 		}
 		errs = append(errs, err)
+		if full {
+			s.limits[p] = g.Limits
+		} else {
+			g.Limits = s.limits[p]
+		}
 		parent, ok := eff[parentPath(p)]
-		if !ok || p == top {
-			parent = base
+		if !ok || p == s.top {
+			parent = s.base
 		}
 		g.Effective = tighten(parent, g)
 		eff[p] = g.Effective
 		snap.Groups = append(snap.Groups, g)
+	}
+	if len(snap.Groups) == 0 {
+		s.stale = true
+		return nil, fmt.Errorf("scan cgroup %s: %w", s.top, ErrNotFound)
 	}
 	return snap, errors.Join(errs...)
 }
@@ -60,7 +118,7 @@ func (f *FS) Scan(opts ScanOptions) (*Snapshot, error) {
 func (f *FS) Read(path string) (*Group, error) {
 	p := cleanPath(path)
 	var buf bytes.Buffer
-	g, err := f.readGroup(p, false, &buf, nil)
+	g, err := f.readGroup(p, readMode{}, &buf)
 	if g == nil {
 		return nil, err
 	}
@@ -85,7 +143,7 @@ func (f *FS) ancestorsEffective(path string, buf *bytes.Buffer) (Effective, erro
 	}
 	var errs []error
 	for i := len(chain) - 1; i >= 0; i-- {
-		g, err := f.readGroup(chain[i], true, buf, nil)
+		g, err := f.readGroup(chain[i], readMode{limitsOnly: true}, buf)
 		if g == nil {
 			continue
 		}

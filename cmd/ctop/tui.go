@@ -76,9 +76,12 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	if err != nil {
 		return ui.Sources{}, "", err
 	}
+	// Usage is read every tick; the walk and the limits every fullScanEvery
+	// ticks, and at once after the UI changed a limit or made a sandbox.
+	scanner := cgroup.NewScanner(f, cgroup.ScanOptions{Path: "/"}, fullScanEvery)
 	procs := &procSource{fs: nfs, reader: nsinfo.NewReader(nfs), mode: f.Mode()}
 	src := ui.Sources{
-		Groups:    groupSource{f},
+		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
 		Isolation: isolationSource{procs: procs, place: place},
 	}
@@ -86,19 +89,27 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	if os.Geteuid() != 0 {
 		readOnly = "not running as root"
 	}
-	launcher := &launcher{fs: f, place: place}
+	launcher := &launcher{fs: f, place: place, scanner: scanner}
 	src.Launcher = launcher
-	src.Limits = limitSetter{fs: f, place: place}
+	src.Limits = limitSetter{fs: f, place: place, scanner: scanner}
 	return src, readOnly, nil
 }
 
+// fullScanEvery is how many refreshes reuse one walk of the cgroup tree
+// and one reading of the limits (see cgroup.Scanner): groups made and
+// limits changed by other tools show within that many ticks.
+const fullScanEvery = 5
+
 // groupSource reads every cgroup of the host.
-type groupSource struct{ fs *cgroup.FS }
+type groupSource struct {
+	fs      *cgroup.FS
+	scanner *cgroup.Scanner
+}
 
 // Snapshot scans the whole host. Per-file failures stay in each group's
 // Errors; only a scan that returned nothing is an error.
 func (g groupSource) Snapshot() (*cgroup.Snapshot, error) {
-	snap, err := g.fs.Scan(cgroup.ScanOptions{Path: "/"})
+	snap, err := g.scanner.Scan()
 	if snap == nil {
 		return nil, err
 	}
@@ -380,8 +391,9 @@ func idMapText(m []nsinfo.IDMapEntry) string {
 // launcher starts, lists and stops sandboxes through the sandbox package,
 // with ctop run's validation.
 type launcher struct {
-	fs    *cgroup.FS
-	place sandboxPlace
+	fs      *cgroup.FS
+	place   sandboxPlace
+	scanner *cgroup.Scanner
 }
 
 func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
@@ -414,6 +426,7 @@ func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
 	if err != nil {
 		return ui.Sandbox{}, err
 	}
+	l.scanner.Invalidate() // show its group at the next tick
 	// The monitor of a detached sandbox is our child: wait for it so it is
 	// reaped when it ends.
 	go sb.Wait()
@@ -494,8 +507,9 @@ func (c execCmd) SetStderr(w io.Writer) { c.Stderr = w }
 // limitSetter changes limits as ctop update does, with its flags and
 // validation.
 type limitSetter struct {
-	fs    *cgroup.FS
-	place sandboxPlace
+	fs      *cgroup.FS
+	place   sandboxPlace
+	scanner *cgroup.Scanner
 }
 
 // resources parses changes as ctop update's flags.
@@ -537,5 +551,6 @@ func (s limitSetter) SetLimits(target string, changes []ui.LimitChange) error {
 	if err := m.Update(r); err != nil {
 		return fmt.Errorf("update %s: %w", path, err)
 	}
+	s.scanner.Invalidate() // show the new limit at the next tick
 	return nil
 }

@@ -1,0 +1,93 @@
+package cgroup
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// copyFixture copies a fixture tree to a temporary directory the test may
+// change.
+func copyFixture(t *testing.T, name string) string {
+	t.Helper()
+	dst := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Join("testdata", name)+"/.", dst).CombinedOutput(); err != nil {
+		t.Fatalf("copy fixture: %v: %s", err, out)
+	}
+	return dst
+}
+
+func TestScannerReusesLimitsNotUsage(t *testing.T) {
+	root := copyFixture(t, "v2")
+	f, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := filepath.Join(root, "sys/fs/cgroup/ctopfixture/web")
+	write := func(file, val string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(web, file), []byte(val), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(s *Snapshot, p string) *Group {
+		for _, g := range s.Groups {
+			if g.Path == p {
+				return g
+			}
+		}
+		return nil
+	}
+	sc := NewScanner(f, ScanOptions{Path: "/ctopfixture"}, 3)
+	first, err := sc.Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := find(first, "/ctopfixture/web").Limits.Memory.Max; got != LimitOf(64*mib) {
+		t.Fatalf("memory.max = %v", got)
+	}
+	write("memory.max", "max\n")
+	write("memory.current", "12345\n")
+	if err := os.Mkdir(filepath.Join(root, "sys/fs/cgroup/ctopfixture/new"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"cgroup.controllers", "cgroup.procs"} {
+		if err := os.WriteFile(filepath.Join(root, "sys/fs/cgroup/ctopfixture/new", file), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(root, "sys/fs/cgroup/ctopfixture/idle")); err != nil {
+		t.Fatal(err)
+	}
+
+	second, err := sc.Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := find(second, "/ctopfixture/web")
+	if g.Limits.Memory.Max != LimitOf(64*mib) || g.Effective.Memory != LimitOf(64*mib) {
+		t.Errorf("between full scans the limit was re-read: %v", g.Limits.Memory.Max)
+	}
+	if g.Stats.Memory.Current != Known(12345) {
+		t.Errorf("usage not re-read: %v", g.Stats.Memory.Current)
+	}
+	if find(second, "/ctopfixture/idle") != nil {
+		t.Error("a removed group is still listed")
+	}
+	if find(second, "/ctopfixture/new") != nil {
+		t.Error("a new group appeared before the next full scan")
+	}
+
+	sc.Invalidate()
+	third, err := sc.Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := find(third, "/ctopfixture/web").Limits.Memory.Max; got != Max {
+		t.Errorf("after Invalidate memory.max = %v, want max", got)
+	}
+	if find(third, "/ctopfixture/new") == nil {
+		t.Error("the new group is missing after a full scan")
+	}
+}
