@@ -155,15 +155,23 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	// The mount namespace is joined by the child itself: once in it, the
 	// kernel no longer lets /proc/self/exe (ctop's binary, outside the
 	// sandbox's root) be executed.
-	var mntNS *os.File
+	// So is the cgroup namespace: a caller inside it could neither clone
+	// into nor move a process to the sandbox's cgroup from its own, which
+	// lies outside the namespace's root (the kernel answers ENOENT).
+	var mntNS, cgNS *os.File
 	for _, n := range fds {
-		if n.ns == NSMount {
+		if n.ns == NSMount || n.ns == NSCgroup {
 			fd, err := unix.Dup(n.fd)
 			if err != nil {
 				return 125, fmt.Errorf("exec in %s: %w", st.Name, err)
 			}
-			mntNS = os.NewFile(uintptr(fd), "mnt-ns")
-			defer mntNS.Close()
+			f := os.NewFile(uintptr(fd), string(n.ns)+"-ns")
+			defer f.Close()
+			if n.ns == NSMount {
+				mntNS = f
+			} else {
+				cgNS = f
+			}
 			continue
 		}
 		if err := unix.Setns(n.fd, int(n.ns.Flag())); err != nil {
@@ -196,8 +204,15 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		// the signal itself (childMain).
 		SysProcAttr: &syscall.SysProcAttr{},
 	}
-	if mntNS != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, mntNS)
+	cfg := &initConfig{Spec: spec}
+	for _, f := range []struct {
+		file *os.File
+		fd   *int
+	}{{mntNS, &cfg.MountNSFD}, {cgNS, &cfg.CgroupNSFD}} {
+		if f.file != nil {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f.file)
+			*f.fd = 3 + len(cmd.ExtraFiles) - 1
+		}
 	}
 	sb := &Sandbox{spec: Spec{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}}
 	if err := sb.stdio(cmd); err != nil {
@@ -226,10 +241,6 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 			_ = cmd.Wait()
 			return 125, err
 		}
-	}
-	cfg := &initConfig{Spec: spec}
-	if mntNS != nil {
-		cfg.MountNSFD = 3 + len(cmd.ExtraFiles) - 1
 	}
 	if err := send(parentEnd, message{Type: msgConfig, Config: cfg}); err != nil {
 		_ = cmd.Process.Kill()

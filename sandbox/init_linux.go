@@ -71,6 +71,12 @@ func childMain(role string, sync *os.File) (int, error) {
 			return 125, err
 		}
 	}
+	if role == roleExec && cfg.CgroupNSFD > 0 {
+		if err := unix.Setns(cfg.CgroupNSFD, unix.CLONE_NEWCGROUP); err != nil {
+			return 125, fmt.Errorf("enter cgroup namespace: %w", err)
+		}
+		unix.Close(cfg.CgroupNSFD)
+	}
 	if role == roleExec && cfg.MountNSFD > 0 {
 		// A thread sharing its filesystem context (all Go threads do) may
 		// not join a mount namespace; this one stops sharing it first.

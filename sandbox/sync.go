@@ -102,6 +102,9 @@ type initConfig struct {
 	// MountNSFD is, for ctop exec's child, the fd of the sandbox's mount
 	// namespace to join (0: none).
 	MountNSFD int `json:"mount_ns_fd,omitempty"`
+	// CgroupNSFD is, for ctop exec's child, the fd of the sandbox's cgroup
+	// namespace to join once it is in the sandbox's cgroup (0: none).
+	CgroupNSFD int `json:"cgroup_ns_fd,omitempty"`
 }
 
 func send(w io.Writer, m message) error {

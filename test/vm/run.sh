@@ -197,10 +197,17 @@ while read -r ip dir; do
 		continue
 	fi
 	echo "$ip" >"$stage/tests/$name/package"
-	if [ -d "$dir/testdata" ]; then
-		cp -a "$dir/testdata" "$stage/tests/$name/"
-	fi
+	# The binary runs in a copy of its package's directory inside a mirror
+	# of the repository's testdata, so a test that reads another package's
+	# fixtures (../../cgroup/testdata) finds them as on the host.
+	rel=${dir#"$root"}
+	mkdir -p "$stage/src/$rel"
+	echo "/src/$rel" >"$stage/tests/$name/cwd"
 done <<<"$pkgs"
+while read -r td; do
+	mkdir -p "$stage/src/$(dirname "$td")"
+	cp -a "$td" "$stage/src/$td"
+done < <(find . -path ./.vm-cache -prune -o -path ./.git -prune -o -type d -name testdata -print | sed 's|^\./||')
 log "test binaries: $(ls "$stage/tests" | tr '\n' ' ')"
 
 # busybox and its applets; util-linux tools take precedence over applets.

@@ -17,7 +17,9 @@
 //	/usr/bin/*, /lib*/*         util-linux tools (lsns, ...) and their libraries
 //	/etc/ctop-vm/modules        kernel modules to load, in dependency order
 //	/etc/ctop-vm/env            KEY=VALUE lines added to the tests' environment
-//	/tests/NAME/NAME.test       one test binary per package, testdata beside it
+//	/tests/NAME/NAME.test       one test binary per package
+//	/tests/NAME/cwd             the directory it runs in: its package's in /src
+//	/src/DIR/testdata           every testdata directory of the repository
 //	/tests/NAME/package         the package's import path, for the report
 package main
 
@@ -375,7 +377,12 @@ func runTests(out io.Writer, env []string) bool {
 		pkg, _ := os.ReadFile(filepath.Join(dir, "package"))
 		fmt.Fprintf(out, "vm: === %s\n", strings.TrimSpace(string(pkg)))
 		t0 := time.Now()
-		status, err := runBinary(out, dir, filepath.Join(dir, name+".test"), args, env, verbose)
+		// cwd names the package's directory in the mirrored source tree.
+		cwd := dir
+		if b, err := os.ReadFile(filepath.Join(dir, "cwd")); err == nil {
+			cwd = strings.TrimSpace(string(b))
+		}
+		status, err := runBinary(out, cwd, filepath.Join(dir, name+".test"), args, env, verbose)
 		took := time.Since(t0).Seconds()
 		switch {
 		case err != nil:
