@@ -116,7 +116,7 @@ func TestReadWeb(t *testing.T) {
 			}
 		}},
 		{"hybrid", v1Limits, 2, func(t *testing.T, g *Group) {
-			want := CPUStats{Usage: Known(590567), User: g.Stats.CPU.User, System: g.Stats.CPU.System,
+			want := CPUStats{Usage: Known(590567), User: Known(355988), System: Known(227980),
 				Periods: Known(37), Throttled: Known(28), ThrottledTime: Known(2152910)}
 			if diff := cmp.Diff(want, g.Stats.CPU); diff != "" {
 				t.Errorf("cpu stats (-want +got):\n%s", diff)
@@ -328,6 +328,12 @@ func TestParsers(t *testing.T) {
 	want := []Hierarchy{{1, "/sys/fs/cgroup/with space", []string{"name=systemd"}}, {2, "/sys/fs/cgroup/unified", nil}}
 	if diff := cmp.Diff(want, hs); diff != "" {
 		t.Errorf("mountinfo (-want +got):\n%s", diff)
+	}
+	if u, sy, err := parseUsageAll("cpuacct.usage_all", []byte("cpu user system\n0 10 20\n1 30 40\n")); err != nil || u != 40 || sy != 60 {
+		t.Errorf("usage_all = %d %d %v", u, sy, err)
+	}
+	if _, _, err := parseUsageAll("cpuacct.usage_all", []byte("0 10 20\n")); !errors.Is(err, ErrParse) {
+		t.Errorf("usage_all without header: %v", err)
 	}
 	p, err := parsePSI("cpu.pressure", []byte("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\n"))
 	if err != nil || p.Some.Avg10 != 1.5 || p.Some.Total != 42 || p.Full != (PSILine{}) {

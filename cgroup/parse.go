@@ -256,6 +256,29 @@ func parsePSI(name string, b []byte) (PSI, error) {
 	return p, nil
 }
 
+// parseUsageAll sums v1 cpuacct.usage_all: a header "cpu user system" and a
+// line "CPU USER SYSTEM" (nanoseconds) per CPU.
+func parseUsageAll(name string, b []byte) (user, sys uint64, err error) {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "cpu ") {
+		return 0, 0, parseErr(name, b, "want a cpu user system header")
+	}
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return 0, 0, parseErr(name, []byte(line), "want cpu, user and system")
+		}
+		u, err1 := strconv.ParseUint(f[1], 10, 64)
+		s, err2 := strconv.ParseUint(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, 0, parseErr(name, []byte(line), "not a number")
+		}
+		user += u
+		sys += s
+	}
+	return user, sys, nil
+}
+
 // sharesToWeight converts v1 cpu.shares (2..262144) to a v2 weight
 // (1..10000) the way runc does, so weights compare across layouts.
 func sharesToWeight(shares uint64) uint64 {
