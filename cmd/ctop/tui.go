@@ -17,6 +17,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/nsinfo"
@@ -125,11 +126,11 @@ func (g groupSource) Dir(controller, path string) (string, bool) { return g.fs.D
 // before, or with another start time). A process that moves to another
 // cgroup or namespace shows it within fullEvery.
 type procSource struct {
-	fs     nsinfo.FS
-	reader *nsinfo.Reader
-	mode   cgroup.Mode
-	mu     sync.Mutex // the reader and the cache are not safe for concurrent use
-	buf    bytes.Buffer
+	fs      nsinfo.FS
+	reader  *nsinfo.Reader
+	mode    cgroup.Mode
+	mu      sync.Mutex // the reader and the cache are not safe for concurrent use
+	statBuf [4096]byte
 
 	known    map[int]ui.Process
 	host     [8]ui.NSID
@@ -236,17 +237,18 @@ func (s *procSource) usage(up *ui.Process, cpu, rss uint64) {
 // stat reads utime+stime (ticks), rss (pages) and the start time (ticks
 // after boot) from /proc/PID/stat.
 func (s *procSource) stat(pid int) (cpu, rss, start uint64, ok bool) {
-	s.buf.Reset()
-	fh, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	// Raw calls, and one read: stat is a single line well under a page,
+	// and this runs for every process on every tick.
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, 0, 0, false
 	}
-	_, err = s.buf.ReadFrom(fh)
-	fh.Close()
-	if err != nil {
+	n, err := unix.Read(fd, s.statBuf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
 		return 0, 0, 0, false
 	}
-	b := s.buf.Bytes()
+	b := s.statBuf[:n]
 	r := bytes.LastIndexByte(b, ')')
 	if r < 0 {
 		return 0, 0, 0, false
