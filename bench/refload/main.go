@@ -20,20 +20,21 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/internal/refload"
 	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 func main() {
+	ref := refload.Reference(fmt.Sprintf("/ctop-test-bench-%d", os.Getpid()))
 	ctop := flag.String("ctop", "", "path of a built ctop binary (required)")
-	groups := flag.Int("groups", 400, "cgroups to create")
-	procs := flag.Int("procs", 2000, "sleeping processes to start, spread over the groups")
-	isolated := flag.Int("isolated", 200, "processes started in their own pid, net, uts, ipc and mnt namespaces")
+	flag.IntVar(&ref.Groups, "groups", ref.Groups, "cgroups to create")
+	flag.IntVar(&ref.Procs, "procs", ref.Procs, "sleeping processes to start, spread over the groups")
+	flag.IntVar(&ref.Isolated, "isolated", ref.Isolated, "processes started in their own pid, net, uts, ipc and mnt namespaces")
 	runs := flag.Int("runs", 15, "repetitions of each measurement (the median is reported)")
 	flag.Parse()
 	if *ctop == "" {
@@ -44,123 +45,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, "refload: needs root to create cgroups and namespaces")
 		os.Exit(2)
 	}
-	l, err := build(*groups, *procs, *isolated)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() { <-sig; l.remove(); os.Exit(130) }()
+	fs, err := cgroup.Open("/")
 	if err != nil {
-		l.remove()
 		fmt.Fprintln(os.Stderr, "refload:", err)
 		os.Exit(1)
 	}
-	code := measure(l, *ctop, *runs)
-	l.remove()
-	os.Exit(code)
-}
-
-type load struct {
-	fs    *cgroup.FS
-	top   string
-	dirs  []string
-	procs []*exec.Cmd
-}
-
-func build(ngroups, nprocs, nisolated int) (*load, error) {
-	fs, err := cgroup.Open("/")
+	// Notify before building, so that a SIGINT during Build waits in the
+	// channel and removes the load once Build has returned it.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	l, err := refload.Build(fs, ref)
 	if err != nil {
-		return &load{}, err
+		fmt.Fprintln(os.Stderr, "refload:", err)
+		os.Exit(1)
 	}
-	l := &load{fs: fs, top: fmt.Sprintf("/ctop-test-bench-%d", os.Getpid())}
-	ctrls := []string{"cpu", "cpuacct", "memory", "pids"}
-	var leafDirs [][]string
-	if fs.Mode() == cgroup.ModeUnified {
-		root, _ := fs.Dir("", "/")
-		if err := l.mkdir(filepath.Join(root, l.top)); err != nil {
-			return l, err
+	go func() {
+		<-sig
+		if err := l.Remove(); err != nil {
+			fmt.Fprintln(os.Stderr, "refload:", err)
 		}
-		os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte("+cpu +memory +pids"), 0)
-		if err := os.WriteFile(filepath.Join(root, l.top, "cgroup.subtree_control"), []byte("+cpu +memory +pids"), 0); err != nil {
-			return l, err
-		}
-		for i := 0; i < ngroups; i++ {
-			d := filepath.Join(root, l.top, fmt.Sprintf("g%03d", i))
-			if err := l.mkdir(d); err != nil {
-				return l, err
-			}
-			os.WriteFile(filepath.Join(d, "memory.max"), []byte("256M"), 0)
-			os.WriteFile(filepath.Join(d, "cpu.max"), []byte("50000 100000"), 0)
-			leafDirs = append(leafDirs, []string{d})
-		}
-	} else {
-		seen := map[string]bool{}
-		var mnts []string
-		for _, c := range ctrls {
-			if d, ok := fs.Dir(c, l.top); ok && !seen[d] {
-				seen[d] = true
-				mnts = append(mnts, d)
-				if err := l.mkdir(d); err != nil {
-					return l, err
-				}
-			}
-		}
-		for i := 0; i < ngroups; i++ {
-			var ds []string
-			for _, m := range mnts {
-				d := filepath.Join(m, fmt.Sprintf("g%03d", i))
-				if err := l.mkdir(d); err != nil {
-					return l, err
-				}
-				os.WriteFile(filepath.Join(d, "memory.limit_in_bytes"), []byte("268435456"), 0)
-				os.WriteFile(filepath.Join(d, "cpu.cfs_quota_us"), []byte("50000"), 0)
-				ds = append(ds, d)
-			}
-			leafDirs = append(leafDirs, ds)
-		}
+		os.Exit(130)
+	}()
+	code := measure(fs, len(l.Pids()), *ctop, *runs)
+	if err := l.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, "refload:", err)
+		code = 1
 	}
-	for i := 0; i < nprocs; i++ {
-		cmd := exec.Command("sleep", "3600")
-		if i < nisolated {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNET |
-				syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-		} else {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		}
-		if err := cmd.Start(); err != nil {
-			return l, fmt.Errorf("start process %d: %w", i, err)
-		}
-		l.procs = append(l.procs, cmd)
-		for _, d := range leafDirs[i%ngroups] {
-			if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0); err != nil {
-				return l, err
-			}
-		}
-	}
-	return l, nil
-}
-
-func (l *load) mkdir(d string) error {
-	if err := os.Mkdir(d, 0o755); err != nil {
-		return err
-	}
-	l.dirs = append(l.dirs, d)
-	return nil
-}
-
-func (l *load) remove() {
-	for _, c := range l.procs {
-		c.Process.Kill()
-	}
-	for _, c := range l.procs {
-		c.Wait()
-	}
-	for i := len(l.dirs) - 1; i >= 0; i-- {
-		for try := 0; try < 100; try++ {
-			if err := os.Remove(l.dirs[i]); err == nil || os.IsNotExist(err) {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	os.Exit(code)
 }
 
 // median runs f n times and returns the median duration.
@@ -189,8 +100,9 @@ func run(name string, args ...string) func() error {
 	}
 }
 
-func measure(l *load, ctop string, n int) int {
-	cfs := l.fs
+// measure prints the three ratios on the host as cfs sees it, the load in
+// place; started is how many of its processes this command started.
+func measure(cfs *cgroup.FS, started int, ctop string, n int) int {
 	nfs, err := nsinfo.Open("/")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "refload:", err)
@@ -198,7 +110,7 @@ func measure(l *load, ctop string, n int) int {
 	}
 	snap, _ := cfs.Scan(cgroup.ScanOptions{})
 	ps, _ := nfs.Processes()
-	fmt.Printf("load: %d cgroups on this %s host, %d processes (%d started here)\n\n", len(snap.Groups), cfs.Mode(), len(ps), len(l.procs))
+	fmt.Printf("load: %d cgroups on this %s host, %d processes (%d started here)\n\n", len(snap.Groups), cfs.Mode(), len(ps), started)
 
 	refresh := func() error {
 		if _, err := cfs.Scan(cgroup.ScanOptions{}); err != nil && !strings.Contains(err.Error(), "cannot parse") {

@@ -2,15 +2,17 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/internal/refload"
 )
 
 // BenchmarkTUISteadyState measures the TUI as a user runs it, at the
@@ -32,12 +34,25 @@ func BenchmarkTUISteadyState(b *testing.B) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		b.Skip("tmux is not installed")
 	}
-	v2, hier := benchLayout(b)
+	fs, err := cgroup.Open("/")
+	if err != nil {
+		b.Skipf("no cgroups: %v", err)
+	}
 	unique := fmt.Sprintf("ctop-test-bench-%d", os.Getpid())
 	tmp := b.TempDir()
 	bin := buildCtop(b, tmp)
-	load := buildLoad(b, v2, hier, unique, 400, 2000, 200)
-	b.Cleanup(load.remove)
+	load, err := refload.Build(fs, refload.Reference("/"+unique))
+	if errors.Is(err, refload.ErrUnsupported) {
+		b.Skip(err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := load.Remove(); err != nil {
+			b.Errorf("remove load: %v", err)
+		}
+	})
 
 	socket := unique
 	tm := func(args ...string) (string, error) {
@@ -77,84 +92,6 @@ func BenchmarkTUISteadyState(b *testing.B) {
 		b.Logf("%s view: %.2f%% of one core, peak RSS %.1f MiB over %.0f s", v.name, cpuPct, float64(peak)/1024, wall)
 	}
 	tm("send-keys", "-t", unique, "q")
-}
-
-func benchLayout(b *testing.B) (bool, []string) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == 0x63677270 {
-		return true, []string{"/sys/fs/cgroup"}
-	}
-	var dirs []string
-	for _, c := range []string{"cpu", "memory", "pids"} {
-		d := filepath.Join("/sys/fs/cgroup", c)
-		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err != nil {
-			b.Skipf("no v1 %s hierarchy", c)
-		}
-		dirs = append(dirs, d)
-	}
-	return false, dirs
-}
-
-type load struct {
-	procs []*exec.Cmd
-	tops  []string
-}
-
-func (l *load) remove() {
-	for _, c := range l.procs {
-		c.Process.Kill()
-		c.Wait()
-	}
-	for _, top := range l.tops {
-		removeGroup(top)
-	}
-}
-
-// buildLoad starts procs sleeping processes spread over groups cgroups
-// under unique, isolated of them in new pid, net, uts, ipc and mnt
-// namespaces.
-func buildLoad(b *testing.B, v2 bool, hier []string, unique string, groups, procs, isolated int) *load {
-	l := &load{}
-	for _, h := range hier {
-		l.tops = append(l.tops, filepath.Join(h, unique))
-		if err := os.MkdirAll(filepath.Join(h, unique), 0o755); err != nil {
-			l.remove()
-			b.Fatal(err)
-		}
-	}
-	if v2 {
-		for _, c := range []string{"+cpu", "+memory", "+pids"} {
-			_ = os.WriteFile(filepath.Join(hier[0], unique, "cgroup.subtree_control"), []byte(c), 0o644)
-		}
-	}
-	for g := 0; g < groups; g++ {
-		for _, h := range hier {
-			if err := os.Mkdir(filepath.Join(h, unique, fmt.Sprintf("g%03d", g)), 0o755); err != nil {
-				l.remove()
-				b.Fatal(err)
-			}
-		}
-	}
-	for i := 0; i < procs; i++ {
-		c := exec.Command("sleep", "3600")
-		if i < isolated {
-			c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNET |
-				syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNS}
-		}
-		if err := c.Start(); err != nil {
-			l.remove()
-			b.Fatalf("start sleeper %d: %v", i, err)
-		}
-		l.procs = append(l.procs, c)
-		pid := []byte(strconv.Itoa(c.Process.Pid))
-		for _, h := range hier {
-			if err := os.WriteFile(filepath.Join(h, unique, fmt.Sprintf("g%03d", i%groups), "cgroup.procs"), pid, 0o644); err != nil {
-				l.remove()
-				b.Fatalf("place sleeper %d: %v", i, err)
-			}
-		}
-	}
-	return l
 }
 
 // cpuTicks is utime+stime of pid in clock ticks.
