@@ -111,35 +111,6 @@ func sizeString(n uint64) string {
 	return strconv.FormatUint(n, 10)
 }
 
-// parseSize reads a size in docker's units (b, k, m, g, t; optional trailing
-// b). It is used only to compare a new memory limit with current usage; the
-// LimitSetter validates for real.
-func parseSize(s string) (uint64, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	s = strings.TrimSuffix(s, "b")
-	mult := uint64(1)
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		case 't':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			s = s[:n-1]
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 {
-		return 0, false
-	}
-	return uint64(f * float64(mult)), true
-}
-
 // limitsForm is the form that edits a group's limits, filled with the
 // current values.
 func limitsForm(ctx *Context, g *cgroup.Group, target string) form {

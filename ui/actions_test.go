@@ -189,14 +189,3 @@ func TestSplitCommand(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]uint64{"512": 512, "4k": 4096, "64m": 64 << 20, "1.5g": 3 << 29, "2GB": 2 << 30} {
-		if got, ok := parseSize(in); !ok || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, ok, want)
-		}
-	}
-	if _, ok := parseSize("lots"); ok {
-		t.Error(`parseSize("lots") succeeded`)
-	}
-}

@@ -18,6 +18,8 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/ctop-dev/ctop/cgroup"
+
+	"github.com/ctop-dev/ctop/sandbox"
 )
 
 // updateGolden reports whether -update was given (the flag is registered by
@@ -183,7 +185,7 @@ func (f *fakeHost) ValidateLimit(flag, value string) error {
 			return fmt.Errorf("invalid --cpus %q: want a positive number of CPUs such as 0.5", value)
 		}
 	case "memory":
-		if _, ok := parseSize(value); !ok {
+		if _, err := f.Bytes(value); err != nil {
 			return fmt.Errorf("invalid --memory %q: want a size such as 64m", value)
 		}
 	case "pids-limit":
@@ -193,6 +195,9 @@ func (f *fakeHost) ValidateLimit(flag, value string) error {
 	}
 	return nil
 }
+
+// Bytes reads sizes as the CLI does.
+func (f *fakeHost) Bytes(value string) (uint64, error) { return sandbox.ParseSize(value) }
 
 func (f *fakeHost) SetLimits(target string, ch []LimitChange) error {
 	if f.failSet != nil {
@@ -206,7 +211,7 @@ func (f *fakeHost) SetLimits(target string, ch []LimitChange) error {
 			v, _ := strconv.ParseFloat(c.Value, 64)
 			f.quota = uint64(v * 1e5)
 		case "memory":
-			f.memMax, _ = parseSize(c.Value)
+			f.memMax, _ = f.Bytes(c.Value)
 		}
 	}
 	return nil

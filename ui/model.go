@@ -689,7 +689,10 @@ func (m *Model) submitForm() tea.Cmd {
 		path, _, _ := m.selectedGroupTarget()
 		if g := m.data.byPath[path]; g != nil && g.Stats.Memory.Current.OK {
 			for _, c := range ch {
-				if n, ok := parseSize(c.Value); c.Flag == "memory" && ok && n < g.Stats.Memory.Current.V {
+				if c.Flag != "memory" {
+					continue
+				}
+				if n, err := ls.Bytes(c.Value); err == nil && n < g.Stats.Memory.Current.V {
 					m.confirm = &confirm{
 						question: fmt.Sprintf("Lower memory.max to %s, below the %s in use? The kernel will reclaim, and may OOM-kill a process.",
 							humanBytes(float64(n)), humanBytes(float64(g.Stats.Memory.Current.V))),

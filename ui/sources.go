@@ -49,6 +49,8 @@ type Launcher interface {
 type LimitSetter interface {
 	// ValidateLimit checks one value as `ctop update --FLAG VALUE` would.
 	ValidateLimit(flag, value string) error
+	// Bytes reads a size as `ctop update --memory` does.
+	Bytes(value string) (uint64, error)
 	// SetLimits applies changes to target: a sandbox name or a cgroup path.
 	SetLimits(target string, changes []LimitChange) error
 }

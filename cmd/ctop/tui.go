@@ -533,6 +533,9 @@ func (s limitSetter) ValidateLimit(flag, value string) error {
 	return err
 }
 
+// Bytes reads a size as ctop run and update do.
+func (s limitSetter) Bytes(value string) (uint64, error) { return sandbox.ParseSize(value) }
+
 func (s limitSetter) SetLimits(target string, changes []ui.LimitChange) error {
 	r, err := resourcesOf(changes)
 	if err != nil {
