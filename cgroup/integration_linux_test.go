@@ -260,3 +260,55 @@ func TestLiveThrottling(t *testing.T) {
 		t.Errorf("cpu of quota = %v", r.CPUOfQuota)
 	}
 }
+
+// TestLiveScanner checks a Scanner against the kernel: usage read through
+// its kept files follows the group, a removed group disappears at the next
+// scan, and a group made again under the same path is read afresh.
+func TestLiveScanner(t *testing.T) {
+	f := requireRoot(t)
+	g := newLiveGroup(t, f, "pids")
+	sc := NewScanner(f, ScanOptions{Path: filepath.Dir(g.path)}, 100)
+	t.Cleanup(sc.Close)
+	pidsOf := func() (U64, bool) {
+		t.Helper()
+		snap, err := sc.Scan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range snap.Groups {
+			if x.Path == g.path {
+				return x.Stats.Pids.Current, true
+			}
+		}
+		return U64{}, false
+	}
+	if n, ok := pidsOf(); !ok || n != Known(0) {
+		t.Fatalf("empty group: pids.current %v, listed %v", n, ok)
+	}
+	cmd := g.start("sleep", "60")
+	if n, _ := pidsOf(); n != Known(1) {
+		t.Errorf("after starting a process pids.current = %v, want 1 (kept file not re-read?)", n)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	dir, _ := f.Dir("pids", g.path)
+	if f.Mode() == ModeUnified {
+		dir, _ = f.Dir("", g.path)
+	}
+	for i := 0; i < 100; i++ {
+		if err := os.Remove(dir); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, ok := pidsOf(); ok {
+		t.Error("a removed group is still listed")
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sc.Invalidate()
+	if n, ok := pidsOf(); !ok || n != Known(0) {
+		t.Errorf("group made again: pids.current %v, listed %v", n, ok)
+	}
+}

@@ -24,6 +24,8 @@ type groupReader struct {
 	// skips limits, for a Scanner that reuses the limits it read last.
 	limitsOnly bool
 	skipLimits bool
+	// cache keeps files open across a Scanner's scans; nil reads afresh.
+	cache *fileCache
 }
 
 // missing reports whether err means the file is not there for this group:
@@ -36,7 +38,7 @@ func missing(err error) bool {
 // file returns the content of dir/name, or ok false when it is missing or
 // unreadable (recorded).
 func (r *groupReader) file(dir, name string) ([]byte, bool) {
-	b, err := readFile(filepath.Join(dir, name), &r.buf)
+	b, err := r.cache.read(filepath.Join(dir, name), &r.buf)
 	if err != nil {
 		if !missing(err) {
 			r.errs = append(r.errs, fmt.Errorf("read %s of %s: %w", name, r.g.Path, unwrapPath(err)))
@@ -449,13 +451,15 @@ type readMode struct {
 	// in, when not nil, says which hierarchies (by index) a walk found the
 	// group in, sparing a stat per hierarchy.
 	in []bool
+	// cache, when not nil, keeps the files open for the next scan.
+	cache *fileCache
 }
 
 // readGroup reads group path from every hierarchy that has it. It returns
 // ErrNotFound when none has (or, after a walk, when it has gone since).
 func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, error) {
 	g := &Group{Path: path}
-	r := &groupReader{fs: f, g: g, limitsOnly: m.limitsOnly, skipLimits: m.skipLimits}
+	r := &groupReader{fs: f, g: g, limitsOnly: m.limitsOnly, skipLimits: m.skipLimits, cache: m.cache}
 	if buf != nil {
 		r.buf = *buf
 		defer func() { *buf = r.buf }()
@@ -464,7 +468,7 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 	// Count processes first: after a walk it is also the check that the
 	// group still exists.
 	if !m.limitsOnly {
-		switch n, err := f.countProcs(path, m.in, &r.buf); {
+		switch n, err := f.countProcs(path, m.in, m.cache, &r.buf); {
 		case errors.Is(err, fs.ErrNotExist):
 			if m.in != nil {
 				return nil, notFound
@@ -482,7 +486,7 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 		}
 		dir := f.path(h.Mountpoint, path)
 		if h.Version == 2 {
-			b, err := readFile(filepath.Join(dir, "cgroup.controllers"), &r.buf)
+			b, err := r.cache.read(filepath.Join(dir, "cgroup.controllers"), &r.buf)
 			if err != nil {
 				if !missing(err) {
 					r.errs = append(r.errs, fmt.Errorf("read cgroup.controllers of %s: %w", path, unwrapPath(err)))
@@ -526,14 +530,14 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 // f.procsOrder that has the group. On v1 a process is in one group of every
 // hierarchy; runtimes and service managers put it at the same path in each,
 // so one hierarchy gives the count, preferring those most often managed.
-func (f *FS) countProcs(path string, in []bool, buf *bytes.Buffer) (U64, error) {
+func (f *FS) countProcs(path string, in []bool, cache *fileCache, buf *bytes.Buffer) (U64, error) {
 	err := error(fs.ErrNotExist)
 	for _, i := range f.procsOrder {
 		if in != nil && !in[i] {
 			continue
 		}
 		var b []byte
-		b, err = readFile(f.path(f.hs[i].Mountpoint, path, "cgroup.procs"), buf)
+		b, err = cache.read(f.path(f.hs[i].Mountpoint, path, "cgroup.procs"), buf)
 		if err == nil {
 			return Known(uint64(bytes.Count(b, []byte{'\n'}))), nil
 		}
