@@ -693,3 +693,34 @@ func TestSurvivesCallerThreadExit(t *testing.T) {
 	}
 	e.assertGone()
 }
+
+// TestReapLeavesForeignGroups: a group under the parent that no sandbox
+// state names is not ctop's (--cgroup-parent may name a slice holding the
+// user's services); reaping must neither kill its processes nor remove it,
+// nor remove a parent ctop did not make.
+func TestReapLeavesForeignGroups(t *testing.T) {
+	e := newTestEnv(t)
+	m, err := cgroup.Create(e.fs, e.parent+"/foreign", cgroup.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
+	if err := m.AddProc(sleep.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	start, _ := procStart(sleep.Process.Pid)
+	msgs, err := Reap(e.fs, e.state, e.parent)
+	if err != nil || len(msgs) != 0 {
+		t.Errorf("Reap = %q, %v; want nothing done", msgs, err)
+	}
+	if !alive(sleep.Process.Pid, start) {
+		t.Error("Reap killed a process of a group no sandbox owns")
+	}
+	if _, err := cgroup.Load(e.fs, e.parent+"/foreign"); err != nil {
+		t.Errorf("Reap removed a group no sandbox owns: %v", err)
+	}
+}

@@ -28,15 +28,17 @@ type Sandbox struct {
 	// Started is when Start was called.
 	Started time.Time
 
-	spec    Spec
-	fs      *cgroup.FS
-	mgr     *cgroup.Manager
-	cmd     *exec.Cmd
-	state   *State
-	workTmp string // overlay work dir beside a kept upper layer
-	pty     *os.File
-	closers []io.Closer    // our copies of the child's stdio ends
-	relays  sync.WaitGroup // output relays, done at EOF
+	spec Spec
+	fs   *cgroup.FS
+	mgr  *cgroup.Manager
+	// removeParent: the parent group is ctop's to remove once empty.
+	removeParent bool
+	cmd          *exec.Cmd
+	state        *State
+	workTmp      string // overlay work dir beside a kept upper layer
+	pty          *os.File
+	closers      []io.Closer    // our copies of the child's stdio ends
+	relays       sync.WaitGroup // output relays, done at EOF
 	// monitor is set for a detached sandbox: Wait waits for it.
 	monitor *exec.Cmd
 	waited  bool
@@ -102,6 +104,11 @@ func (sb *Sandbox) start() error {
 		Name: spec.Name, Created: sb.Started, Cgroup: spec.CgroupPath(), Command: spec.Command,
 		Namespaces: spec.Namespaces, Hostname: spec.Hostname, Network: spec.Network,
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
+	}
+	// The parent is removed with the last sandbox only if it is ctop's own:
+	// made here, or named ctop. A parent the user chose and made stays.
+	if _, err := cgroup.Load(sb.fs, spec.CgroupParent); errors.Is(err, cgroup.ErrNotFound) || ownParent(spec.CgroupParent) {
+		sb.removeParent, sb.state.MadeParent = true, true
 	}
 	if err := reserve(spec.StateDir, sb.state); err != nil {
 		return err
@@ -478,8 +485,10 @@ func (sb *Sandbox) teardown() error {
 		} else if err := sb.mgr.Delete(); err != nil {
 			errs = append(errs, err)
 		}
-		if _, err := cgroup.RemoveIfEmpty(sb.fs, sb.spec.CgroupParent); err != nil {
-			errs = append(errs, err)
+		if sb.removeParent {
+			if _, err := cgroup.RemoveIfEmpty(sb.fs, sb.spec.CgroupParent); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	for _, c := range sb.closers {

@@ -26,10 +26,13 @@ type State struct {
 	PidStart uint64 `json:"pid_start"`
 	// Owner is the ctop process that waits for the sandbox and cleans up
 	// after it (ctop run, or the monitor of a detached sandbox).
-	Owner      int         `json:"owner"`
-	OwnerStart uint64      `json:"owner_start"`
-	Created    time.Time   `json:"created"`
-	Cgroup     string      `json:"cgroup"`
+	Owner      int       `json:"owner"`
+	OwnerStart uint64    `json:"owner_start"`
+	Created    time.Time `json:"created"`
+	Cgroup     string    `json:"cgroup"`
+	// MadeParent: the parent group is ctop's (made for this sandbox, or
+	// named ctop), to be removed once empty.
+	MadeParent bool        `json:"made_parent,omitempty"`
 	Command    []string    `json:"command"`
 	Namespaces []Namespace `json:"namespaces"`
 	Hostname   string      `json:"hostname,omitempty"`
@@ -176,66 +179,47 @@ func List(stateDir string) ([]*State, error) {
 	return out, nil
 }
 
-// Reap cleans up what a killed ctop left behind under stateDir and the
-// cgroup parent: the processes, cgroup and state of each sandbox whose
-// owner is gone, and groups under parent that no sandbox owns. It returns
-// one line per thing it removed, for the caller to show.
+// Reap cleans up what a killed ctop left behind under stateDir: the
+// processes, cgroup and state of each sandbox whose owner is gone, and the
+// parent group if it is ctop's own (named ctop, or made by a reaped
+// sandbox) and empty. It returns one line per thing
+// it removed, for the caller to show.
+//
+// It touches only groups a state record names: a sandbox records its state
+// before it makes its group and removes it after, so a group under the
+// parent with no record is not ctop's (the parent may be a group the user
+// named with --cgroup-parent, holding their services).
 func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 	var msgs []string
 	var errs []error
-	// Groups are listed before states: a sandbox makes its state before its
-	// group, so a group seen here whose state is missing below is a leftover.
-	groups := childGroups(f, parent)
 	states, err := List(stateDir)
 	if err != nil {
 		return nil, err
 	}
-	owned := map[string]bool{}
+	removeParent := ownParent(parent)
 	for _, st := range states {
-		owned[filepath.Base(st.Cgroup)] = true
-		owned[st.Name] = true
 		if st.OwnerAlive() {
 			continue
 		}
+		removeParent = removeParent || (st.MadeParent && filepath.Dir(st.Cgroup) == filepath.Clean(parent))
 		if err := cleanup(f, st.Cgroup, st.dir); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		msgs = append(msgs, fmt.Sprintf("removed sandbox %s left behind by a ctop that was killed (pid %d): its processes, cgroup %s and state", st.Name, st.Owner, st.Cgroup))
 	}
-	for _, g := range groups {
-		if owned[g] {
-			continue
-		}
-		p := filepath.Join(parent, g)
-		if err := cleanup(f, p, ""); err != nil {
+	if removeParent {
+		if _, err := cgroup.RemoveIfEmpty(f, parent); err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		msgs = append(msgs, fmt.Sprintf("removed cgroup %s that no sandbox owns", p))
-	}
-	if _, err := cgroup.RemoveIfEmpty(f, parent); err != nil {
-		errs = append(errs, err)
 	}
 	return msgs, errors.Join(errs...)
 }
 
-// childGroups lists the group names directly under parent in any hierarchy.
-func childGroups(f *cgroup.FS, parent string) []string {
-	var out []string
-	for _, h := range f.Hierarchies() {
-		ents, err := os.ReadDir(filepath.Join(f.Root(), h.Mountpoint, parent))
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			if e.IsDir() && !slices.Contains(out, e.Name()) {
-				out = append(out, e.Name())
-			}
-		}
-	}
-	return out
-}
+// ownParent reports whether parent is ctop's own parent group, named ctop
+// (the default /ctop, or one a delegated user gets), which ctop removes
+// when it is empty.
+func ownParent(parent string) bool { return filepath.Base(parent) == "ctop" }
 
 // cleanup kills what is left in a sandbox's group, removes the group and
 // the state directory.
