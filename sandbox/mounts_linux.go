@@ -117,6 +117,14 @@ func setupMounts(cfg *initConfig) error {
 			return err
 		}
 	}
+	if !hasRoot {
+		// Without a rootfs the host's cgroup filesystems are in view: left
+		// writable, root in the sandbox could move itself out of its
+		// cgroup and its limits. Docker mounts them read-only too.
+		if err := remountRO("/sys/fs/cgroup"); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("cgroup filesystems: %w", err)
+		}
+	}
 	if hasRoot {
 		if err := pivot(root); err != nil {
 			return err
@@ -160,6 +168,21 @@ func maskProc(in func(string) string) error {
 // remountRO makes a bind mount read-only, keeping the flags the kernel
 // locks (nosuid, nodev, noexec, atime) as they are.
 func remountRO(target string) error {
+	// One call makes the whole tree under target read-only, submounts of
+	// a recursive bind included (mount_setattr, Linux 5.12).
+	err := unix.MountSetattr(unix.AT_FDCWD, target, unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("make %s read-only: %w", target, err)
+	}
+	return remountTopRO(target)
+}
+
+// remountTopRO makes the mount at target read-only, for kernels without
+// mount_setattr; submounts keep their mode.
+func remountTopRO(target string) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(target, &st); err != nil {
 		return fmt.Errorf("statfs %s: %w", target, err)
