@@ -724,3 +724,21 @@ func TestReapLeavesForeignGroups(t *testing.T) {
 		t.Errorf("Reap removed a group no sandbox owns: %v", err)
 	}
 }
+
+// TestCgroupfsReadOnly: without a rootfs the host's cgroup filesystems are
+// in view; a sandbox must not be able to move itself out of its cgroup.
+func TestCgroupfsReadOnly(t *testing.T) {
+	e := newTestEnv(t)
+	procs := "/sys/fs/cgroup/cgroup.procs"
+	if e.fs.Mode() != cgroup.ModeUnified {
+		h, ok := e.fs.Hierarchy("pids")
+		if !ok {
+			t.Skip("no pids hierarchy")
+		}
+		procs = filepath.Join(h.Mountpoint, "cgroup.procs")
+	}
+	res, out := e.run(e.spec("sh", "-c", "echo $$ > "+procs))
+	if res.ExitCode == 0 || !strings.Contains(out, "Read-only file system") {
+		t.Errorf("writing %s inside the sandbox: exit %d, %q; want a read-only file system", procs, res.ExitCode, out)
+	}
+}
