@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,41 +61,72 @@ func setupMounts(cfg *initConfig) error {
 		}
 		root = s.Rootfs
 	}
-	in := func(p string) string { return filepath.Join(root, p) }
 	hasRoot := root != "/"
+	// in resolves a path of the sandbox inside its root. Symlinks in the
+	// rootfs are resolved as if root were "/", so a link such as
+	// rootfs/evil -> /etc cannot make ctop create mount points on the host.
+	in := func(p string) (string, error) {
+		if !hasRoot {
+			return filepath.Join("/", p), nil
+		}
+		t, err := securejoin.SecureJoin(root, p)
+		if err != nil {
+			return "", fmt.Errorf("resolve %s in %s: %w", p, root, err)
+		}
+		return t, nil
+	}
+	proc, err := in("/proc")
+	if err != nil {
+		return err
+	}
 
 	// A fresh /proc shows the processes of the sandbox's pid namespace only.
 	if hasRoot {
-		if err := os.MkdirAll(in("/proc"), 0o555); err != nil {
+		if err := os.MkdirAll(proc, 0o555); err != nil {
 			return fmt.Errorf("--rootfs: %w", err)
 		}
 	}
 	procOK := true
-	if err := mount("proc", in("/proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+	if err := mount("proc", proc, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		// A user namespace without its own pid namespace may not mount proc.
 		if !errors.Is(err, unix.EPERM) || !hasRoot {
 			return err
 		}
 		procOK = false
-		if err := mount("/proc", in("/proc"), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if err := mount("/proc", proc, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return err
 		}
 	}
 	if hasRoot {
-		if err := setupDev(in("/dev")); err != nil {
+		dev, err := in("/dev")
+		if err != nil {
 			return err
 		}
-		if err := setupSys(in("/sys"), s.Has(NSNet)); err != nil {
+		if err := setupDev(dev); err != nil {
+			return err
+		}
+		sys, err := in("/sys")
+		if err != nil {
+			return err
+		}
+		if err := setupSys(sys, s.Has(NSNet)); err != nil {
 			return err
 		}
 	}
 	for _, b := range s.Binds {
-		if err := bindMount(b, in(b.Dest), hasRoot); err != nil {
+		target, err := in(b.Dest)
+		if err != nil {
+			return fmt.Errorf("-v %s:%s: %w", b.Source, b.Dest, err)
+		}
+		if err := bindMount(b, target, hasRoot); err != nil {
 			return err
 		}
 	}
 	for _, t := range s.Tmpfs {
-		target := in(t.Dest)
+		target, err := in(t.Dest)
+		if err != nil {
+			return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
+		}
 		if hasRoot {
 			if err := os.MkdirAll(target, 0o755); err != nil {
 				return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
@@ -134,9 +166,12 @@ func setupMounts(cfg *initConfig) error {
 }
 
 // maskProc hides and write-protects the /proc and /sys paths docker does.
-func maskProc(in func(string) string) error {
+func maskProc(in func(string) (string, error)) error {
 	for _, p := range maskedPaths() {
-		target := in(p)
+		target, err := in(p)
+		if err != nil {
+			return err
+		}
 		st, err := os.Stat(target)
 		if err != nil {
 			continue // absent on this kernel
@@ -151,7 +186,10 @@ func maskProc(in func(string) string) error {
 		}
 	}
 	for _, p := range readonlyPaths() {
-		target := in(p)
+		target, err := in(p)
+		if err != nil {
+			return err
+		}
 		if _, err := os.Stat(target); err != nil {
 			continue
 		}

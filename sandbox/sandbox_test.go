@@ -742,3 +742,29 @@ func TestCgroupfsReadOnly(t *testing.T) {
 		t.Errorf("writing %s inside the sandbox: exit %d, %q; want a read-only file system", procs, res.ExitCode, out)
 	}
 }
+
+// TestRootfsSymlinkStaysInside: a link in the rootfs pointing at a host
+// path must resolve inside the rootfs when ctop makes a mount point, so a
+// crafted image cannot make ctop create files on the host.
+func TestRootfsSymlinkStaysInside(t *testing.T) {
+	e := newTestEnv(t)
+	rootfs := busyboxRootfs(t)
+	victim := t.TempDir()
+	if err := os.Symlink(victim, filepath.Join(rootfs, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := e.spec("/bin/sh", "-c", "cat /evil/planted")
+	s.Rootfs = rootfs
+	s.Binds = []Bind{{Source: src, Dest: "/evil/planted", ReadOnly: true}}
+	s.Tmpfs = []Tmpfs{{Dest: "/evil/tmp"}}
+	if res, out := e.run(s); res.ExitCode != 0 || out != "x" {
+		t.Errorf("exit %d, output %q", res.ExitCode, out)
+	}
+	if ents, _ := os.ReadDir(victim); len(ents) != 0 {
+		t.Errorf("mount points were made on the host, in %s: %v", victim, ents)
+	}
+}
