@@ -378,3 +378,69 @@ func TestRates(t *testing.T) {
 		t.Error("rate from a reset counter")
 	}
 }
+
+// writeTree writes a fixture tree of files under a temporary root.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, text := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// TestHybridControllerOnV2 is a hybrid host booted with cgroup_no_v1=memory:
+// memory lives on the v2 tree and must be read there, while CPU usage still
+// comes from v1 (the v2 tree's cpu.stat counts other groups' processes).
+func TestHybridControllerOnV2(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"proc/self/mountinfo": "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n" +
+			"41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+		"sys/fs/cgroup/cpu,cpuacct/g/cpu.cfs_quota_us":  "50000\n",
+		"sys/fs/cgroup/cpu,cpuacct/g/cpu.cfs_period_us": "100000\n",
+		"sys/fs/cgroup/cpu,cpuacct/g/cpuacct.usage":     "7000\n",
+		"sys/fs/cgroup/cpu,cpuacct/g/cgroup.procs":      "",
+		"sys/fs/cgroup/unified/cgroup.controllers":      "memory\n",
+		"sys/fs/cgroup/unified/g/cgroup.controllers":    "memory\n",
+		"sys/fs/cgroup/unified/g/cgroup.procs":          "",
+		"sys/fs/cgroup/unified/g/memory.max":            "1048576\n",
+		"sys/fs/cgroup/unified/g/memory.current":        "4096\n",
+		"sys/fs/cgroup/unified/g/cpu.stat":              "usage_usec 999999\n",
+	})
+	f, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := f.Hierarchy("memory"); f.Mode() != ModeHybrid || h.Version != 2 {
+		t.Fatalf("mode %v, memory on v%d", f.Mode(), h.Version)
+	}
+	g, err := f.Read("/g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Limits.Memory.Max != LimitOf(mib) || g.Stats.Memory.Current != Known(4096) {
+		t.Errorf("memory from the v2 tree: max %v, current %v", g.Limits.Memory.Max, g.Stats.Memory.Current)
+	}
+	if g.Stats.CPU.Usage != Known(7) || g.Limits.CPU.Cores() != 0.5 {
+		t.Errorf("cpu from v1: usage %v, cores %v", g.Stats.CPU.Usage, g.Limits.CPU.Cores())
+	}
+}
+
+func TestIOStatOtherControllersKeys(t *testing.T) {
+	s, err := parseIOStat("io.stat", []byte("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0 cost.vrate=100.00 cost.usage=12 depth=max avg_lat=5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]IOStat{{Device: Device{8, 0}, ReadBytes: 1, WriteBytes: 2, ReadOps: 3, WriteOps: 4}}, s); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := parseIOStat("io.stat", []byte("8:0 rbytes=lots\n")); !errors.Is(err, ErrParse) {
+		t.Errorf("bad rbytes: %v", err)
+	}
+}

@@ -151,6 +151,11 @@ func parseIOStat(name string, b []byte) ([]IOStat, error) {
 		s := IOStat{Device: d}
 		for _, kv := range f[1:] {
 			k, v, _ := strings.Cut(kv, "=")
+			// Controllers such as iocost and iolatency add their own keys
+			// (cost.vrate=100.00, depth=max); only the counters are ours.
+			if k != "rbytes" && k != "wbytes" && k != "rios" && k != "wios" {
+				continue
+			}
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
 				return nil, parseErr(name, []byte(line), "value of "+k+" not a number")

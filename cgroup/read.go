@@ -152,33 +152,39 @@ func (r *groupReader) readV2Limits(dir string, has func(string) bool) {
 }
 
 // readV2 reads a group of the unified hierarchy (cgroup-v2.rst).
+// On a hybrid host only the controllers v1 leaves to the v2 tree are read
+// there (ctrls), and not its cpu.stat: a process's v2 group need not be its
+// v1 cpu group, whose usage counts.
 func (r *groupReader) readV2(dir string, ctrls []string) {
 	g := r.g
 	has := func(c string) bool { return slices.Contains(ctrls, c) }
+	core := r.fs.mode == ModeUnified || has("cpu")
 	if !r.skipLimits {
 		r.readV2Limits(dir, has)
 	}
 	if r.limitsOnly {
 		return
 	}
-	// cpu.stat is a core file: usage is there even without the controller.
-	c := &g.Stats.CPU
-	r.flat(dir, "cpu.stat", func(k string, v uint64) {
-		switch k {
-		case "usage_usec":
-			c.Usage = Known(v)
-		case "user_usec":
-			c.User = Known(v)
-		case "system_usec":
-			c.System = Known(v)
-		case "nr_periods":
-			c.Periods = Known(v)
-		case "nr_throttled":
-			c.Throttled = Known(v)
-		case "throttled_usec":
-			c.ThrottledTime = Known(v)
-		}
-	})
+	if core {
+		// cpu.stat is a core file: usage is there even without the controller.
+		c := &g.Stats.CPU
+		r.flat(dir, "cpu.stat", func(k string, v uint64) {
+			switch k {
+			case "usage_usec":
+				c.Usage = Known(v)
+			case "user_usec":
+				c.User = Known(v)
+			case "system_usec":
+				c.System = Known(v)
+			case "nr_periods":
+				c.Periods = Known(v)
+			case "nr_throttled":
+				c.Throttled = Known(v)
+			case "throttled_usec":
+				c.ThrottledTime = Known(v)
+			}
+		})
+	}
 	if has("memory") {
 		m := &g.Stats.Memory
 		m.Current = r.uint(dir, "memory.current")
@@ -339,8 +345,11 @@ func (r *groupReader) readMemoryV1(dir string) {
 func (r *groupReader) readMemoryV1Limits(dir string) {
 	m := &r.g.Limits.Memory
 	m.Max = r.limit(dir, "memory.limit_in_bytes")
-	// runc maps a memory reservation to the v1 soft limit and to v2 memory.low.
-	m.Low = r.limit(dir, "memory.soft_limit_in_bytes")
+	// runc maps a memory reservation to the v1 soft limit and to v2
+	// memory.low. An unlimited soft limit is no reservation: v2's low 0.
+	if m.Low = r.limit(dir, "memory.soft_limit_in_bytes"); m.Low.Unlimited {
+		m.Low = LimitOf(0)
+	}
 	// memsw is memory plus swap; v2 and ctop count swap alone.
 	if sw := r.limit(dir, "memory.memsw.limit_in_bytes"); sw.OK {
 		switch {
@@ -495,14 +504,14 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 			}
 			found = true
 			ctrls := strings.Fields(string(b))
-			if f.mode == ModeUnified {
-				g.Controllers = append(g.Controllers, ctrls...)
-				r.readV2(dir, ctrls)
-			} else if !m.limitsOnly {
-				// Hybrid: the v2 tree carries no v1-claimed controller;
-				// its pressure files are still per group.
-				r.readPressure(dir)
+			if f.mode == ModeHybrid {
+				// Only controllers no v1 hierarchy claimed are on this tree
+				// (cgroup_no_v1=memory puts memory here); its pressure files
+				// are per group either way.
+				ctrls = slices.DeleteFunc(ctrls, func(c string) bool { return f.byCtrl[c] != i })
 			}
+			g.Controllers = append(g.Controllers, ctrls...)
+			r.readV2(dir, ctrls)
 			continue
 		}
 		if m.in == nil {
