@@ -80,7 +80,7 @@ const mib = 1 << 20
 // and counters must come out in the same units.
 func TestReadWeb(t *testing.T) {
 	v1Limits := Limits{
-		CPU: CPULimits{Quota: LimitOf(20000), Period: Known(100000), Weight: Known(39), Shares: Known(1024),
+		CPU: CPULimits{Quota: LimitOf(20000), Period: Known(100000), Weight: Known(100), Shares: Known(1024),
 			Cpus: "0", Mems: "0", EffectiveCpus: "0", EffectiveMems: "0"},
 		Memory: MemoryLimits{Max: LimitOf(64 * mib), Low: LimitOf(48 * mib), Swap: Max},
 		IO: []IOLimit{{Device: Device{254, 0}, ReadBps: Max, WriteBps: LimitOf(mib),
@@ -245,11 +245,15 @@ func TestWeights(t *testing.T) {
 }
 
 func TestSharesToWeight(t *testing.T) {
-	// Values from runc's ConvertCPUSharesToCgroupV2Value documentation.
-	for shares, want := range map[uint64]uint64{2: 1, 1024: 39, 262144: 10000, 0: 1} {
+	// The anchors of runc's ConvertCPUSharesToCgroupV2Value: minimum,
+	// default and maximum map onto each other; between, it grows.
+	for shares, want := range map[uint64]uint64{2: 1, 1024: 100, 262144: 10000, 0: 1} {
 		if got := sharesToWeight(shares); got != want {
 			t.Errorf("sharesToWeight(%d) = %d, want %d", shares, got, want)
 		}
+	}
+	if a, b := sharesToWeight(512), sharesToWeight(2048); !(1 < a && a < 100 && 100 < b && b < 10000) {
+		t.Errorf("weights of 512 and 2048 shares: %d, %d; want either side of 100", a, b)
 	}
 }
 

@@ -342,7 +342,15 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // writeFile writes one value to a kernel file; a refusal is a *WriteError.
 func writeFile(dir, name, value string) error {
 	p := filepath.Join(dir, name)
-	err := os.WriteFile(p, []byte(value), 0)
+	// No O_CREAT: cgroupfs answers a create of a file it lacks with EACCES,
+	// which would read as "permission denied" even to root.
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	if err == nil {
+		_, err = f.WriteString(value)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if err == nil {
 		return nil
 	}

@@ -86,6 +86,17 @@ func fakeTree(t *testing.T, mountinfo string, dirs map[string]string) *FS {
 	return f
 }
 
+// touch makes empty files, as the kernel has a group's files before any
+// write (writes do not create them).
+func touch(t *testing.T, f *FS, files ...string) {
+	t.Helper()
+	for _, p := range files {
+		if err := os.WriteFile(filepath.Join(f.Root(), p), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func readTree(t *testing.T, f *FS, files ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -115,6 +126,9 @@ func fullResources() Resources {
 func TestUpdateV2Files(t *testing.T) {
 	f := fakeTree(t, "30 23 0:26 / /sys/fs/cgroup rw shared:4 - cgroup2 cgroup2 rw,nsdelegate\n",
 		map[string]string{"sys/fs/cgroup": "cpuset cpu io memory pids", "sys/fs/cgroup/ctop/web": "cpuset cpu io memory pids"})
+	g := "sys/fs/cgroup/ctop/web/"
+	files := []string{g + "cpu.max", g + "cpu.weight", g + "cpuset.cpus", g + "memory.max", g + "memory.low", g + "memory.swap.max", g + "pids.max", g + "io.max"}
+	touch(t, f, files...)
 	m, err := Load(f, "/ctop/web")
 	if err != nil {
 		t.Fatal(err)
@@ -122,10 +136,9 @@ func TestUpdateV2Files(t *testing.T) {
 	if err := m.Update(fullResources()); err != nil {
 		t.Fatal(err)
 	}
-	g := "sys/fs/cgroup/ctop/web/"
-	got := readTree(t, f, g+"cpu.max", g+"cpu.weight", g+"cpuset.cpus", g+"memory.max", g+"memory.low", g+"memory.swap.max", g+"pids.max", g+"io.max")
+	got := readTree(t, f, files...)
 	want := map[string]string{
-		g + "cpu.max": "50000 100000", g + "cpu.weight": "39", g + "cpuset.cpus": "0-1",
+		g + "cpu.max": "50000 100000", g + "cpu.weight": "100", g + "cpuset.cpus": "0-1",
 		g + "memory.max": "67108864", g + "memory.low": "16777216",
 		// docker's --memory-swap counts memory plus swap; v2 counts swap alone.
 		g + "memory.swap.max": "33554432", g + "pids.max": "10",
@@ -159,6 +172,12 @@ func TestUpdateV1Files(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(f.Root(), "sys/fs/cgroup/memory/ctop/web/memory.memsw.limit_in_bytes"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	p := "sys/fs/cgroup/"
+	files := []string{p + "cpu/ctop/web/cpu.cfs_quota_us", p + "cpu/ctop/web/cpu.cfs_period_us", p + "cpu/ctop/web/cpu.shares",
+		p + "cpuset/ctop/web/cpuset.cpus", p + "memory/ctop/web/memory.limit_in_bytes", p + "memory/ctop/web/memory.memsw.limit_in_bytes",
+		p + "memory/ctop/web/memory.soft_limit_in_bytes", p + "pids/ctop/web/pids.max", p + "blkio/ctop/web/blkio.throttle.write_bps_device",
+		p + "blkio/ctop/web/blkio.throttle.read_iops_device"}
+	touch(t, f, files...)
 	m, err := Load(f, "/ctop/web")
 	if err != nil {
 		t.Fatal(err)
@@ -171,11 +190,7 @@ func TestUpdateV1Files(t *testing.T) {
 	if err := m.Update(r); err != nil {
 		t.Fatal(err)
 	}
-	p := "sys/fs/cgroup/"
-	got := readTree(t, f, p+"cpu/ctop/web/cpu.cfs_quota_us", p+"cpu/ctop/web/cpu.cfs_period_us", p+"cpu/ctop/web/cpu.shares",
-		p+"cpuset/ctop/web/cpuset.cpus", p+"memory/ctop/web/memory.limit_in_bytes", p+"memory/ctop/web/memory.memsw.limit_in_bytes",
-		p+"memory/ctop/web/memory.soft_limit_in_bytes", p+"pids/ctop/web/pids.max", p+"blkio/ctop/web/blkio.throttle.write_bps_device",
-		p+"blkio/ctop/web/blkio.throttle.read_iops_device")
+	got := readTree(t, f, files...)
 	want := map[string]string{
 		p + "cpu/ctop/web/cpu.cfs_quota_us": "50000", p + "cpu/ctop/web/cpu.cfs_period_us": "100000", p + "cpu/ctop/web/cpu.shares": "1024",
 		p + "cpuset/ctop/web/cpuset.cpus": "0-1", p + "memory/ctop/web/memory.limit_in_bytes": "67108864",

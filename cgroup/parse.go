@@ -3,6 +3,7 @@ package cgroup
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -285,13 +286,25 @@ func parseUsageAll(name string, b []byte) (user, sys uint64, err error) {
 }
 
 // sharesToWeight converts v1 cpu.shares (2..262144) to a v2 weight
-// (1..10000) the way runc does, so weights compare across layouts.
+// (1..10000) the way runc does since 1.3 (opencontainers/cgroups): a
+// quadratic in log2(shares) that maps the minimum, the default and the
+// maximum onto each other (2 -> 1, 1024 -> 100, 262144 -> 10000), so a
+// default v1 group shows the default v2 weight. (The older linear formula
+// gave 39 for the default.)
 func sharesToWeight(shares uint64) uint64 {
-	if shares < 2 {
-		shares = 2
+	switch {
+	case shares <= 2:
+		return 1
+	case shares >= 262144:
+		return 10000
 	}
-	if shares > 262144 {
-		shares = 262144
+	l := math.Log2(float64(shares))
+	exp := (l*l+125*l)/612.0 - 7.0/34.0
+	// Round first: 10^2.0 computed in floating point may land a hair above
+	// 100 and must not ceil to 101.
+	v := math.Pow(10, exp)
+	if r := math.Round(v); math.Abs(v-r) < 1e-9 {
+		return uint64(r)
 	}
-	return 1 + ((shares-2)*9999)/262142
+	return uint64(math.Ceil(v))
 }

@@ -64,7 +64,7 @@ func handBuilt() *cgroup.Snapshot {
 		Path:        "/ctop/legacy",
 		Controllers: []string{"cpu", "memory"},
 		Limits: cgroup.Limits{
-			CPU:    cgroup.CPULimits{Quota: cgroup.Max, Period: cgroup.Known(100000), Shares: cgroup.Known(1024), Weight: cgroup.Known(39)},
+			CPU:    cgroup.CPULimits{Quota: cgroup.Max, Period: cgroup.Known(100000), Shares: cgroup.Known(1024), Weight: cgroup.Known(100)},
 			Memory: cgroup.MemoryLimits{Max: cgroup.Max},
 		},
 		Effective: cgroup.Effective{Memory: cgroup.Max, Pids: cgroup.Max},
