@@ -119,8 +119,8 @@ func NewRates(prev, cur *Group, dt time.Duration) Rates {
 	}
 	for _, s := range cur.Stats.IO {
 		o, ok := old[s.Device]
-		if !ok || s.ReadBytes < o.ReadBytes || s.WriteBytes < o.WriteBytes {
-			continue
+		if !ok || s.ReadBytes < o.ReadBytes || s.WriteBytes < o.WriteBytes || s.ReadOps < o.ReadOps || s.WriteOps < o.WriteOps {
+			continue // new device, or counters reset
 		}
 		r.IO = append(r.IO, IORate{
 			Device:    s.Device,

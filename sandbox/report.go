@@ -94,7 +94,11 @@ func (r Result) Report(name string) []string {
 		if l := g.Limits.Pids; l.Finite() {
 			limit = fmt.Sprintf("its pids limit of %d", l.V)
 		}
-		out = append(out, fmt.Sprintf("sandbox %s: %d forks failed at %s (pids.events max %d)", name, p.V, limit, p.V))
+		forks := "forks"
+		if p.V == 1 {
+			forks = "fork"
+		}
+		out = append(out, fmt.Sprintf("sandbox %s: %d %s failed at %s (pids.events max %d)", name, p.V, forks, limit, p.V))
 	}
 	c := g.Stats.CPU
 	if c.Periods.V >= 10 && c.Throttled.OK && c.Throttled.V*2 >= c.Periods.V {

@@ -82,7 +82,7 @@ func TestPidsLimit(t *testing.T) {
 		t.Errorf("pids.events max = %v, helper saw %d failed forks", res.Group.Stats.Pids.MaxEvents, failed)
 	}
 	rep := strings.Join(res.Report(s.Name), "\n")
-	if !strings.Contains(rep, "forks failed at its pids limit of 10") {
+	if !strings.Contains(rep, "failed at its pids limit of 10") {
 		t.Errorf("report %q does not name the pids limit", rep)
 	}
 	e.assertGone()

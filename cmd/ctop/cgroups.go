@@ -166,12 +166,13 @@ func writeLayout(w io.Writer, fs *cgroup.FS) {
 
 func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates, sampled bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "PROCS\tCPU%\tLIMIT\t%QUOTA\tTHR%\tMEM\tMEMMAX\tPIDS\tIO R/W\tPSI\t EVENTS\t CGROUP")
+	fmt.Fprintln(tw, "PROCS\tCPU%\tLIMIT\t%QUOTA\tTHR%\tMEM\tMEMMAX\tPIDS\tIO/s\tPSI\t EVENTS\t CGROUP")
 	top := 0
 	if len(snap.Groups) > 0 {
 		top = pathDepth(snap.Groups[0].Path)
 	}
-	for _, g := range snap.Groups {
+	names := treeNames(snap.Groups, top)
+	for i, g := range snap.Groups {
 		r := rates[g.Path]
 		thr := "-"
 		if r.ThrottledFraction.OK {
@@ -188,7 +189,7 @@ func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates
 				rd += x.ReadBps
 				wr += x.WriteBps
 			}
-			io = rateIEC(rd) + "/" + rateIEC(wr)
+			io = "r " + rateIEC(rd) + " w " + rateIEC(wr)
 		}
 		psi := "-"
 		if g.Stats.Pressure.CPU.OK {
@@ -201,7 +202,7 @@ func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t %s\t %s\n",
 			g.Procs, pct(r.CPU), limit, pct(r.CPUOfQuota), thr,
 			u64Bytes(g.Stats.Memory.Current), limitBytes(g.Limits.Memory.Max), pids, io, psi,
-			events(g), treeName(g.Path, top))
+			events(g), names[i])
 	}
 	tw.Flush()
 }
@@ -221,13 +222,52 @@ func events(g *cgroup.Group) string {
 	return strings.Join(e, ",")
 }
 
-// treeName indents a group's name by its depth below the top of the scan.
-func treeName(p string, top int) string {
-	d := pathDepth(p) - top
-	if d <= 0 {
-		return p
+// treeNames draws the groups (in tree order) as a tree below the first:
+// "├ " before a group with a later sibling, "└ " before the last one, and
+// "│ " where an ancestor's siblings continue below.
+func treeNames(groups []*cgroup.Group, top int) []string {
+	names := make([]string, len(groups))
+	// more[d] says whether the branch at depth d has a later sibling.
+	var more []bool
+	for i, g := range groups {
+		d := pathDepth(g.Path) - top
+		if d <= 0 {
+			names[i] = g.Path
+			continue
+		}
+		last := true
+		for _, n := range groups[i+1:] {
+			nd := pathDepth(n.Path) - top
+			if nd < d {
+				break
+			}
+			if nd == d {
+				last = false
+				break
+			}
+		}
+		for len(more) < d {
+			more = append(more, false)
+		}
+		more = more[:d]
+		var b strings.Builder
+		for _, m := range more[:d-1] {
+			if m {
+				b.WriteString("│ ")
+			} else {
+				b.WriteString("  ")
+			}
+		}
+		if last {
+			b.WriteString("└ ")
+		} else {
+			b.WriteString("├ ")
+		}
+		b.WriteString(path.Base(g.Path))
+		more[d-1] = !last
+		names[i] = b.String()
 	}
-	return strings.Repeat("  ", d-1) + "└ " + path.Base(p)
+	return names
 }
 
 // pathDepth is the number of components of a group path; "/" has none.

@@ -185,3 +185,15 @@ func TestInspectLive(t *testing.T) {
 		t.Errorf("text diff does not mark uts and net isolated:\n%s", text)
 	}
 }
+
+func TestTreeNames(t *testing.T) {
+	var groups []*cgroup.Group
+	for _, p := range []string{"/", "/a", "/a/x", "/a/y", "/a/y/z", "/b"} {
+		groups = append(groups, &cgroup.Group{Path: p})
+	}
+	got := treeNames(groups, 0)
+	want := []string{"/", "├ a", "│ ├ x", "│ └ y", "│   └ z", "└ b"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("tree:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
