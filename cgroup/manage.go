@@ -531,6 +531,12 @@ func (m *Manager) setMemory(r Resources) error {
 	}
 	if err := writeMax(); err != nil {
 		if r.MemorySwap == nil {
+			// Say what docker says, rather than the kernel's bare EINVAL.
+			if b, rerr := os.ReadFile(filepath.Join(dir, "memory.memsw.limit_in_bytes")); rerr == nil && r.MemoryMax.Finite() {
+				if sw, perr := parseLimit("memory.memsw.limit_in_bytes", b); perr == nil && sw.Finite() && r.MemoryMax.V > sw.V {
+					return fmt.Errorf("set memory limit of %s to %d: above its memory+swap limit of %d: give --memory-swap with --memory", m.path, r.MemoryMax.V, sw.V)
+				}
+			}
 			return err
 		}
 		if err := writeSwap(); err != nil {
