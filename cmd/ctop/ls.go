@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,7 +23,9 @@ func newLsCmd() *cobra.Command {
 		Use:   "ls",
 		Short: "List running sandboxes",
 		Long: `List the running sandboxes, from the state ctop keeps under /run/ctop.
-Sandboxes whose ctop was killed are cleaned up first, and ctop says so.`,
+Sandboxes whose ctop was killed are cleaned up first, and ctop says so.
+LIMITS are the limits in force now, read from each sandbox's cgroup, as
+the flags of ctop run and ctop update that would set them.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			f, err := cgroup.Open("/")
@@ -35,6 +38,17 @@ Sandboxes whose ctop was killed are cleaned up first, and ctop says so.`,
 			states, err := sandbox.List(place.stateDir)
 			if err != nil {
 				return err
+			}
+			// Show the limits in force now, which ctop update (or any
+			// other tool) may have changed since the start.
+			allCpus := ""
+			if root, err := f.Read("/"); err == nil {
+				allCpus = root.Limits.CPU.EffectiveCpus
+			}
+			for _, st := range states {
+				if g, err := f.Read(st.Cgroup); g != nil && err == nil {
+					st.Limits = liveLimits(g, allCpus)
+				}
 			}
 			out := c.OutOrStdout()
 			if asJSON {
@@ -62,4 +76,33 @@ Sandboxes whose ctop was killed are cleaned up first, and ctop says so.`,
 	place.register(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print the sandboxes' state as JSON")
 	return c
+}
+
+// liveLimits writes a group's limits as the flags that set them. A cpuset
+// of every CPU (allCpus; v1 requires one in each group) is no limit.
+func liveLimits(g *cgroup.Group, allCpus string) string {
+	var s []string
+	if c := g.Limits.CPU.Cores(); c > 0 {
+		s = append(s, "--cpus "+strconv.FormatFloat(c, 'f', -1, 64))
+	}
+	if c := g.Limits.CPU.Cpus; c != "" && c != allCpus {
+		s = append(s, "--cpuset-cpus "+c)
+	}
+	if m := g.Limits.Memory.Max; m.Finite() {
+		s = append(s, "--memory "+strings.ReplaceAll(sandbox.FormatBytes(m.V), " ", ""))
+	}
+	if p := g.Limits.Pids; p.Finite() {
+		s = append(s, "--pids-limit "+strconv.FormatUint(p.V, 10))
+	}
+	for _, l := range g.Limits.IO {
+		for _, x := range []struct {
+			flag string
+			l    cgroup.Limit
+		}{{"--device-read-bps", l.ReadBps}, {"--device-write-bps", l.WriteBps}, {"--device-read-iops", l.ReadIOps}, {"--device-write-iops", l.WriteIOps}} {
+			if x.l.Finite() {
+				s = append(s, x.flag+" "+l.Device.String()+":"+strconv.FormatUint(x.l.V, 10))
+			}
+		}
+	}
+	return strings.Join(s, " ")
 }

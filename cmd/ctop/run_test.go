@@ -168,6 +168,11 @@ func TestSandboxCommandsLive(t *testing.T) {
 	if g, _ := f.Read(parent + "/cli"); g.Limits.Memory.Max != cgroup.LimitOf(100<<20) {
 		t.Errorf("memory after update by path: %v", g.Limits.Memory.Max)
 	}
+	// ls shows the limits in force now, not those of the start.
+	if out, _, _ := ctop(t, "ls", "--state-dir", state, "--cgroup-parent", parent); !strings.Contains(out, "--cpus 0.25") ||
+		!strings.Contains(out, "--memory 100MiB") || !strings.Contains(out, "--pids-limit 30") {
+		t.Errorf("ls after update:\n%s", out)
+	}
 	if _, code, err := ctop(t, "stop", "--state-dir", state, "cli"); code != 0 {
 		t.Fatalf("stop: exit %d, %v", code, err)
 	}
