@@ -429,8 +429,16 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 			return usageErr(err)
 		}
 	}
+	// Catch signals before the start: one arriving meanwhile would kill ctop
+	// half-way, leaving the sandbox to die by its parent-death signal and
+	// its cgroup to the next reap. They are relayed once it runs.
+	sigs := make(chan os.Signal, 8)
+	if !o.detach {
+		signal.Notify(sigs, relayed...)
+	}
 	sb, err := sandbox.Start(spec)
 	if err != nil {
+		signal.Stop(sigs)
 		if restore != nil {
 			restore()
 		}
@@ -444,7 +452,7 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		fmt.Fprintln(c.OutOrStdout(), sb.Name)
 		return nil
 	}
-	stop := relaySignals(sb)
+	stop := relaySignals(sb, sigs)
 	res, werr := sb.Wait()
 	stop()
 	if restore != nil {
@@ -498,11 +506,13 @@ func swapAccounted(f *cgroup.FS) bool {
 	return false
 }
 
-// relaySignals passes the signals a user sends ctop on to the sandbox's
-// command (docker's --sig-proxy) and keeps a TTY's size in step.
-func relaySignals(sb *sandbox.Sandbox) (stop func()) {
-	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
+// relayed are the signals ctop run passes on to the sandbox.
+var relayed = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH}
+
+// relaySignals passes the signals caught on ch (those a user sends ctop) on
+// to the sandbox's command (docker's --sig-proxy) and keeps a TTY's size in
+// step.
+func relaySignals(sb *sandbox.Sandbox, ch chan os.Signal) (stop func()) {
 	if sb.Spec().TTY {
 		if rows, cols, err := sandbox.TerminalSize(0); err == nil {
 			_ = sb.Resize(rows, cols)
