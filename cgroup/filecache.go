@@ -51,7 +51,7 @@ func (c *fileCache) read(path string, buf *bytes.Buffer) ([]byte, error) {
 		unix.Close(f.fd)
 		delete(c.files, path)
 	}
-	fd, err := openRetry(path)
+	fd, err := openRetry(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}

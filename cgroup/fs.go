@@ -143,7 +143,7 @@ func cleanPath(p string) string {
 // and register it with the poller, two extra calls per file on a path that
 // reads thousands of small files per refresh.
 func readFile(path string, buf *bytes.Buffer) ([]byte, error) {
-	fd, err := openRetry(path)
+	fd, err := openRetry(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -177,9 +177,9 @@ func readFile(path string, buf *bytes.Buffer) ([]byte, error) {
 // a page less room for any line the kernel writes into these files.
 const shortRead = 4096 - 512
 
-func openRetry(path string) (int, error) {
+func openRetry(path string, flags int) (int, error) {
 	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0)
 		if err != unix.EINTR {
 			return fd, err
 		}

@@ -204,22 +204,19 @@ func parentPath(p string) string {
 // and for each path the hierarchies (by index) that have it.
 func (f *FS) walk(top string, depth int) ([]string, map[string][]bool, error) {
 	set := map[string][]bool{}
+	buf := make([]byte, 16<<10)
 	for i, h := range f.hs {
 		mnt := f.path(h.Mountpoint)
-		start := filepath.Join(mnt, top)
-		err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		// rel is the group path, dir its directory in this hierarchy.
+		var visit func(rel, dir string, level int) error
+		visit = func(rel, dir string, level int) error {
+			var kids []string
+			err := subdirs(dir, buf, func(name string) { kids = append(kids, name) })
 			if err != nil {
-				if p == start || errors.Is(err, fs.ErrNotExist) {
-					return fs.SkipDir // absent here, or removed while walking
+				if level == 0 || errors.Is(err, fs.ErrNotExist) {
+					return nil // absent here, or removed while walking
 				}
-				return err
-			}
-			if !d.IsDir() {
-				return nil
-			}
-			rel := "/" + strings.TrimPrefix(strings.TrimPrefix(p, mnt), "/")
-			if depth > 0 && levels(top, rel) > depth {
-				return fs.SkipDir
+				return fmt.Errorf("walk %s: %w", dir, err)
 			}
 			in := set[rel]
 			if in == nil {
@@ -227,10 +224,18 @@ func (f *FS) walk(top string, depth int) ([]string, map[string][]bool, error) {
 				set[rel] = in
 			}
 			in[i] = true
+			if depth > 0 && level >= depth {
+				return nil
+			}
+			for _, k := range kids {
+				if err := visit(filepath.Join(rel, k), filepath.Join(dir, k), level+1); err != nil {
+					return err
+				}
+			}
 			return nil
-		})
-		if err != nil && !errors.Is(err, fs.SkipDir) {
-			return nil, nil, fmt.Errorf("walk %s: %w", start, err)
+		}
+		if err := visit(top, filepath.Join(mnt, top), 0); err != nil {
+			return nil, nil, err
 		}
 	}
 	paths := make([]string, 0, len(set))
@@ -239,15 +244,6 @@ func (f *FS) walk(top string, depth int) ([]string, map[string][]bool, error) {
 	}
 	slices.SortFunc(paths, ComparePaths)
 	return paths, set, nil
-}
-
-// levels is how far below top rel is.
-func levels(top, rel string) int {
-	if rel == top {
-		return 0
-	}
-	r := strings.TrimPrefix(rel, top)
-	return strings.Count(strings.Trim(r, "/"), "/") + 1
 }
 
 // ComparePaths orders group paths as a tree: component by component, so a
