@@ -131,6 +131,8 @@ type procSource struct {
 	mode    cgroup.Mode
 	mu      sync.Mutex // the reader and the cache are not safe for concurrent use
 	statBuf [4096]byte
+	statFDs map[int]int // pid -> kept /proc/PID/stat descriptor
+	maxFDs  int
 
 	known    map[int]ui.Process
 	host     [8]ui.NSID
@@ -183,6 +185,7 @@ func (s *procSource) full(now time.Time) (ui.ProcTable, error) {
 		t.Procs = append(t.Procs, up)
 	}
 	s.known, s.lastFull = known, now
+	s.dropStats(known)
 	// A full read leaves megabytes of small buffers behind (thousands of
 	// files read by parallel workers); give them back to the kernel now
 	// rather than keep them as resident memory until the next one. The
@@ -226,6 +229,7 @@ func (s *procSource) quick(now time.Time) (ui.ProcTable, error) {
 		t.Procs = append(t.Procs, up)
 	}
 	s.known = known
+	s.dropStats(known)
 	return t, nil
 }
 
@@ -237,15 +241,14 @@ func (s *procSource) usage(up *ui.Process, cpu, rss uint64) {
 // stat reads utime+stime (ticks), rss (pages) and the start time (ticks
 // after boot) from /proc/PID/stat.
 func (s *procSource) stat(pid int) (cpu, rss, start uint64, ok bool) {
-	// Raw calls, and one read: stat is a single line well under a page,
-	// and this runs for every process on every tick.
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	n, err := unix.Read(fd, s.statBuf[:])
-	unix.Close(fd)
-	if err != nil || n <= 0 {
+	// This runs for every process on every tick, so the file is kept open
+	// and read again from offset 0, which makes the kernel write it anew:
+	// one system call instead of three. stat is one line, well under a
+	// page, so one read has it all. When the process is gone the read
+	// fails (ESRCH) and the descriptor is dropped; a new process with the
+	// same pid gets a fresh one.
+	n, ok := s.readStat(pid)
+	if !ok {
 		return 0, 0, 0, false
 	}
 	b := s.statBuf[:n]
@@ -290,6 +293,46 @@ func (s *procSource) stat(pid int) (cpu, rss, start uint64, ok bool) {
 		return 0, 0, 0, false
 	}
 	return ut + st, rs, start, true
+}
+
+// readStat reads /proc/PID/stat into statBuf through a kept descriptor.
+func (s *procSource) readStat(pid int) (int, bool) {
+	if s.statFDs == nil {
+		s.statFDs = map[int]int{}
+		s.maxFDs = 1024
+		var rl unix.Rlimit
+		if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur/4 > uint64(s.maxFDs) {
+			s.maxFDs = int(min(rl.Cur/4, 1<<15))
+		}
+	}
+	if fd, ok := s.statFDs[pid]; ok {
+		if n, err := unix.Pread(fd, s.statBuf[:], 0); err == nil && n > 0 {
+			return n, true
+		}
+		unix.Close(fd)
+		delete(s.statFDs, pid)
+	}
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, false
+	}
+	n, err := unix.Read(fd, s.statBuf[:])
+	if err != nil || n <= 0 || len(s.statFDs) >= s.maxFDs {
+		unix.Close(fd)
+		return n, err == nil && n > 0
+	}
+	s.statFDs[pid] = fd
+	return n, true
+}
+
+// dropStats closes the kept stat files of processes not in alive.
+func (s *procSource) dropStats(alive map[int]ui.Process) {
+	for pid, fd := range s.statFDs {
+		if _, ok := alive[pid]; !ok {
+			unix.Close(fd)
+			delete(s.statFDs, pid)
+		}
+	}
 }
 
 // cgroupOf picks the path that keys the cgroup snapshot: the v2 path on a
