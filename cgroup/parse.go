@@ -101,80 +101,90 @@ func parseDevice(s string) (Device, bool) {
 	return Device{Major: uint32(ma), Minor: uint32(mi)}, true
 }
 
+// deviceKeys parses the lines "MAJ:MIN key=value key=value ..." of a v2 io
+// file (io.max, io.stat): line is called with each line's device and
+// returns the function that takes the line's pairs.
+func deviceKeys(name string, b []byte, line func(d Device) func(k, v string) error) error {
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		d, ok := parseDevice(f[0])
+		if !ok {
+			return parseErr(name, []byte(l), "bad device")
+		}
+		pair := line(d)
+		for _, p := range f[1:] {
+			k, v, _ := strings.Cut(p, "=")
+			if err := pair(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // parseIOMax parses v2 io.max: "MAJ:MIN rbps=N wbps=N riops=N wiops=N",
 // each value a number or "max".
 func parseIOMax(name string, b []byte) ([]IOLimit, error) {
 	var out []IOLimit
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		d, ok := parseDevice(f[0])
-		if !ok {
-			return nil, parseErr(name, []byte(line), "bad device")
-		}
-		l := IOLimit{Device: d, ReadBps: Max, WriteBps: Max, ReadIOps: Max, WriteIOps: Max}
-		for _, kv := range f[1:] {
-			k, v, _ := strings.Cut(kv, "=")
-			lim, err := parseLimit(name, []byte(v))
-			if err != nil {
-				return nil, err
-			}
+	err := deviceKeys(name, b, func(d Device) func(k, v string) error {
+		out = append(out, IOLimit{Device: d, ReadBps: Max, WriteBps: Max, ReadIOps: Max, WriteIOps: Max})
+		l := &out[len(out)-1]
+		return func(k, v string) error {
+			var dst *Limit
 			switch k {
 			case "rbps":
-				l.ReadBps = lim
+				dst = &l.ReadBps
 			case "wbps":
-				l.WriteBps = lim
+				dst = &l.WriteBps
 			case "riops":
-				l.ReadIOps = lim
+				dst = &l.ReadIOps
 			case "wiops":
-				l.WriteIOps = lim
+				dst = &l.WriteIOps
+			default:
+				return nil
 			}
+			lim, err := parseLimit(name, []byte(v))
+			*dst = lim
+			return err
 		}
-		out = append(out, l)
-	}
-	return out, nil
+	})
+	return out, err
 }
 
-// parseIOStat parses v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N ...".
+// parseIOStat parses v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N
+// ...". Controllers such as iocost and iolatency add keys of their own
+// (cost.vrate=100.00, depth=max); only the four counters are read.
 func parseIOStat(name string, b []byte) ([]IOStat, error) {
 	var out []IOStat
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		d, ok := parseDevice(f[0])
-		if !ok {
-			return nil, parseErr(name, []byte(line), "bad device")
-		}
-		s := IOStat{Device: d}
-		for _, kv := range f[1:] {
-			k, v, _ := strings.Cut(kv, "=")
-			// Controllers such as iocost and iolatency add their own keys
-			// (cost.vrate=100.00, depth=max); only the counters are ours.
-			if k != "rbytes" && k != "wbytes" && k != "rios" && k != "wios" {
-				continue
+	err := deviceKeys(name, b, func(d Device) func(k, v string) error {
+		out = append(out, IOStat{Device: d})
+		s := &out[len(out)-1]
+		return func(k, v string) error {
+			var dst *uint64
+			switch k {
+			case "rbytes":
+				dst = &s.ReadBytes
+			case "wbytes":
+				dst = &s.WriteBytes
+			case "rios":
+				dst = &s.ReadOps
+			case "wios":
+				dst = &s.WriteOps
+			default:
+				return nil
 			}
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				return nil, parseErr(name, []byte(line), "value of "+k+" not a number")
+				return parseErr(name, []byte(k+"="+v), "value of "+k+" not a number")
 			}
-			switch k {
-			case "rbytes":
-				s.ReadBytes = n
-			case "wbytes":
-				s.WriteBytes = n
-			case "rios":
-				s.ReadOps = n
-			case "wios":
-				s.WriteOps = n
-			}
+			*dst = n
+			return nil
 		}
-		out = append(out, s)
-	}
-	return out, nil
+	})
+	return out, err
 }
 
 // parseBlkioDevice parses a v1 blkio.throttle.*_device file: "MAJ:MIN N".
