@@ -169,6 +169,16 @@ func (m *Model) startSample() tea.Cmd {
 	return sample(m.ctx.Sources, m.needsProcs(), groups)
 }
 
+// formFailed shows an action's error in its form, still open, or in the
+// status line when the form is gone.
+func (m *Model) formFailed(err error) {
+	if m.form != nil {
+		m.form.busy, m.form.err = "", err.Error()
+		return
+	}
+	m.setStatus(err.Error(), true)
+}
+
 func (m *Model) setStatus(s string, isErr bool) { m.status, m.statusErr = s, isErr }
 
 // layout tells the list views how many rows they show, for paging and
@@ -240,11 +250,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case launchedMsg:
 		if msg.err != nil {
-			if m.form != nil {
-				m.form.busy, m.form.err = "", msg.err.Error()
-			} else {
-				m.setStatus(msg.err.Error(), true)
-			}
+			m.formFailed(msg.err)
 			return m, nil
 		}
 		m.form = nil
@@ -253,11 +259,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.startSample()
 	case limitsSetMsg:
 		if msg.err != nil {
-			if m.form != nil {
-				m.form.busy, m.form.err = "", msg.err.Error()
-			} else {
-				m.setStatus(msg.err.Error(), true)
-			}
+			m.formFailed(msg.err)
 			return m, nil
 		}
 		m.form = nil
