@@ -739,6 +739,11 @@ func removeTree(dir string) error {
 			}
 		}
 	}
+	// A group whose last process has just been reaped can refuse removal
+	// for a moment while the kernel finishes with it; the wait starts
+	// short, as the common case is a fraction of a millisecond, and backs
+	// off to about a second in all.
+	wait := 100 * time.Microsecond
 	for i := 0; ; i++ {
 		err := unix.Rmdir(dir)
 		if err == nil || errors.Is(err, unix.ENOENT) {
@@ -747,7 +752,8 @@ func removeTree(dir string) error {
 		if !errors.Is(err, unix.EBUSY) || i == 100 {
 			return fmt.Errorf("remove %s: %w", dir, err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Millisecond)
 	}
 }
 

@@ -49,7 +49,9 @@ func lastCap() int {
 // credentials clears it, prctl(2)).
 func dropPrivileges(s *Spec) error {
 	mask := DefaultCapMask()
-	for c := 0; c <= lastCap(); c++ {
+	// Read once: the loop condition would read the file on every pass.
+	last := lastCap()
+	for c := 0; c <= last; c++ {
 		if mask&(1<<uint(c)) != 0 {
 			continue
 		}
