@@ -466,7 +466,10 @@ func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
 	if err != nil {
 		return ui.Sandbox{}, err
 	}
-	sandbox.Reap(l.fs, l.place.stateDir, l.place.cgroupParent) // as ctop run does
+	// As ctop run does: clean up after a killed ctop, and give docker's
+	// default swap with a memory limit.
+	sandbox.Reap(l.fs, l.place.stateDir, l.place.cgroupParent)
+	defaultSwap(l.fs, &spec.Resources)
 	sb, err := sandbox.Start(spec)
 	if err != nil {
 		return ui.Sandbox{}, err
