@@ -616,9 +616,12 @@ func (m *Manager) FD() (fd int, ok bool, err error) {
 func (m *Manager) Procs() ([]int, error) {
 	var out []int
 	for _, d := range m.dirs {
+		// A group removed meanwhile (its sandbox's own teardown racing a
+		// stop) has no processes: its files vanish (ENOENT) or, open
+		// already, read ENODEV.
 		err := filepath.WalkDir(d.dir, func(p string, e os.DirEntry, err error) error {
 			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
+				if missing(err) {
 					return filepath.SkipDir
 				}
 				return err
@@ -628,7 +631,7 @@ func (m *Manager) Procs() ([]int, error) {
 			}
 			f, err := os.Open(filepath.Join(p, "cgroup.procs"))
 			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
+				if missing(err) {
 					return nil
 				}
 				return err
@@ -640,7 +643,10 @@ func (m *Manager) Procs() ([]int, error) {
 					out = append(out, n)
 				}
 			}
-			return s.Err()
+			if err := s.Err(); err != nil && !missing(err) {
+				return err
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list processes of %s: %w", m.path, err)

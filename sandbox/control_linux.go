@@ -31,11 +31,16 @@ func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
 		return true, cleanup(f, st.Cgroup, st.dir)
 	}
 	m, err := cgroup.Load(f, st.Cgroup)
-	if err != nil {
+	switch {
+	case errors.Is(err, cgroup.ErrNotFound):
+		// Its group is gone already: the sandbox ended and its owner is
+		// tearing it down; wait for that below.
+	case err != nil:
 		return false, fmt.Errorf("stop %s: %w", name, err)
-	}
-	if err := m.Kill(); err != nil {
-		return false, fmt.Errorf("stop %s: %w", name, err)
+	default:
+		if err := m.Kill(); err != nil {
+			return false, fmt.Errorf("stop %s: %w", name, err)
+		}
 	}
 	if st.Owner == os.Getpid() {
 		return false, nil // this process's Wait cleans up
