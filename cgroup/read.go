@@ -20,10 +20,12 @@ type groupReader struct {
 	buf  bytes.Buffer
 	g    *Group
 	errs []error
-	// limitsOnly skips usage, for reading ancestors' limits; skipLimits
-	// skips limits, for a Scanner that reuses the limits it read last.
+	// limitsOnly skips usage, for reading ancestors' limits. quick skips
+	// what changes slowly (limits, peaks, v1 user/system split, failcnt
+	// and oom_control), for a Scanner that carries them over from its last
+	// full scan (see carrySlow).
 	limitsOnly bool
-	skipLimits bool
+	quick      bool
 	// cache keeps files open across a Scanner's scans; nil reads afresh.
 	cache *fileCache
 }
@@ -159,7 +161,7 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 	g := r.g
 	has := func(c string) bool { return slices.Contains(ctrls, c) }
 	core := r.fs.mode == ModeUnified || has("cpu")
-	if !r.skipLimits {
+	if !r.quick {
 		r.readV2Limits(dir, has)
 	}
 	if r.limitsOnly {
@@ -188,7 +190,9 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 	if has("memory") {
 		m := &g.Stats.Memory
 		m.Current = r.uint(dir, "memory.current")
-		m.Peak = r.uint(dir, "memory.peak")
+		if !r.quick {
+			m.Peak = r.uint(dir, "memory.peak")
+		}
 		m.Swap = r.uint(dir, "memory.swap.current")
 		ev := &m.Events
 		r.flat(dir, "memory.events", func(k string, v uint64) {
@@ -222,7 +226,9 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 func (r *groupReader) readPidsStats(dir string) {
 	p := &r.g.Stats.Pids
 	p.Current = r.uint(dir, "pids.current")
-	p.Peak = r.uint(dir, "pids.peak")
+	if !r.quick {
+		p.Peak = r.uint(dir, "pids.peak")
+	}
 	r.flat(dir, "pids.events", func(k string, v uint64) {
 		if k == "max" {
 			p.MaxEvents = Known(v)
@@ -242,7 +248,7 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 	g := r.g
 	switch ctrl {
 	case "cpu":
-		if !r.skipLimits {
+		if !r.quick {
 			c := &g.Limits.CPU
 			c.Quota = r.limit(dir, "cpu.cfs_quota_us")
 			c.Period = r.uint(dir, "cpu.cfs_period_us")
@@ -277,6 +283,9 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 		if u := r.uint(dir, "cpuacct.usage"); u.OK {
 			s.Usage = Known(u.V / 1000)
 		}
+		if r.quick {
+			return
+		}
 		if b, ok := r.file(dir, "cpuacct.usage_all"); ok {
 			user, sys, err := parseUsageAll("cpuacct.usage_all", b)
 			r.fail(err)
@@ -292,7 +301,7 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 			s.System = Known(u.V / 1000)
 		}
 	case "cpuset":
-		if r.skipLimits {
+		if r.quick {
 			return
 		}
 		c := &g.Limits.CPU
@@ -305,7 +314,7 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 	case "blkio":
 		r.readBlkio(dir)
 	case "pids":
-		if !r.skipLimits {
+		if !r.quick {
 			g.Limits.Pids = r.limit(dir, "pids.max")
 		}
 		if !r.limitsOnly {
@@ -316,7 +325,7 @@ func (r *groupReader) readV1(dir string, ctrl string) {
 
 func (r *groupReader) readMemoryV1(dir string) {
 	g := r.g
-	if !r.skipLimits {
+	if !r.quick {
 		r.readMemoryV1Limits(dir)
 	}
 	if r.limitsOnly {
@@ -324,10 +333,13 @@ func (r *groupReader) readMemoryV1(dir string) {
 	}
 	s := &g.Stats.Memory
 	s.Current = r.uint(dir, "memory.usage_in_bytes")
-	s.Peak = r.uint(dir, "memory.max_usage_in_bytes")
 	if sw := r.uint(dir, "memory.memsw.usage_in_bytes"); sw.OK && s.Current.OK && sw.V >= s.Current.V {
 		s.Swap = Known(sw.V - s.Current.V)
 	}
+	if r.quick {
+		return
+	}
+	s.Peak = r.uint(dir, "memory.max_usage_in_bytes")
 	s.Failcnt = r.uint(dir, "memory.failcnt")
 	// v1 has no memory.events; failcnt counts charges refused at the limit,
 	// which is what v2 counts as "max" events.
@@ -367,7 +379,7 @@ func (r *groupReader) readMemoryV1Limits(dir string) {
 
 func (r *groupReader) readBlkio(dir string) {
 	g := r.g
-	if !r.skipLimits {
+	if !r.quick {
 		r.readBlkioLimits(dir)
 	}
 	if r.limitsOnly {
@@ -455,8 +467,8 @@ func sortDevices[T any](s []T, dev func(T) Device) {
 
 // readMode says what readGroup reads.
 type readMode struct {
-	// limitsOnly and skipLimits as in groupReader.
-	limitsOnly, skipLimits bool
+	// limitsOnly and quick as in groupReader.
+	limitsOnly, quick bool
 	// in, when not nil, says which hierarchies (by index) a walk found the
 	// group in, sparing a stat per hierarchy.
 	in []bool
@@ -468,7 +480,7 @@ type readMode struct {
 // ErrNotFound when none has (or, after a walk, when it has gone since).
 func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, error) {
 	g := &Group{Path: path}
-	r := &groupReader{fs: f, g: g, limitsOnly: m.limitsOnly, skipLimits: m.skipLimits, cache: m.cache}
+	r := &groupReader{fs: f, g: g, limitsOnly: m.limitsOnly, quick: m.quick, cache: m.cache}
 	if buf != nil {
 		r.buf = *buf
 		defer func() { *buf = r.buf }()

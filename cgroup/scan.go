@@ -31,9 +31,10 @@ func (f *FS) Scan(opts ScanOptions) (*Snapshot, error) {
 	return s.Scan()
 }
 
-// Scanner repeats a scan for a refresh loop (the TUI, ctop serve) at a
-// fraction of the cost: usage is read on every Scan, while the directory
-// walk and the limits are read on every fullEvery-th Scan and reused in
+// Scanner repeats a scan for a refresh loop (the TUI) at a fraction of the
+// cost: usage is read on every Scan, while the directory walk, the limits
+// and the slowly changing counters (peaks, v1 user/system split, failcnt
+// and OOM kills) are read on every fullEvery-th Scan and carried over in
 // between. A group made since the last full scan appears at the next one;
 // a group removed since disappears at once. Invalidate forces a full scan,
 // for a caller that has just changed a limit or made a group. It keeps the
@@ -45,14 +46,16 @@ type Scanner struct {
 	depth     int
 	fullEvery int
 
-	mu     sync.Mutex
-	n      int // scans since the last full one
-	paths  []string
-	in     map[string][]bool
-	limits map[string]Limits
-	base   Effective
-	stale  bool
-	cache  *fileCache
+	mu    sync.Mutex
+	n     int // scans since the last full one
+	paths []string
+	in    map[string][]bool
+	// last holds each group's reading of the last full scan, whose slow
+	// parts the scans between carry over.
+	last  map[string]*Group
+	base  Effective
+	stale bool
+	cache *fileCache
 }
 
 // NewScanner returns a Scanner of the groups opts selects; fullEvery below
@@ -96,22 +99,22 @@ func (s *Scanner) Scan() (*Snapshot, error) {
 		base, err := f.ancestorsEffective(s.top, &buf)
 		errs = append(errs, err)
 		s.paths, s.in, s.base, s.n, s.stale = paths, in, base, 0, false
-		s.limits = make(map[string]Limits, len(paths))
+		s.last = make(map[string]*Group, len(paths))
 	}
 	s.n++
 	s.cache.gen++
 	snap := &Snapshot{Time: time.Now(), Mode: f.mode, Groups: make([]*Group, 0, len(s.paths))}
 	eff := make(map[string]Effective, len(s.paths))
 	for _, p := range s.paths {
-		g, err := f.readGroup(p, readMode{in: s.in[p], skipLimits: !full, cache: s.cache}, &buf)
+		g, err := f.readGroup(p, readMode{in: s.in[p], quick: !full, cache: s.cache}, &buf)
 		if errors.Is(err, ErrNotFound) {
 			continue // removed since the walk
 		}
 		errs = append(errs, err)
 		if full {
-			s.limits[p] = g.Limits
-		} else {
-			g.Limits = s.limits[p]
+			s.last[p] = g
+		} else if prev := s.last[p]; prev != nil {
+			carrySlow(g, prev)
 		}
 		parent, ok := eff[parentPath(p)]
 		if !ok || p == s.top {
@@ -299,4 +302,18 @@ func (f *FS) ProcessCgroup(pid int, controller string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("pid %d has no cgroup for controller %q in %s", pid, controller, name)
+}
+
+// carrySlow copies into g, read by a quick scan, what only full scans read.
+func carrySlow(g, full *Group) {
+	g.Limits = full.Limits
+	m, fm := &g.Stats.Memory, &full.Stats.Memory
+	m.Peak = fm.Peak
+	if g.Stats.CPU.User == (U64{}) {
+		g.Stats.CPU.User, g.Stats.CPU.System = full.Stats.CPU.User, full.Stats.CPU.System
+	}
+	if fm.Failcnt.OK { // v1 memory: failcnt and oom_control are slow
+		m.Failcnt, m.Events.Max, m.Events.OOMKill, m.UnderOOM = fm.Failcnt, fm.Events.Max, fm.Events.OOMKill, fm.UnderOOM
+	}
+	g.Stats.Pids.Peak = full.Stats.Pids.Peak
 }

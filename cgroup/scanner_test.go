@@ -52,6 +52,7 @@ func TestScannerReusesLimitsNotUsage(t *testing.T) {
 	}
 	write("memory.max", "max\n")
 	write("memory.current", "12345\n")
+	write("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 7\n")
 	if err := os.Mkdir(filepath.Join(root, "sys/fs/cgroup/ctopfixture/new"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +73,10 @@ func TestScannerReusesLimitsNotUsage(t *testing.T) {
 	if g.Stats.Memory.Current != Known(12345) {
 		t.Errorf("usage not re-read: %v", g.Stats.Memory.Current)
 	}
+	// v2 memory.events is one cheap file: read on every scan.
+	if g.Stats.Memory.Events.OOMKill != Known(7) {
+		t.Errorf("v2 oom_kill between full scans = %v, want 7", g.Stats.Memory.Events.OOMKill)
+	}
 	if find(second, "/ctopfixture/new") != nil {
 		t.Error("a new group appeared before the next full scan")
 	}
@@ -86,5 +91,40 @@ func TestScannerReusesLimitsNotUsage(t *testing.T) {
 	}
 	if find(third, "/ctopfixture/new") == nil {
 		t.Error("the new group is missing after a full scan")
+	}
+}
+
+// TestScannerCarriesSlowCounters: between full scans a v1 group keeps the
+// counters only full scans read (OOM kills, failcnt, peak) while its usage
+// is read afresh.
+func TestScannerCarriesSlowCounters(t *testing.T) {
+	root := copyFixture(t, "hybrid")
+	f, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := NewScanner(f, ScanOptions{Path: "/ctopfixture/oom"}, 3)
+	defer sc.Close()
+	if _, err := sc.Scan(); err != nil {
+		t.Fatal(err)
+	}
+	mem := filepath.Join(root, "sys/fs/cgroup/memory/ctopfixture/oom")
+	if err := os.WriteFile(filepath.Join(mem, "memory.usage_in_bytes"), []byte("4096\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := sc.Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := snap.Groups[0]
+	if g.Stats.Memory.Current != Known(4096) {
+		t.Errorf("usage not re-read: %v", g.Stats.Memory.Current)
+	}
+	if g.Stats.Memory.Events.OOMKill != Known(1) || !g.Stats.Memory.Failcnt.OK || !g.Stats.Memory.Peak.OK {
+		t.Errorf("slow counters not carried: oom_kill %v failcnt %v peak %v",
+			g.Stats.Memory.Events.OOMKill, g.Stats.Memory.Failcnt, g.Stats.Memory.Peak)
+	}
+	if g.Limits.Memory.Max != LimitOf(32*mib) {
+		t.Errorf("limit not carried: %v", g.Limits.Memory.Max)
 	}
 }
