@@ -119,10 +119,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer, ready func(
 		return fmt.Errorf("serve metrics: %w", err)
 	}
 	reader := nsinfo.NewReader(nfs) // only used under the collector's lock
+	// Every scrape reads everything (fullEvery 1), but through files the
+	// scanner keeps open between scrapes.
+	scanner := cgroup.NewScanner(cfs, cgroup.ScanOptions{Path: "/", Depth: o.depth}, 1)
+	defer scanner.Close()
 	col := metrics.New(metrics.Options{
-		Scan: func() (*cgroup.Snapshot, error) {
-			return cfs.Scan(cgroup.ScanOptions{Path: "/", Depth: o.depth})
-		},
+		Scan: scanner.Scan,
 		Namespaces: func() ([]metrics.NamespaceCount, error) {
 			procs, err := reader.Processes()
 			if err != nil {
