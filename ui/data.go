@@ -64,41 +64,20 @@ type rates struct {
 	ioOK      bool
 }
 
-// newRates computes rates from prev to cur over dt.
+// newRates computes rates from prev to cur over dt: cgroup.NewRates, in the
+// units the views show (throttled as a percent, IO summed over devices).
 func newRates(prev, cur *cgroup.Group, dt time.Duration) rates {
 	var r rates
 	if prev == nil || cur == nil || dt <= 0 {
 		return r
 	}
-	sec := dt.Seconds()
-	pu, cu := prev.Stats.CPU.Usage, cur.Stats.CPU.Usage
-	if pu.OK && cu.OK && cu.V >= pu.V {
-		r.ok = true
-		r.cpu = float64(cu.V-pu.V) / 1e6 / sec * 100
-		if c := cur.Limits.CPU.Cores(); c > 0 {
-			r.quota, r.quotaOK = r.cpu/c, true
-		}
-	}
-	pp, cp := prev.Stats.CPU.Periods, cur.Stats.CPU.Periods
-	pt, ct := prev.Stats.CPU.Throttled, cur.Stats.CPU.Throttled
-	if pp.OK && cp.OK && pt.OK && ct.OK && cp.V >= pp.V && ct.V >= pt.V {
-		r.thrOK = true
-		if d := cp.V - pp.V; d > 0 {
-			r.throttled = float64(ct.V-pt.V) / float64(d) * 100
-		}
-	}
-	if len(cur.Stats.IO) > 0 || len(prev.Stats.IO) > 0 {
-		var pr, pw, cr, cw uint64
-		for _, s := range prev.Stats.IO {
-			pr, pw = pr+s.ReadBytes, pw+s.WriteBytes
-		}
-		for _, s := range cur.Stats.IO {
-			cr, cw = cr+s.ReadBytes, cw+s.WriteBytes
-		}
-		if cr >= pr && cw >= pw {
-			r.ioOK = true
-			r.read, r.write = float64(cr-pr)/sec, float64(cw-pw)/sec
-		}
+	c := cgroup.NewRates(prev, cur, dt)
+	r.ok, r.cpu = c.CPU.OK, c.CPU.V
+	r.quota, r.quotaOK = c.CPUOfQuota.V, c.CPUOfQuota.OK
+	r.throttled, r.thrOK = 100*c.ThrottledFraction.V, c.ThrottledFraction.OK
+	for _, d := range c.IO {
+		r.ioOK = true
+		r.read, r.write = r.read+d.ReadBps, r.write+d.WriteBps
 	}
 	return r
 }
