@@ -32,7 +32,9 @@ type tmux struct {
 }
 
 func (x *tmux) run(args ...string) (string, error) {
-	out, err := exec.Command("tmux", append([]string{"-L", x.socket}, args...)...).CombinedOutput()
+	// -u: UTF-8 whatever the locale (CI and the test VM may set none), so
+	// the charts' braille and the tree's lines come through.
+	out, err := exec.Command("tmux", append([]string{"-u", "-L", x.socket}, args...)...).CombinedOutput()
 	return string(out), err
 }
 
@@ -189,8 +191,12 @@ func processesWith(token string) []int {
 // (a binary built elsewhere).
 func buildCtop(t testing.TB, dir string) string {
 	t.Helper()
-	if bin := os.Getenv("CTOP_E2E_BIN"); bin != "" {
-		return bin
+	// A prebuilt binary: CTOP_E2E_BIN by hand, CTOP_TEST_BIN in the test VM
+	// (which has no go command).
+	for _, env := range []string{"CTOP_E2E_BIN", "CTOP_TEST_BIN"} {
+		if bin := os.Getenv(env); bin != "" {
+			return bin
+		}
 	}
 	bin := filepath.Join(dir, "ctop")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/ctop")

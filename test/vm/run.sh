@@ -17,7 +17,7 @@
 #   VM_KERNEL_PKG   Debian kernel package (default linux-image-amd64)
 #   VM_MODULES      kernel modules to load (default virtio_pci virtio_blk ext4
 #                   overlay veth; dependencies are added)
-#   VM_TOOLS        host binaries to ship with their libraries (default lsns
+#   VM_TOOLS        host binaries to ship with their libraries (default tmux, lsns
 #                   unshare nsenter; busybox provides the rest)
 #   VM_MEM, VM_CPUS memory in MiB (default 1024) and vCPUs (default 2)
 #   VM_DISK_SIZE    size of the scratch disk (default 256M)
@@ -35,7 +35,7 @@ cache=${VM_CACHE:-$root/.vm-cache}
 vm_timeout=${VM_TIMEOUT:-1200}
 kernel_pkg=${VM_KERNEL_PKG:-linux-image-amd64}
 modules=${VM_MODULES:-virtio_pci virtio_blk ext4 overlay veth}
-tools=${VM_TOOLS:-lsns unshare nsenter}
+tools=${VM_TOOLS:-lsns unshare nsenter tmux}
 go=${GO:-go}
 if ! command -v "$go" >/dev/null && [ -x /usr/local/go/bin/go ]; then
 	go=/usr/local/go/bin/go
@@ -213,8 +213,16 @@ log "test binaries: $(ls "$stage/tests" | tr '\n' ' ')"
 # busybox and its applets; util-linux tools take precedence over applets.
 ship "$(command -v busybox)" /bin/busybox
 for tool in $tools; do
-	path=$(command -v "$tool") || die "$tool not found on the host (util-linux)"
+	path=$(command -v "$tool") || die "$tool not found on the host (make deps installs it)"
 	ship "$path" "/usr/bin/$tool"
+done
+# tmux (the TUI's end-to-end test) needs the terminal descriptions and the
+# C.UTF-8 locale the init sets in LANG.
+for ti in /lib/terminfo /usr/share/terminfo /usr/lib/locale/C.utf8; do
+	if [ -d "$ti" ]; then
+		mkdir -p "$stage$(dirname "$ti")"
+		cp -a "$ti" "$stage$ti"
+	fi
 done
 for applet in $("$stage/bin/busybox" --list-full); do
 	if [ ! -e "$stage/$applet" ] && [ ! -e "$stage/usr/bin/${applet##*/}" ]; then
