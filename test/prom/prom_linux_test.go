@@ -164,9 +164,13 @@ func start(t *testing.T, cmd *exec.Cmd) {
 	})
 }
 
-// buildCtop builds ./cmd/ctop into dir.
+// buildCtop builds ./cmd/ctop into dir, or returns the prebuilt binary the
+// test VM (which has no go command) names in CTOP_TEST_BIN.
 func buildCtop(t *testing.T, dir string) string {
 	t.Helper()
+	if bin := os.Getenv("CTOP_TEST_BIN"); bin != "" {
+		return bin
+	}
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(gobin); err != nil {
 		if gobin, err = exec.LookPath("go"); err != nil {

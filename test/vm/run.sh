@@ -17,7 +17,8 @@
 #   VM_KERNEL_PKG   Debian kernel package (default linux-image-amd64)
 #   VM_MODULES      kernel modules to load (default virtio_pci virtio_blk ext4
 #                   overlay veth; dependencies are added)
-#   VM_TOOLS        host binaries to ship with their libraries (default tmux, lsns
+#   VM_TOOLS        host binaries to ship with their libraries (default tmux,
+#                   prometheus, lsns
 #                   unshare nsenter; busybox provides the rest)
 #   VM_MEM, VM_CPUS memory in MiB (default 1024) and vCPUs (default 2)
 #   VM_DISK_SIZE    size of the scratch disk (default 256M)
@@ -35,7 +36,7 @@ cache=${VM_CACHE:-$root/.vm-cache}
 vm_timeout=${VM_TIMEOUT:-1200}
 kernel_pkg=${VM_KERNEL_PKG:-linux-image-amd64}
 modules=${VM_MODULES:-virtio_pci virtio_blk ext4 overlay veth}
-tools=${VM_TOOLS:-lsns unshare nsenter tmux}
+tools=${VM_TOOLS:-lsns unshare nsenter tmux prometheus}
 go=${GO:-go}
 if ! command -v "$go" >/dev/null && [ -x /usr/local/go/bin/go ]; then
 	go=/usr/local/go/bin/go
