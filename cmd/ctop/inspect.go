@@ -144,7 +144,7 @@ func limitsOf(p nsinfo.Process) []limitsInForce {
 func writeInspect(w io.Writer, d inspectJSON) {
 	fmt.Fprintf(w, "process %d (%s), user %s, pid %d inside its own pid namespace\n", d.PID, d.Command, d.User, d.NSPID)
 	fmt.Fprintf(w, "host namespaces read from pid %d (%s)\n\n", d.Reference.PID, d.Reference.Comm)
-	own := 0
+	own, known := 0, 0
 	fmt.Fprintf(w, "%-7s %-9s %-12s %s\n", "NS", "ISOLATED", "PROCESS", "HOST")
 	for _, n := range d.Namespaces {
 		iso := "no"
@@ -154,11 +154,17 @@ func writeInspect(w io.Writer, d inspectJSON) {
 		case !n.Shared:
 			iso, own = "yes", own+1
 		}
+		if n.Known {
+			known++
+		}
 		fmt.Fprintf(w, "%-7s %-9s %-12s %s\n", n.Type, iso, n.Proc, n.Host)
 	}
-	if own == 0 {
+	switch {
+	case known == 0:
+		fmt.Fprintln(w, "  its namespaces could not be read (another user's process needs root; some processes refuse even root)")
+	case own == 0:
 		fmt.Fprintln(w, "  shares every readable namespace with the host: it sees what the host sees")
-	} else {
+	default:
 		fmt.Fprintf(w, "  has %d namespace(s) of its own: in those it sees its own view, not the host's\n", own)
 	}
 	fmt.Fprintln(w)
