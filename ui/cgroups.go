@@ -2,6 +2,7 @@ package ui
 
 import (
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +50,22 @@ var cgroupColumns = []column{
 
 // fitColumns keeps the columns that leave at least minFirst cells for the
 // first (name) column, dropping the lowest priority first.
+// columnHeader renders the titles of the kept columns, each padded to its
+// width and followed by a space: left-aligned where left says so (text
+// columns), right-aligned otherwise (numbers).
+func columnHeader(cols []column, kept []int, left ...string) string {
+	var b strings.Builder
+	for _, i := range kept {
+		c := cols[i]
+		if slices.Contains(left, c.title) {
+			b.WriteString(fit(c.title, c.width) + " ")
+		} else {
+			b.WriteString(fitRight(c.title, c.width) + " ")
+		}
+	}
+	return b.String()
+}
+
 func fitColumns(cols []column, width, minFirst int) (kept []int, first int) {
 	keep := make([]bool, len(cols))
 	for i := range keep {

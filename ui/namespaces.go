@@ -186,14 +186,7 @@ func (v *namespacesView) View(w, h int) string {
 	}
 	kept, cmdW := fitColumns(nsColumns, w, 12)
 	var hdr strings.Builder
-	for _, i := range kept {
-		c := nsColumns[i]
-		if c.title == "TYPE" || c.title == "USER" || c.title == "" {
-			hdr.WriteString(fit(c.title, c.width) + " ")
-		} else {
-			hdr.WriteString(fitRight(c.title, c.width) + " ")
-		}
-	}
+	hdr.WriteString(columnHeader(nsColumns, kept, "TYPE", "USER", ""))
 	hdr.WriteString("COMMAND")
 	body := v.list.render(v.ctx, len(v.groups), v.height, w, func(i int, sel bool) string {
 		g := v.groups[i]

@@ -212,14 +212,7 @@ func (v *procsView) View(w, h int) string {
 	}
 	kept, cmdW := fitColumns(procColumns, w, 16)
 	var hdr strings.Builder
-	for _, i := range kept {
-		c := procColumns[i]
-		if c.title == "USER" || c.title == "CGROUP" || c.title == "mpniuUct" {
-			hdr.WriteString(fit(c.title, c.width) + " ")
-		} else {
-			hdr.WriteString(fitRight(c.title, c.width) + " ")
-		}
-	}
+	hdr.WriteString(columnHeader(procColumns, kept, "USER", "CGROUP", "mpniuUct"))
 	mode := "COMMAND  sort:" + procSortNames[v.sortBy]
 	if v.tree && v.filter == "" && v.only == nil {
 		mode = "COMMAND (tree)"

@@ -87,14 +87,7 @@ func (v *sandboxesView) View(w, h int) string {
 	}
 	kept, cmdW := fitColumns(sandboxColumns, w, 26)
 	var hdr strings.Builder
-	for _, i := range kept {
-		c := sandboxColumns[i]
-		if c.title == "NAME" || c.title == "STATE" {
-			hdr.WriteString(fit(c.title, c.width) + " ")
-		} else {
-			hdr.WriteString(fitRight(c.title, c.width) + " ")
-		}
-	}
+	hdr.WriteString(columnHeader(sandboxColumns, kept, "NAME", "STATE"))
 	hdr.WriteString("LIMITS · COMMAND")
 	cg := cgroupsView{ctx: v.ctx, data: v.data}
 	body := v.list.render(v.ctx, len(v.data.sandboxes), v.height, w, func(i int, sel bool) string {
