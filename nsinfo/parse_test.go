@@ -225,3 +225,24 @@ func TestJSON(t *testing.T) {
 		t.Errorf("unavailable (-want +got):\n%s", diff)
 	}
 }
+
+// TestParseCgroupInterned: processes with the same cgroup file share one
+// parsed slice, and another text gets its own.
+func TestParseCgroupInterned(t *testing.T) {
+	var in intern
+	a, err := parseCgroup([]byte("12:pids:/a\n0::/a\n"), &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := parseCgroup([]byte("12:pids:/a\n0::/a\n"), &in)
+	c, _ := parseCgroup([]byte("12:pids:/b\n0::/b\n"), &in)
+	if &a[0] != &b[0] {
+		t.Error("the same text parsed twice: not shared")
+	}
+	if c[0].Path != "/b" || c[1].Path != "/b" || a[0].Path != "/a" {
+		t.Errorf("another text: got %+v after %+v", c, a)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = parseCgroup([]byte("12:pids:/a\n0::/a\n"), &in) }); n > 1 {
+		t.Errorf("a known text: %v allocations, want at most 1", n)
+	}
+}

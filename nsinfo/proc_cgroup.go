@@ -23,9 +23,15 @@ type CgroupEntry struct {
 
 // parseCgroup parses the text of /proc/PID/cgroup: lines of
 // "hierarchy-ID:controller-list:cgroup-path". The path may contain ':'.
-// Paths and controller lists come from in, so that processes in the same
-// groups share them; in may be nil.
+// The entries come from in, so that processes in the same groups share
+// them (they must not be modified); in may be nil.
 func parseCgroup(b []byte, in *intern) ([]CgroupEntry, error) {
+	if in != nil {
+		if es, ok := in.sets[string(b)]; ok {
+			return es, nil
+		}
+	}
+	text := b
 	out := make([]CgroupEntry, 0, bytes.Count(b, []byte{'\n'})+1)
 	for len(b) > 0 {
 		line := b
@@ -56,15 +62,27 @@ func parseCgroup(b []byte, in *intern) ([]CgroupEntry, error) {
 		}
 		out = append(out, e)
 	}
+	if in != nil {
+		if in.sets == nil {
+			in.sets = map[string][]CgroupEntry{}
+		}
+		in.sets[string(text)] = out
+	}
 	return out, nil
 }
 
-// intern hands out one string (or controller list) per distinct text, so
-// that thousands of processes in a few groups do not each allocate them.
+// intern hands out one string (or controller list, or parsed cgroup file)
+// per distinct text, so that thousands of processes in a few groups do
+// not each allocate them.
 type intern struct {
 	strs  map[string]string
 	lists map[string][]string
+	sets  map[string][]CgroupEntry
 }
+
+// reset forgets every text, so that a long-lived intern does not keep
+// those of groups long gone.
+func (in *intern) reset() { *in = intern{} }
 
 func (in *intern) str(b []byte) string {
 	if in == nil {
