@@ -50,6 +50,23 @@ func BenchmarkReader(b *testing.B) {
 	}
 }
 
+// BenchmarkTracker is one sample of a top-like view after the first: a
+// stat per process, a tenth of the cgroup files, a fortieth of the status
+// files and namespace links.
+func BenchmarkTracker(b *testing.B) {
+	t := NewTracker(liveFS(b))
+	defer t.Close()
+	if _, err := t.Sample(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := t.Sample(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkGroup(b *testing.B) {
 	procs, err := liveFS(b).Processes()
 	if err != nil {

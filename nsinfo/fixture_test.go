@@ -262,6 +262,13 @@ func TestFillOwners(t *testing.T) {
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
+	copyDir(t, src, dst)
+	return dst
+}
+
+// copyDir copies the tree at src to dst, links as links.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
 	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -287,7 +294,6 @@ func copyTree(t *testing.T, src string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dst
 }
 
 func TestReaderReusesNamespaces(t *testing.T) {

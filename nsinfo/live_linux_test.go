@@ -448,3 +448,140 @@ func nonRootHelper() {
 	fmt.Println(string(b))
 	os.Exit(0)
 }
+
+// TestLiveTracker follows a process of its own in new namespaces through a
+// Tracker: its namespaces against stat(2) of its links, its CPU time and
+// RSS against /proc/PID/stat and statm, a move to a cgroup the test makes,
+// and its exit (its kept stat descriptor closed).
+func TestLiveTracker(t *testing.T) {
+	needRoot(t)
+	fs, err := Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := start(t, syscall.CLONE_NEWNET|syscall.CLONE_NEWUTS|syscall.CLONE_NEWIPC, "sleep", "1000")
+	pid := cmd.Process.Pid
+	waitComm(t, "sleep", pid)
+	tr := NewTracker(fs)
+	defer tr.Close()
+	sample := func() Tracked {
+		t.Helper()
+		s, err := tr.Sample()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trackedByPID(s)[pid]
+	}
+	got := sample()
+	if got.Process == nil {
+		t.Fatalf("pid %d not in the sample", pid)
+	}
+	for _, typ := range []Type{Net, UTS, IPC, Mnt} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, typ), &st); err != nil {
+			t.Fatal(err)
+		}
+		if id := got.Process.NS.Get(typ); id.Ino != st.Ino || id.Dev != st.Dev {
+			t.Errorf("%s namespace %v, stat(2) of the link says %d:%d", typ, id, st.Dev, st.Ino)
+		}
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	stime, _ := strconv.ParseUint(f[12], 10, 64)
+	if want := time.Duration(ut+stime) * 10 * time.Millisecond; got.CPUTime != want {
+		t.Errorf("CPU time %v, stat says %v", got.CPUTime, want)
+	}
+	// stat's rss (field 24); statm and status count the same pages more
+	// precisely on recent kernels, so they may differ by a few pages.
+	rss, _ := strconv.ParseUint(f[21], 10, 64)
+	if got.RSS != rss*uint64(os.Getpagesize()) {
+		t.Errorf("RSS %d, stat says %d pages", got.RSS, rss)
+	}
+
+	// Move it to a cgroup of the test's own: the sample shows it within
+	// RefreshEvery samples, as /proc/PID/cgroup says.
+	hier := "/sys/fs/cgroup"
+	if _, err := os.Stat(filepath.Join(hier, "cgroup.controllers")); err != nil {
+		hier = "/sys/fs/cgroup/pids" // v1 or hybrid
+	}
+	group := fmt.Sprintf("/ctop-test-%d-tracker", os.Getpid())
+	dir := filepath.Join(hier, group)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot make a cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		for i := 0; i < 100 && os.Remove(dir) != nil; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("cgroup %s remains", dir)
+		}
+	})
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	moved := false
+	for range tr.RefreshEvery {
+		for _, e := range sample().Process.Cgroups {
+			if e.Path == group {
+				moved = true
+			}
+		}
+	}
+	if !moved {
+		t.Errorf("a move to %s did not show within %d samples", group, tr.RefreshEvery)
+	}
+	fresh, err := fs.Process(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fresh.Cgroups, sample().Process.Cgroups); diff != "" {
+		t.Errorf("cgroups differ from a fresh read (-fresh +tracker):\n%s", diff)
+	}
+
+	// Once it exits it leaves the sample, and its stat is no longer held.
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	_ = cmd.Wait()
+	if p := sample(); p.Process != nil {
+		t.Errorf("pid %d still sampled after it exited", pid)
+	}
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); l == fmt.Sprintf("/proc/%d/stat", pid) {
+			t.Errorf("fd %s still holds %s", fd.Name(), l)
+		}
+	}
+}
+
+// TestLiveTrackerSeesNewProcess: a process started after a sample is in
+// the next one (its pid moved the last pid of /proc/loadavg).
+func TestLiveTrackerSeesNewProcess(t *testing.T) {
+	fs, err := Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(fs)
+	defer tr.Close()
+	if _, err := tr.Sample(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Sample(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := start(t, 0, "sleep", "1000")
+	waitComm(t, "sleep", cmd.Process.Pid)
+	s, err := tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := trackedByPID(s)[cmd.Process.Pid]
+	if !ok || p.Process.Comm != "sleep" {
+		t.Errorf("new pid %d not sampled as sleep (found %v)", cmd.Process.Pid, ok)
+	}
+}

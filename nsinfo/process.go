@@ -184,6 +184,14 @@ func (fs FS) scan(want Field, cache nsCache) ([]Process, error) {
 // unavailable; a file that does not parse is an error naming it.
 func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Process, bool, error) {
 	p := Process{PID: pid, UID: -1, GID: -1, Unavailable: ^want & (FieldStat | FieldStatus | FieldCgroups | FieldNS | FieldCmdline)}
+	return fs.readOnto(p, want, s, us, cache)
+}
+
+// readOnto reads the files that want names onto p, a process read before:
+// what want leaves out stays as it was.
+func (fs FS) readOnto(p Process, want Field, s *scratch, us users, cache nsCache) (Process, bool, error) {
+	pid := p.PID
+	p.Unavailable &^= want
 	file := func(name string, f Field, parse func([]byte) error) (gone bool, err error) {
 		s.at(fs.proc, pid, name)
 		b, err := s.read()

@@ -1,0 +1,277 @@
+package nsinfo
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Tracker follows every process over repeated samples, as a top-like view
+// refreshing every second does, and reads as little as it can each time:
+//
+//   - every sample: each process's stat (CPU time, RSS, start time, command
+//     name), through a descriptor kept open per process, and the pid list
+//     when a pid has been handed out since the last sample (the last field
+//     of /proc/loadavg tells);
+//   - a process not seen before (a new pid, a reused pid with another
+//     start time, or a new command name after an exec) is read in full;
+//   - the cgroup file of a known process is read again once every
+//     RefreshEvery samples, spread evenly over the samples by pid, so that
+//     a move to another cgroup shows within that many samples and no
+//     sample pays for all processes at once;
+//   - its status (user) and namespace links are read again on every
+//     NSEvery-th of those refreshes: a process can setuid(2), setns(2) or
+//     unshare(2) without exec'ing, but daemons and runtimes almost always
+//     do it at start or exec right after, which the command name shows at
+//     once.
+//
+// A Tracker is not safe for concurrent use. Close releases its descriptors.
+type Tracker struct {
+	fs    FS
+	s     *scratch
+	stats *statFiles
+	lists *pidLister
+	users users
+	// RefreshEvery and NSEvery are described above; NewTracker sets them.
+	RefreshEvery, NSEvery uint64
+	n                     uint64 // samples taken
+	procs                 map[int]*tracked
+	pids                  []int
+}
+
+type tracked struct {
+	p       *Process
+	refresh uint64 // refreshes since the status and namespaces were read
+}
+
+// Tracked is one process of a sample: what nsinfo knows of it, and its
+// CPU time and resident memory at the sample.
+type Tracked struct {
+	// Process is shared with the Tracker and must not be modified. It is
+	// the same pointer from sample to sample until the process is read
+	// anew, so callers can cache what they derive from it.
+	Process *Process
+	// CPUTime is the user and system time of the process so far.
+	CPUTime time.Duration
+	// RSS is the resident set size in bytes.
+	RSS uint64
+}
+
+// Sample is every process at one moment, by pid.
+type Sample struct {
+	Procs []Tracked
+	// Changed says whether a process appeared, left or was read anew since
+	// the previous sample.
+	Changed bool
+}
+
+// NewTracker returns a Tracker of fs that re-reads a known process's
+// cgroup every 10 samples and its status and namespaces every 40.
+func NewTracker(fs FS) *Tracker {
+	return &Tracker{fs: fs, RefreshEvery: 10, NSEvery: 4, procs: map[int]*tracked{}}
+}
+
+const clockTicks = 100 // USER_HZ on every architecture Linux exports to /proc
+
+// Sample reads every process. Processes that exit while being read are
+// left out; a file that cannot be parsed is an error naming it.
+func (t *Tracker) Sample() (Sample, error) {
+	if t.s == nil {
+		t.s = newScratch(nsfsDev(t.fs.proc))
+		t.stats = newStatFiles(t.fs.proc)
+		t.lists = &pidLister{proc: t.fs.proc}
+	}
+	every := max(t.RefreshEvery, 1)
+	if t.n%every == 0 {
+		t.users = t.fs.users() // /etc/passwd may have changed
+	}
+	if t.n%(every*max(t.NSEvery, 1)) == 0 {
+		// Every process's cgroup file has been read again since the last
+		// reset; the texts of groups no process is in any more go.
+		t.s.intern.reset()
+	}
+	t.n++
+	pids := t.pids
+	if t.lists.changed() {
+		var err error
+		if pids, err = t.lists.list(t.pids[:0]); err != nil {
+			return Sample{}, err
+		}
+		if !slices.IsSorted(pids) {
+			slices.Sort(pids) // a fixture tree is listed in any order
+		}
+	}
+	t.pids = pids[:0] // refilled below with the pids still there
+	out := Sample{Procs: make([]Tracked, 0, len(pids)), Changed: len(pids) != len(t.procs)}
+	seen := 0
+	for _, pid := range pids {
+		b, ok := t.stats.read(pid)
+		if !ok {
+			continue // exited
+		}
+		t.pids = append(t.pids, pid)
+		st, err := parseStatSample(b)
+		if err != nil {
+			return Sample{}, fmt.Errorf("parse %s/%d/stat: %w", t.fs.proc, pid, err)
+		}
+		e, known := t.procs[pid]
+		switch {
+		case !known || e.p.StartTime != st.start || e.p.Comm != string(st.comm):
+			p, ok, err := t.fs.read(pid, DefaultFields, t.s, t.users, nil)
+			if err != nil {
+				return Sample{}, err
+			}
+			if !ok {
+				delete(t.procs, pid)
+				continue
+			}
+			e = &tracked{p: &p}
+			t.procs[pid] = e
+			out.Changed = true
+		case (uint64(pid)+t.n)%every == 0:
+			// The cgroup, and every NSEvery-th time the status (user) and
+			// namespaces too; stat was read above.
+			want := FieldCgroups
+			if e.refresh++; e.refresh >= max(t.NSEvery, 1) {
+				want, e.refresh = want|FieldStatus|FieldNS, 0
+			}
+			base := *e.p
+			base.PPID = st.ppid
+			p, ok, err := t.fs.readOnto(base, want, t.s, t.users, nil)
+			if err != nil {
+				return Sample{}, err
+			}
+			if !ok {
+				delete(t.procs, pid)
+				continue
+			}
+			if !sameInfo(&p, e.p) {
+				e.p = &p
+				out.Changed = true
+			}
+		case e.p.PPID != st.ppid:
+			// Reparented: its parent exited.
+			p := *e.p
+			p.PPID = st.ppid
+			e.p = &p
+			out.Changed = true
+		}
+		seen++
+		out.Procs = append(out.Procs, Tracked{Process: e.p,
+			CPUTime: time.Duration(st.cpu) * time.Second / clockTicks, RSS: st.rss * pageSize})
+	}
+	if seen != len(t.procs) {
+		// Forget the processes that are gone.
+		alive := make(map[int]bool, len(out.Procs))
+		for _, p := range out.Procs {
+			alive[p.Process.PID] = true
+		}
+		for pid := range t.procs {
+			if !alive[pid] {
+				delete(t.procs, pid)
+			}
+		}
+		t.stats.keep(alive)
+		out.Changed = true
+	}
+	return out, nil
+}
+
+// Close releases the descriptors the Tracker keeps.
+func (t *Tracker) Close() error {
+	if t.stats != nil {
+		t.stats.keep(nil)
+	}
+	if t.lists != nil {
+		t.lists.close()
+	}
+	return nil
+}
+
+// sameInfo reports whether a and b hold the same information.
+func sameInfo(a, b *Process) bool {
+	if a.PPID != b.PPID || a.UID != b.UID || a.GID != b.GID || a.User != b.User ||
+		a.NS != b.NS || a.Unavailable != b.Unavailable || len(a.NSpid) != len(b.NSpid) || len(a.Cgroups) != len(b.Cgroups) {
+		return false
+	}
+	for i := range a.NSpid {
+		if a.NSpid[i] != b.NSpid[i] {
+			return false
+		}
+	}
+	for i := range a.Cgroups {
+		x, y := a.Cgroups[i], b.Cgroups[i]
+		if x.HierarchyID != y.HierarchyID || x.Path != y.Path || len(x.Controllers) != len(y.Controllers) {
+			return false
+		}
+		for j := range x.Controllers {
+			if x.Controllers[j] != y.Controllers[j] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// statSample is what a Tracker reads from /proc/PID/stat every sample.
+type statSample struct {
+	comm            []byte // in the read buffer
+	ppid            int
+	start, cpu, rss uint64 // ticks after boot, utime+stime ticks, pages
+}
+
+// parseStatSample parses the command name and fields 4 (ppid), 14
+// (utime), 15 (stime), 22 (start time) and 24 (rss) of /proc/PID/stat
+// (proc_pid_stat(5)), counting fields from the last ')' as parseStat does.
+// It does not allocate: it runs for every process on every sample.
+func parseStatSample(b []byte) (s statSample, err error) {
+	l, r := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if l < 0 || r < l {
+		return s, fmt.Errorf("%w: no (comm) in %q", ErrParse, b)
+	}
+	s.comm = b[l+1 : r]
+	var ut, st, ppid uint64
+	field := 2
+	for rest := b[r+1:]; len(rest) > 0 && field < 24; {
+		for len(rest) > 0 && rest[0] == ' ' {
+			rest = rest[1:]
+		}
+		end := bytes.IndexByte(rest, ' ')
+		if end < 0 {
+			end = len(rest)
+		}
+		tok := bytes.TrimRight(rest[:end], "\n")
+		rest = rest[end:]
+		field++
+		var dst *uint64
+		switch field {
+		case 4:
+			dst = &ppid
+		case 14:
+			dst = &ut
+		case 15:
+			dst = &st
+		case 22:
+			dst = &s.start
+		case 24:
+			dst = &s.rss
+		default:
+			continue
+		}
+		if len(tok) == 0 {
+			return statSample{}, fmt.Errorf("%w: empty field %d in %q", ErrParse, field, b)
+		}
+		for _, c := range tok {
+			if c < '0' || c > '9' {
+				return statSample{}, fmt.Errorf("%w: field %d %q in %q", ErrParse, field, tok, b)
+			}
+			*dst = *dst*10 + uint64(c-'0')
+		}
+	}
+	if field < 24 {
+		return statSample{}, fmt.Errorf("%w: fewer than 24 fields in %q", ErrParse, b)
+	}
+	s.cpu, s.ppid = ut+st, int(ppid)
+	return s, nil
+}

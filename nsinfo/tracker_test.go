@@ -1,0 +1,226 @@
+package nsinfo
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseStatSample(t *testing.T) {
+	// A command name with spaces and a ')' of its own, as comm may be.
+	line := "4242 (my (odd) cmd) S 1 4242 4242 0 -1 4194560 120 0 0 0 " +
+		"37 5 0 0 20 0 1 0 98765 12345678 321 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	got, err := parseStatSample([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.comm) != "my (odd) cmd" || got.cpu != 42 || got.start != 98765 || got.rss != 321 {
+		t.Errorf("parseStatSample = comm %q cpu %d start %d rss %d, want \"my (odd) cmd\" 42 98765 321",
+			got.comm, got.cpu, got.start, got.rss)
+	}
+	for _, bad := range []string{"", "1 (x S 1", "1 (x) S 1 2 3", strings.Replace(line, " 37 ", " -3 ", 1)} {
+		if _, err := parseStatSample([]byte(bad)); err == nil {
+			t.Errorf("parseStatSample(%q) did not fail", bad)
+		}
+	}
+}
+
+// trackedByPID indexes a sample.
+func trackedByPID(s Sample) map[int]Tracked {
+	m := map[int]Tracked{}
+	for _, p := range s.Procs {
+		m[p.Process.PID] = p
+	}
+	return m
+}
+
+func TestTrackerFixture(t *testing.T) {
+	root := copyTree(t, filepath.Join("testdata", "v2"))
+	fs, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(fs)
+	defer tr.Close()
+	first, err := tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first sample holds what a fresh read of every process holds.
+	want, err := fs.Processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Process
+	for _, p := range first.Procs {
+		got = append(got, *p.Process)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("first sample differs from Processes (-want +got):\n%s", diff)
+	}
+	// 402's stat: utime 5 + stime 24 ticks, rss 997 pages.
+	if p := trackedByPID(first)[402]; p.CPUTime != 290*time.Millisecond || p.RSS != 997*pageSize {
+		t.Errorf("402: cpu %v rss %d, want 290ms and %d", p.CPUTime, p.RSS, 997*pageSize)
+	}
+	p409 := trackedByPID(first)[409]
+	if !first.Changed {
+		t.Error("first sample: Changed false")
+	}
+
+	// Nothing changed: the same Process pointers, nothing read anew.
+	second, err := tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Changed || trackedByPID(second)[409].Process != p409.Process {
+		t.Errorf("unchanged tree: Changed %v, 409 re-read %v", second.Changed, trackedByPID(second)[409].Process != p409.Process)
+	}
+
+	// 409 moves to another cgroup: it shows within RefreshEvery samples.
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(root, "proc", "409", name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("cgroup", "0::/moved.slice\n")
+	seenAt := 0
+	for i := 1; i <= int(tr.RefreshEvery); i++ {
+		s, err := tr.Sample()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cg := trackedByPID(s)[409].Process.Cgroups; len(cg) == 1 && cg[0].Path == "/moved.slice" {
+			if !s.Changed {
+				t.Error("cgroup change: Changed false")
+			}
+			seenAt = i
+			break
+		}
+	}
+	if seenAt == 0 {
+		t.Errorf("a cgroup move did not show within %d samples", tr.RefreshEvery)
+	}
+
+	// Reparented (its parent exited): the next sample has the new parent.
+	b, err := os.ReadFile(filepath.Join(root, "proc", "409", "stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("stat", strings.Replace(string(b), "(sh) S 402 ", "(sh) S 1 ", 1))
+	if s, err := tr.Sample(); err != nil || trackedByPID(s)[409].Process.PPID != 1 || !s.Changed {
+		t.Errorf("after reparenting: ppid %d, Changed %v, err %v", trackedByPID(s)[409].Process.PPID, s.Changed, err)
+	}
+	write("stat", string(b))
+
+	// A setuid(2) without exec shows within RefreshEvery*NSEvery samples.
+	status, err := os.ReadFile(filepath.Join(root, "proc", "409", "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("status", strings.Replace(string(status), "Uid:\t0\t0\t0\t0", "Uid:\t65534\t65534\t65534\t65534", 1))
+	setuid := false
+	for range tr.RefreshEvery * tr.NSEvery {
+		s, err := tr.Sample()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trackedByPID(s)[409].Process.UID == 65534 {
+			setuid = true
+			break
+		}
+	}
+	if !setuid {
+		t.Errorf("a change of uid did not show within %d samples", tr.RefreshEvery*tr.NSEvery)
+	}
+
+	// An exec (a new command name) is read in full at the next sample,
+	// namespaces included.
+	link := filepath.Join(root, "proc", "409", "ns", "net")
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("net:[4026599999]", link); err != nil {
+		t.Fatal(err)
+	}
+	write("stat", strings.Replace(string(b), "(sh)", "(sleep)", 1))
+	s, err := tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := trackedByPID(s)[409].Process
+	if p.Comm != "sleep" || p.NS.Get(Net) != (ID{Ino: 4026599999}) {
+		t.Errorf("after exec: comm %q net %v, want sleep and 4026599999", p.Comm, p.NS.Get(Net))
+	}
+
+	// A process that is gone leaves the sample.
+	if err := os.RemoveAll(filepath.Join(root, "proc", "424")); err != nil {
+		t.Fatal(err)
+	}
+	s, err = tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := trackedByPID(s)[424]; ok || !s.Changed {
+		t.Errorf("424 removed: still there %v, Changed %v", ok, s.Changed)
+	}
+}
+
+func TestTrackerParseErrorNamesFile(t *testing.T) {
+	root := copyTree(t, filepath.Join("testdata", "v2"))
+	if err := os.WriteFile(filepath.Join(root, "proc", "409", "stat"), []byte("409 (sh) S\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(fs)
+	defer tr.Close()
+	_, err = tr.Sample()
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "proc", "409", "stat")) {
+		t.Errorf("Sample error = %v, want one naming 409's stat", err)
+	}
+}
+
+// TestTrackerListsOnNewPID: /proc is listed again only when the last pid
+// in /proc/loadavg moved.
+func TestTrackerListsOnNewPID(t *testing.T) {
+	root := copyTree(t, filepath.Join("testdata", "v2"))
+	loadavg := filepath.Join(root, "proc", "loadavg")
+	if err := os.WriteFile(loadavg, []byte("0.00 0.01 0.05 1/90 424\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(fs)
+	defer tr.Close()
+	if _, err := tr.Sample(); err != nil {
+		t.Fatal(err)
+	}
+	// A new process directory (a copy of 409 as pid 500).
+	copyDir(t, filepath.Join(root, "proc", "409"), filepath.Join(root, "proc", "500"))
+	s, err := tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := trackedByPID(s)[500]; ok {
+		t.Error("pid 500 listed although loadavg says no pid was handed out")
+	}
+	if err := os.WriteFile(loadavg, []byte("0.00 0.01 0.05 1/91 500\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := trackedByPID(s)[500]; !ok || !s.Changed {
+		t.Errorf("pid 500 after loadavg moved: listed %v, Changed %v", ok, s.Changed)
+	}
+}
