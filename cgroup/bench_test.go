@@ -29,3 +29,23 @@ func BenchmarkScanFixture(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScannerQuick is a TUI refresh between two walks: usage only,
+// through the files a Scanner keeps open.
+func BenchmarkScannerQuick(b *testing.B) {
+	f, err := Open("/")
+	if err != nil {
+		b.Skip(err)
+	}
+	s := NewScanner(f, ScanOptions{}, 1<<30) // one walk, then quick scans
+	defer s.Close()
+	if _, err := s.Scan(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Scan(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,9 +15,19 @@ import (
 // instead of open, read and close, and opening a kernfs file is the dearest
 // of the three. Files of removed groups fail with ENODEV and are dropped.
 type fileCache struct {
-	files map[string]*cachedFile
-	max   int    // most descriptors kept
-	gen   uint64 // the current scan, to drop files no scan reads any more
+	files map[fileKey]*cachedFile
+	// dirs holds each group's directory in each hierarchy, so that a scan
+	// does not build thousands of path strings only to look files up.
+	dirs map[dirKey]string
+	max  int    // most descriptors kept
+	gen  uint64 // the current scan, to drop files no scan reads any more
+}
+
+type fileKey struct{ dir, name string }
+
+type dirKey struct {
+	hierarchy int
+	path      string
 }
 
 type cachedFile struct {
@@ -32,15 +43,31 @@ func newFileCache() *fileCache {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur/2 > uint64(max) {
 		max = int(min(rl.Cur/2, 1<<16))
 	}
-	return &fileCache{files: map[string]*cachedFile{}, max: max}
+	return &fileCache{files: map[fileKey]*cachedFile{}, dirs: map[dirKey]string{}, max: max}
 }
 
-// read returns the content of path, from a kept descriptor where it has one.
-func (c *fileCache) read(path string, buf *bytes.Buffer) ([]byte, error) {
+// dir returns the directory of group path in hierarchy i of f.
+func (c *fileCache) dir(f *FS, i int, path string) string {
 	if c == nil {
-		return readFile(path, buf)
+		return f.path(f.hs[i].Mountpoint, path)
 	}
-	if f, ok := c.files[path]; ok {
+	k := dirKey{i, path}
+	d, ok := c.dirs[k]
+	if !ok {
+		d = f.path(f.hs[i].Mountpoint, path)
+		c.dirs[k] = d
+	}
+	return d
+}
+
+// read returns the content of dir/name, from a kept descriptor where it
+// has one.
+func (c *fileCache) read(dir, name string, buf *bytes.Buffer) ([]byte, error) {
+	if c == nil {
+		return readFile(filepath.Join(dir, name), buf)
+	}
+	key := fileKey{dir, name}
+	if f, ok := c.files[key]; ok {
 		b, err := preadAll(f.fd, buf)
 		if err == nil {
 			f.gen = c.gen
@@ -49,8 +76,9 @@ func (c *fileCache) read(path string, buf *bytes.Buffer) ([]byte, error) {
 		// The group was removed (ENODEV), maybe made again under the same
 		// name: drop the descriptor and open the path afresh.
 		unix.Close(f.fd)
-		delete(c.files, path)
+		delete(c.files, key)
 	}
+	path := filepath.Join(dir, name)
 	fd, err := openRetry(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
@@ -59,7 +87,7 @@ func (c *fileCache) read(path string, buf *bytes.Buffer) ([]byte, error) {
 	if err != nil || len(c.files) >= c.max {
 		unix.Close(fd)
 	} else {
-		c.files[path] = &cachedFile{fd: fd, gen: c.gen}
+		c.files[key] = &cachedFile{fd: fd, gen: c.gen}
 	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
@@ -67,8 +95,11 @@ func (c *fileCache) read(path string, buf *bytes.Buffer) ([]byte, error) {
 	return b, nil
 }
 
-// prune closes the files that the scan numbered gen did not read.
+// prune closes the files that the scan numbered gen did not read, and
+// forgets the directories (those of groups still there come back at the
+// next scan).
 func (c *fileCache) prune() {
+	clear(c.dirs)
 	for p, f := range c.files {
 		if f.gen != c.gen {
 			unix.Close(f.fd)

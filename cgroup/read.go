@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -40,7 +39,7 @@ func missing(err error) bool {
 // file returns the content of dir/name, or ok false when it is missing or
 // unreadable (recorded).
 func (r *groupReader) file(dir, name string) ([]byte, bool) {
-	b, err := r.cache.read(filepath.Join(dir, name), &r.buf)
+	b, err := r.cache.read(dir, name, &r.buf)
 	if err != nil {
 		if !missing(err) {
 			r.errs = append(r.errs, fmt.Errorf("read %s of %s: %w", name, r.g.Path, unwrapPath(err)))
@@ -485,14 +484,14 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 		r.buf = *buf
 		defer func() { *buf = r.buf }()
 	}
-	notFound := fmt.Errorf("read cgroup %s: %w", path, ErrNotFound)
+	notFound := func() error { return fmt.Errorf("read cgroup %s: %w", path, ErrNotFound) }
 	// Count processes first: after a walk it is also the check that the
 	// group still exists.
 	if !m.limitsOnly {
 		switch n, err := f.countProcs(path, m.in, m.cache, &r.buf); {
 		case errors.Is(err, fs.ErrNotExist):
 			if m.in != nil {
-				return nil, notFound
+				return nil, notFound()
 			}
 		case err != nil:
 			r.errs = append(r.errs, fmt.Errorf("read cgroup.procs of %s: %w", path, unwrapPath(err)))
@@ -505,9 +504,9 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 		if m.in != nil && !m.in[i] {
 			continue
 		}
-		dir := f.path(h.Mountpoint, path)
+		dir := m.cache.dir(f, i, path)
 		if h.Version == 2 {
-			b, err := r.cache.read(filepath.Join(dir, "cgroup.controllers"), &r.buf)
+			b, err := r.cache.read(dir, "cgroup.controllers", &r.buf)
 			if err != nil {
 				if !missing(err) {
 					r.errs = append(r.errs, fmt.Errorf("read cgroup.controllers of %s: %w", path, unwrapPath(err)))
@@ -538,7 +537,7 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 		}
 	}
 	if !found {
-		return nil, notFound
+		return nil, notFound()
 	}
 	slices.Sort(g.Controllers)
 	for _, e := range r.errs {
@@ -558,7 +557,7 @@ func (f *FS) countProcs(path string, in []bool, cache *fileCache, buf *bytes.Buf
 			continue
 		}
 		var b []byte
-		b, err = cache.read(f.path(f.hs[i].Mountpoint, path, "cgroup.procs"), buf)
+		b, err = cache.read(cache.dir(f, i, path), "cgroup.procs", buf)
 		if err == nil {
 			return Known(uint64(bytes.Count(b, []byte{'\n'}))), nil
 		}
