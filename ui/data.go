@@ -9,8 +9,10 @@ import (
 	"github.com/ctop-dev/ctop/cgroup"
 )
 
-// historyLen is how many samples each group keeps for its charts.
-const historyLen = 120
+// historyLen is how many samples each group keeps for its charts: a
+// minute at the default tick. Every group keeps one (a chart opened later
+// has its past), so this is most of the ui's memory at hundreds of groups.
+const historyLen = 60
 
 // tickMsg arrives every interval; gen discards ticks of an older interval.
 type tickMsg struct{ gen int }
@@ -181,6 +183,11 @@ func (h *history) add(t time.Time, prev, g *cgroup.Group, r rates) {
 		highEvents: uint32(g.Stats.Memory.Events.High.V),
 		failcnt:    uint32(g.Stats.Memory.Failcnt.V),
 	}
+	if h.ring == nil {
+		// The ring's final size at once: growing it by appends would leave
+		// a trail of smaller copies behind for every group.
+		h.ring = make([]histPoint, 0, historyLen)
+	}
 	if len(h.ring) < historyLen {
 		h.ring = append(h.ring, p)
 	} else {
@@ -236,8 +243,13 @@ type store struct {
 	procs    ProcTable
 	procCPU  map[int]float64 // % of one core
 	prevProc map[int]procPrev
-	procErr  error
-	procsAt  time.Time
+	// The maps of the sample before, reused for the next: at thousands of
+	// processes a sample, new maps each time would be most of the
+	// garbage the ui makes.
+	spareCPU  map[int]float64
+	sparePrev map[int]procPrev
+	procErr   error
+	procsAt   time.Time
 
 	sandboxes []Sandbox
 	sbErr     error
@@ -304,13 +316,18 @@ func (s *store) applySnapshot(snap *cgroup.Snapshot) {
 
 func (s *store) applyProcs(t ProcTable) {
 	dt := t.Time.Sub(s.procsAt)
-	cpu := make(map[int]float64, len(t.Procs))
-	prev := make(map[int]procPrev, len(t.Procs))
+	cpu, prev := s.spareCPU, s.sparePrev
+	if cpu == nil {
+		cpu, prev = make(map[int]float64, len(t.Procs)), make(map[int]procPrev, len(t.Procs))
+	}
+	clear(cpu)
+	clear(prev)
 	for _, p := range t.Procs {
 		prev[p.PID] = procPrev{p.Start, p.CPUTime}
 		if o, ok := s.prevProc[p.PID]; ok && o.start == p.Start && dt > 0 && p.CPUTime >= o.cpu {
 			cpu[p.PID] = float64(p.CPUTime-o.cpu) / float64(dt) * 100
 		}
 	}
+	s.spareCPU, s.sparePrev = s.procCPU, s.prevProc
 	s.procs, s.procCPU, s.prevProc, s.procsAt = t, cpu, prev, t.Time
 }
