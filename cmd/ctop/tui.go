@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/nsinfo"
@@ -51,15 +49,24 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 	if err != nil {
 		return err
 	}
-	// Each refresh reads thousands of small files and drops their buffers;
-	// collecting at half the live heap's growth (rather than Go's default
-	// of all of it) keeps the resident memory near issue 5's 25 MB budget
-	// for little CPU, as the live heap is a few megabytes. GOGC overrides.
+	// Each refresh drops a few hundred kilobytes; collecting at a quarter
+	// of the live heap's growth (rather than Go's default of all of it)
+	// keeps the resident memory within issue 5's 25 MB budget for little
+	// CPU, as the live heap is a few megabytes. GOGC overrides.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+		debug.SetGCPercent(25)
+	}
+	// The UI samples one source at a time and otherwise waits: a second P
+	// buys no speed, only wakeups of idle threads looking for work (a
+	// third of its CPU when nothing changes) and per-P memory caches.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 	m := ui.New(ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly})
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion())
+	// The screen changes only on a key, a click or a sample; 20 frames a
+	// second keep typing and scrolling smooth at a third of the default's
+	// timer wakeups.
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithFPS(20))
 	if _, err := p.Run(); err != nil {
 		return fmt.Errorf("terminal UI: %w (it needs a terminal; scripts use ctop cgroups, ps or ns)", err)
 	}
@@ -80,7 +87,7 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	// Usage is read every tick; the walk and the limits every fullScanEvery
 	// ticks, and at once after the UI changed a limit or made a sandbox.
 	scanner := cgroup.NewScanner(f, cgroup.ScanOptions{Path: "/"}, fullScanEvery)
-	procs := &procSource{fs: nfs, reader: nsinfo.NewReader(nfs), mode: f.Mode()}
+	procs := &procSource{fs: nfs, tracker: nsinfo.NewTracker(nfs), mode: f.Mode()}
 	src := ui.Sources{
 		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
@@ -119,220 +126,117 @@ func (g groupSource) Snapshot() (*cgroup.Snapshot, error) {
 
 func (g groupSource) Dir(controller, path string) (string, bool) { return g.fs.Dir(controller, path) }
 
-// procSource lists processes. Every fullEvery it reads them all through
-// nsinfo's cached reader (stat, status, cgroup; namespaces only for new
-// processes); in between it reads only /proc/PID/stat, for CPU time and
-// RSS, and reads in full just the processes that are new (a pid not seen
-// before, or with another start time). A process that moves to another
-// cgroup or namespace shows it within fullEvery.
+// procSource lists processes through an nsinfo.Tracker: each tick reads
+// every process's stat (CPU time, RSS, start time) through kept
+// descriptors, reads new processes in full, and re-reads the status,
+// cgroup and namespaces of known ones in small rolling batches (see
+// nsinfo.Tracker for the bounds).
 type procSource struct {
 	fs      nsinfo.FS
-	reader  *nsinfo.Reader
+	tracker *nsinfo.Tracker
 	mode    cgroup.Mode
-	mu      sync.Mutex // the reader and the cache are not safe for concurrent use
-	statBuf [4096]byte
-	statFDs map[int]int // pid -> kept /proc/PID/stat descriptor
-	maxFDs  int
+	mu      sync.Mutex // the tracker and the cache are not safe for concurrent use
 
-	known    map[int]ui.Process
+	// paths caches cgroupOf by the entries' first element: nsinfo hands
+	// out one slice per distinct /proc/PID/cgroup text.
+	paths    map[*nsinfo.CgroupEntry]string
 	host     [8]ui.NSID
+	hostRef  *nsinfo.Reference
 	hostFrom string
-	lastFull time.Time
+	samples  int
 }
 
-// fullEvery is how often every process is read in full.
-const fullEvery = 5 * time.Second
+// hostEvery is how many samples the host reference may be reused for
+// while processes come and go; it is the init of the machine (or of the
+// container ctop runs in), which changes only with a new boot.
+const hostEvery = 10
 
-const clockTick = 100 // USER_HZ on every Linux architecture ctop builds for
+// pathsEvery is how many samples the cgroup path cache lives.
+const pathsEvery = 60
 
 func (s *procSource) Processes() (ui.ProcTable, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if s.known == nil || now.Sub(s.lastFull) >= fullEvery {
-		return s.full(now)
+	sample, err := s.tracker.Sample()
+	if err != nil {
+		return ui.ProcTable{}, err
 	}
-	return s.quick(now)
+	if s.samples == 0 {
+		// The first sample reads every process in full and leaves
+		// megabytes of buffers behind; hand them back to the kernel now
+		// rather than keep them resident until the scavenger gets to them.
+		defer debug.FreeOSMemory()
+	}
+	s.samples++
+	if s.samples%pathsEvery == 0 {
+		s.paths = nil // drop the entries of processes gone
+	}
+	if s.hostRef == nil || (sample.Changed && s.samples%hostEvery == 0) {
+		s.setHost(sample)
+	}
+	t := ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, len(sample.Procs))}
+	for i, tp := range sample.Procs {
+		t.Procs[i] = s.convert(tp.Process)
+		t.Procs[i].CPUTime, t.Procs[i].RSS = tp.CPUTime, tp.RSS
+	}
+	return t, nil
+}
+
+// setHost finds the host's reference process in sample.
+func (s *procSource) setHost(sample nsinfo.Sample) {
+	procs := make([]nsinfo.Process, len(sample.Procs))
+	for i, tp := range sample.Procs {
+		procs[i] = *tp.Process
+	}
+	ref, err := nsinfo.Host(procs)
+	if err != nil {
+		return
+	}
+	s.hostRef = &ref
+	s.host = nsSet(ref.NS)
+	s.hostFrom = fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm)
+}
+
+// hostReference is the host's reference process, as of the last sample,
+// or read now when no sample has been taken.
+func (s *procSource) hostReference() (nsinfo.Reference, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hostRef != nil {
+		return *s.hostRef, nil
+	}
+	all, err := s.fs.Processes()
+	if err != nil {
+		return nsinfo.Reference{}, err
+	}
+	return nsinfo.Host(all)
 }
 
 // convert is a process as the ui shows it, without CPU time and RSS.
 func (s *procSource) convert(p *nsinfo.Process) ui.Process {
 	up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Comm,
-		Start: p.StartTime, NS: nsSet(p.NS), Cgroup: s.cgroupOf(p.Cgroups)}
+		Start: p.StartTime, NS: nsSet(p.NS), Cgroup: s.cachedCgroupOf(p.Cgroups)}
 	if own := p.OwnPID(); own != p.PID {
 		up.NSPid = own
 	}
 	return up
 }
 
-func (s *procSource) full(now time.Time) (ui.ProcTable, error) {
-	procs, err := s.reader.Processes()
-	if err != nil {
-		return ui.ProcTable{}, err
+// cachedCgroupOf is cgroupOf through the paths cache.
+func (s *procSource) cachedCgroupOf(es []nsinfo.CgroupEntry) string {
+	if len(es) == 0 {
+		return ""
 	}
-	if ref, err := nsinfo.Host(procs); err == nil {
-		s.host = nsSet(ref.NS)
-		s.hostFrom = fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm)
+	if p, ok := s.paths[&es[0]]; ok {
+		return p
 	}
-	t := ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, 0, len(procs))}
-	known := make(map[int]ui.Process, len(procs))
-	for i := range procs {
-		up := s.convert(&procs[i])
-		known[up.PID] = up
-		if cpu, rss, _, ok := s.stat(up.PID); ok {
-			s.usage(&up, cpu, rss)
-		}
-		t.Procs = append(t.Procs, up)
+	if s.paths == nil {
+		s.paths = map[*nsinfo.CgroupEntry]string{}
 	}
-	s.known, s.lastFull = known, now
-	s.dropStats(known)
-	// A full read leaves megabytes of small buffers behind (thousands of
-	// files read by parallel workers); give them back to the kernel now
-	// rather than keep them as resident memory until the next one. The
-	// live heap is small, so this collection is cheap, and it runs only
-	// every fullEvery.
-	debug.FreeOSMemory()
-	return t, nil
-}
-
-func (s *procSource) quick(now time.Time) (ui.ProcTable, error) {
-	dir, err := os.Open("/proc")
-	if err != nil {
-		return ui.ProcTable{}, fmt.Errorf("list processes: %w", err)
-	}
-	names, err := dir.Readdirnames(-1)
-	dir.Close()
-	if err != nil {
-		return ui.ProcTable{}, fmt.Errorf("list processes in /proc: %w", err)
-	}
-	t := ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, 0, len(s.known))}
-	known := make(map[int]ui.Process, len(s.known))
-	for _, n := range names {
-		pid, err := strconv.Atoi(n)
-		if err != nil {
-			continue
-		}
-		cpu, rss, start, ok := s.stat(pid)
-		if !ok {
-			continue // exited meanwhile
-		}
-		up, seen := s.known[pid]
-		if !seen || up.Start != start {
-			p, err := s.fs.Process(pid)
-			if err != nil {
-				continue
-			}
-			up = s.convert(&p)
-		}
-		known[pid] = up
-		s.usage(&up, cpu, rss)
-		t.Procs = append(t.Procs, up)
-	}
-	s.known = known
-	s.dropStats(known)
-	return t, nil
-}
-
-func (s *procSource) usage(up *ui.Process, cpu, rss uint64) {
-	up.CPUTime = time.Duration(cpu) * time.Second / time.Duration(clockTick)
-	up.RSS = rss * uint64(os.Getpagesize())
-}
-
-// stat reads utime+stime (ticks), rss (pages) and the start time (ticks
-// after boot) from /proc/PID/stat.
-func (s *procSource) stat(pid int) (cpu, rss, start uint64, ok bool) {
-	// This runs for every process on every tick, so the file is kept open
-	// and read again from offset 0, which makes the kernel write it anew:
-	// one system call instead of three. stat is one line, well under a
-	// page, so one read has it all. When the process is gone the read
-	// fails (ESRCH) and the descriptor is dropped; a new process with the
-	// same pid gets a fresh one.
-	n, ok := s.readStat(pid)
-	if !ok {
-		return 0, 0, 0, false
-	}
-	b := s.statBuf[:n]
-	r := bytes.LastIndexByte(b, ')')
-	if r < 0 {
-		return 0, 0, 0, false
-	}
-	// Fields after ')' start at field 3 (state): utime is 14, stime 15,
-	// start time 22, rss 24 (proc_pid_stat(5)).
-	var ut, st, rs uint64
-	field := 2
-	for rest := b[r+1:]; len(rest) > 0 && field < 24; {
-		rest = bytes.TrimLeft(rest, " ")
-		end := bytes.IndexByte(rest, ' ')
-		if end < 0 {
-			end = len(rest)
-		}
-		tok := rest[:end]
-		rest = rest[end:]
-		field++
-		var dst *uint64
-		switch field {
-		case 14:
-			dst = &ut
-		case 15:
-			dst = &st
-		case 22:
-			dst = &start
-		case 24:
-			dst = &rs
-		default:
-			continue
-		}
-		for _, c := range tok {
-			if c < '0' || c > '9' {
-				return 0, 0, 0, false
-			}
-			*dst = *dst*10 + uint64(c-'0')
-		}
-	}
-	if field < 24 {
-		return 0, 0, 0, false
-	}
-	return ut + st, rs, start, true
-}
-
-// readStat reads /proc/PID/stat into statBuf through a kept descriptor.
-func (s *procSource) readStat(pid int) (int, bool) {
-	if s.statFDs == nil {
-		s.statFDs = map[int]int{}
-		s.maxFDs = 1024
-		var rl unix.Rlimit
-		if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur/4 > uint64(s.maxFDs) {
-			s.maxFDs = int(min(rl.Cur/4, 1<<15))
-		}
-	}
-	if fd, ok := s.statFDs[pid]; ok {
-		if n, err := unix.Pread(fd, s.statBuf[:], 0); err == nil && n > 0 {
-			return n, true
-		}
-		unix.Close(fd)
-		delete(s.statFDs, pid)
-	}
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, false
-	}
-	n, err := unix.Read(fd, s.statBuf[:])
-	if err != nil || n <= 0 || len(s.statFDs) >= s.maxFDs {
-		unix.Close(fd)
-		return n, err == nil && n > 0
-	}
-	s.statFDs[pid] = fd
-	return n, true
-}
-
-// dropStats closes the kept stat files of processes not in alive.
-func (s *procSource) dropStats(alive map[int]ui.Process) {
-	for pid, fd := range s.statFDs {
-		if _, ok := alive[pid]; !ok {
-			unix.Close(fd)
-			delete(s.statFDs, pid)
-		}
-	}
+	p := s.cgroupOf(es)
+	s.paths[&es[0]] = p
+	return p
 }
 
 // cgroupOf picks the path that keys the cgroup snapshot: the v2 path on a
@@ -391,13 +295,7 @@ func (s isolationSource) Isolation(pid int) (ui.Isolation, error) {
 	if err != nil {
 		return ui.Isolation{}, err
 	}
-	s.procs.mu.Lock()
-	all, err := s.procs.reader.Processes()
-	s.procs.mu.Unlock()
-	if err != nil {
-		return ui.Isolation{}, err
-	}
-	ref, err := nsinfo.Host(all)
+	ref, err := s.procs.hostReference()
 	if err != nil {
 		return ui.Isolation{}, err
 	}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
+)
+
+// TestProcSourceFixture: the TUI's process table holds, for every process
+// of the v2 fixture host, what a fresh nsinfo read says, with the host's
+// reference namespaces; a second sample (from the tracker's caches) holds
+// the same.
+func TestProcSourceFixture(t *testing.T) {
+	fs, err := nsinfo.Open(nsFixtures[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fs.Processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := nsinfo.Host(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &procSource{fs: fs, tracker: nsinfo.NewTracker(fs), mode: cgroup.ModeUnified}
+	for sample := range 2 {
+		table, err := src.Processes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if table.Host != nsSet(ref.NS) {
+			t.Errorf("sample %d: host %v, want pid %d's %v", sample, table.Host, ref.PID, nsSet(ref.NS))
+		}
+		if len(table.Procs) != len(want) {
+			t.Fatalf("sample %d: %d processes, want %d", sample, len(table.Procs), len(want))
+		}
+		for i, p := range table.Procs {
+			w := want[i]
+			if p.PID != w.PID || p.PPID != w.PPID || p.User != w.User || p.Command != w.Comm ||
+				p.Start != w.StartTime || p.NS != nsSet(w.NS) || p.Cgroup != w.CgroupPath() {
+				t.Errorf("sample %d: pid %d shown as %+v, nsinfo reads %+v", sample, w.PID, p, w)
+			}
+			if own := w.OwnPID(); own != w.PID && p.NSPid != own {
+				t.Errorf("sample %d: pid %d inside its namespace %d, want %d", sample, w.PID, p.NSPid, own)
+			}
+		}
+	}
+}
