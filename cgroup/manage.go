@@ -661,10 +661,26 @@ func (m *Manager) Procs() ([]int, error) {
 // present in the v2 tree of a hybrid host); v1 freezes the group so nothing
 // can fork while it is killed, sends SIGKILL to each process, and thaws it.
 func (m *Manager) Kill() error {
-	// On v2 cgroup.events says whether any process is left in the subtree,
-	// without listing every group's cgroup.procs.
-	if dir, ok := m.Dir(""); ok && m.fs.Mode() == ModeUnified {
-		if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err == nil && strings.Contains(string(b), "populated 0") {
+	// The usual caller kills a group whose processes have all exited (a
+	// sandbox's teardown), so an empty group is worth spotting first. A group
+	// with no process cannot gain one by itself (only a member forks into
+	// it), so there is then nothing to freeze against forks either.
+	if m.fs.Mode() == ModeUnified {
+		// cgroup.events says whether any process is left in the subtree,
+		// without listing every group's cgroup.procs.
+		if dir, ok := m.Dir(""); ok {
+			if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err == nil && strings.Contains(string(b), "populated 0") {
+				return nil
+			}
+		}
+	} else {
+		// v1 has no such file, and a hybrid host's v2 tree does not see a
+		// process placed in the v1 hierarchies alone: list them all.
+		procs, err := m.Procs()
+		if err != nil {
+			return err
+		}
+		if len(procs) == 0 {
 			return nil
 		}
 	}
