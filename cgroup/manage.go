@@ -575,6 +575,15 @@ func (m *Manager) setIO(t IOThrottle) error {
 	return writeFile(dir, file, fmt.Sprintf("%s %d", t.Device, t.Rate))
 }
 
+// Read reads the group's counters and its own limits, from every hierarchy
+// that has it, as FS.Read does, but not its ancestors' limits: Effective
+// is left unknown. It is for a last reading before the group is removed
+// (a sandbox's result), where reading every ancestor would double the
+// files read for numbers nobody shows.
+func (m *Manager) Read() (*Group, error) {
+	return m.fs.readGroup(m.path, readMode{}, nil)
+}
+
 // AddProc moves pid into the group in every hierarchy.
 func (m *Manager) AddProc(pid int) error { return m.addProc(pid, true) }
 
