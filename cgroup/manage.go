@@ -799,23 +799,21 @@ func (m *Manager) rollback() {
 // groups and no processes; it reports whether it removed anything. ctop
 // uses it for its parent group ("/ctop") once the last sandbox is gone.
 func RemoveIfEmpty(f *FS, path string) (bool, error) {
-	m, err := Load(f, path)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
+	path = cleanPath(path)
 	removed := false
-	for _, d := range m.dirs {
-		err := unix.Rmdir(d.dir)
+	// rmdir alone answers every question (the kernel refuses a group with
+	// processes or children, and a missing one is ENOENT): no Load first,
+	// whose stat and cgroup.controllers read per hierarchy it would repeat.
+	for _, h := range f.managedHierarchies() {
+		dir := f.path(h.Mountpoint, path)
+		err := unix.Rmdir(dir)
 		switch {
 		case err == nil:
 			removed = true
 		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.ENOTEMPTY), errors.Is(err, unix.ENOENT),
 			errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM): // in use, gone, or not ours
 		default:
-			return removed, fmt.Errorf("remove %s: %w", d.dir, err)
+			return removed, fmt.Errorf("remove %s: %w", dir, err)
 		}
 	}
 	return removed, nil

@@ -309,3 +309,26 @@ func TestCreateRollsBackOnRefusal(t *testing.T) {
 		t.Errorf("failed Create left %s behind: %v", parent, err)
 	}
 }
+
+func TestRemoveIfEmptyLive(t *testing.T) {
+	f, parent := liveFS(t)
+	if removed, err := RemoveIfEmpty(f, parent); err != nil || removed {
+		t.Errorf("RemoveIfEmpty of a missing group = %v, %v; want false, nil", removed, err)
+	}
+	m, err := Create(f, parent+"/g", Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := RemoveIfEmpty(f, parent); err != nil || removed {
+		t.Errorf("RemoveIfEmpty of a parent with a child group = %v, %v; want false, nil", removed, err)
+	}
+	if err := m.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := RemoveIfEmpty(f, parent); err != nil || !removed {
+		t.Errorf("RemoveIfEmpty of an empty parent = %v, %v; want true, nil", removed, err)
+	}
+	if _, err := Load(f, parent); !errors.Is(err, ErrNotFound) {
+		t.Errorf("%s still there after RemoveIfEmpty: %v", parent, err)
+	}
+}
