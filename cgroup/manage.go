@@ -756,6 +756,17 @@ func (m *Manager) Delete() error {
 // removeTree removes a cgroup directory and its child groups, deepest
 // first. Only directories are removed: a cgroup's files vanish with it.
 func removeTree(dir string) error {
+	// Most groups have no child groups: rmdir straight away spares listing
+	// the directory. The kernel refuses a group with children with EBUSY,
+	// as it does one still busy with an exited process; either way the
+	// children, if any, go first and the removal is retried below.
+	err := unix.Rmdir(dir)
+	if err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
