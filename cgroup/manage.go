@@ -575,6 +575,15 @@ func (m *Manager) setIO(t IOThrottle) error {
 	return writeFile(dir, file, fmt.Sprintf("%s %d", t.Device, t.Rate))
 }
 
+// Read reads the group's counters and its own limits, from every hierarchy
+// that has it, as FS.Read does, but not its ancestors' limits: Effective
+// is left unknown. It is for a last reading before the group is removed
+// (a sandbox's result), where reading every ancestor would double the
+// files read for numbers nobody shows.
+func (m *Manager) Read() (*Group, error) {
+	return m.fs.readGroup(m.path, readMode{}, nil)
+}
+
 // AddProc moves pid into the group in every hierarchy.
 func (m *Manager) AddProc(pid int) error { return m.addProc(pid, true) }
 
@@ -661,10 +670,26 @@ func (m *Manager) Procs() ([]int, error) {
 // present in the v2 tree of a hybrid host); v1 freezes the group so nothing
 // can fork while it is killed, sends SIGKILL to each process, and thaws it.
 func (m *Manager) Kill() error {
-	// On v2 cgroup.events says whether any process is left in the subtree,
-	// without listing every group's cgroup.procs.
-	if dir, ok := m.Dir(""); ok && m.fs.Mode() == ModeUnified {
-		if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err == nil && strings.Contains(string(b), "populated 0") {
+	// The usual caller kills a group whose processes have all exited (a
+	// sandbox's teardown), so an empty group is worth spotting first. A group
+	// with no process cannot gain one by itself (only a member forks into
+	// it), so there is then nothing to freeze against forks either.
+	if m.fs.Mode() == ModeUnified {
+		// cgroup.events says whether any process is left in the subtree,
+		// without listing every group's cgroup.procs.
+		if dir, ok := m.Dir(""); ok {
+			if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err == nil && strings.Contains(string(b), "populated 0") {
+				return nil
+			}
+		}
+	} else {
+		// v1 has no such file, and a hybrid host's v2 tree does not see a
+		// process placed in the v1 hierarchies alone: list them all.
+		procs, err := m.Procs()
+		if err != nil {
+			return err
+		}
+		if len(procs) == 0 {
 			return nil
 		}
 	}
@@ -731,6 +756,17 @@ func (m *Manager) Delete() error {
 // removeTree removes a cgroup directory and its child groups, deepest
 // first. Only directories are removed: a cgroup's files vanish with it.
 func removeTree(dir string) error {
+	// Most groups have no child groups: rmdir straight away spares listing
+	// the directory. The kernel refuses a group with children with EBUSY,
+	// as it does one still busy with an exited process; either way the
+	// children, if any, go first and the removal is retried below.
+	err := unix.Rmdir(dir)
+	if err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -774,23 +810,21 @@ func (m *Manager) rollback() {
 // groups and no processes; it reports whether it removed anything. ctop
 // uses it for its parent group ("/ctop") once the last sandbox is gone.
 func RemoveIfEmpty(f *FS, path string) (bool, error) {
-	m, err := Load(f, path)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
+	path = cleanPath(path)
 	removed := false
-	for _, d := range m.dirs {
-		err := unix.Rmdir(d.dir)
+	// rmdir alone answers every question (the kernel refuses a group with
+	// processes or children, and a missing one is ENOENT): no Load first,
+	// whose stat and cgroup.controllers read per hierarchy it would repeat.
+	for _, h := range f.managedHierarchies() {
+		dir := f.path(h.Mountpoint, path)
+		err := unix.Rmdir(dir)
 		switch {
 		case err == nil:
 			removed = true
 		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.ENOTEMPTY), errors.Is(err, unix.ENOENT),
 			errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM): // in use, gone, or not ours
 		default:
-			return removed, fmt.Errorf("remove %s: %w", d.dir, err)
+			return removed, fmt.Errorf("remove %s: %w", dir, err)
 		}
 	}
 	return removed, nil

@@ -259,6 +259,18 @@ func TestCreateUpdateDeleteLive(t *testing.T) {
 	if g.Limits.Pids != LimitOf(7) || g.Limits.Memory.Max != LimitOf(48<<20) || g.Limits.CPU.Cores() != 0.3 {
 		t.Errorf("limits read back: pids %v memory %v cpus %v", g.Limits.Pids, g.Limits.Memory.Max, g.Limits.CPU.Cores())
 	}
+	// The Manager's own reading (a sandbox's last one) gives the same
+	// limits, without the ancestors'.
+	own, err := m.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own.Limits.Pids != g.Limits.Pids || own.Limits.Memory.Max != g.Limits.Memory.Max || own.Limits.CPU.Cores() != g.Limits.CPU.Cores() {
+		t.Errorf("Manager.Read limits: pids %v memory %v cpus %v, want those of FS.Read", own.Limits.Pids, own.Limits.Memory.Max, own.Limits.CPU.Cores())
+	}
+	if !own.Stats.Memory.Current.OK || own.Procs != g.Procs {
+		t.Errorf("Manager.Read stats: memory %v procs %v, want a reading like FS.Read's (procs %v)", own.Stats.Memory.Current, own.Procs, g.Procs)
+	}
 	if _, err := Create(f, path, Resources{}); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("second Create: %v", err)
 	}
@@ -295,5 +307,28 @@ func TestCreateRollsBackOnRefusal(t *testing.T) {
 	}
 	if _, err := Load(f, parent); !errors.Is(err, ErrNotFound) {
 		t.Errorf("failed Create left %s behind: %v", parent, err)
+	}
+}
+
+func TestRemoveIfEmptyLive(t *testing.T) {
+	f, parent := liveFS(t)
+	if removed, err := RemoveIfEmpty(f, parent); err != nil || removed {
+		t.Errorf("RemoveIfEmpty of a missing group = %v, %v; want false, nil", removed, err)
+	}
+	m, err := Create(f, parent+"/g", Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := RemoveIfEmpty(f, parent); err != nil || removed {
+		t.Errorf("RemoveIfEmpty of a parent with a child group = %v, %v; want false, nil", removed, err)
+	}
+	if err := m.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := RemoveIfEmpty(f, parent); err != nil || !removed {
+		t.Errorf("RemoveIfEmpty of an empty parent = %v, %v; want true, nil", removed, err)
+	}
+	if _, err := Load(f, parent); !errors.Is(err, ErrNotFound) {
+		t.Errorf("%s still there after RemoveIfEmpty: %v", parent, err)
 	}
 }

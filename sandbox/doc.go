@@ -5,8 +5,9 @@
 //
 // A Spec describes a sandbox; Start launches it and Wait reaps it and
 // removes its cgroup and state. Start re-executes the running binary
-// (/proc/self/exe) as the sandbox's init, so main must call Init before
-// anything else; sync.go documents the protocol between the two.
+// (/proc/self/exe) as the sandbox's init, so the binary must call Init
+// before anything else: a program does so by importing package reexec for
+// its side effect. sync.go documents the protocol between the two.
 //
 // The init, started in its new namespaces and (on cgroup v2) directly in
 // its cgroup with clone3's CLONE_INTO_CGROUP, makes its mounts private,

@@ -14,9 +14,10 @@ import (
 
 // Init gives the sandbox its chance to take over a re-executed child of
 // ctop: the sandbox's init, the monitor of a detached sandbox, or the child
-// of ctop exec. main (and TestMain in tests) calls it before anything else.
-// In an ordinary process it returns false at once; in a child it never
-// returns.
+// of ctop exec. ctop reaches it from the initializer of package reexec,
+// before the rest of the binary is initialized; this package's TestMain
+// calls it first thing. In an ordinary process it returns false at once; in
+// a child it never returns.
 func Init() bool {
 	role := os.Getenv(envRole)
 	if role == "" {

@@ -60,7 +60,8 @@ type Result struct {
 	Wall time.Duration
 	// Group is the sandbox's cgroup as read just before it was removed
 	// (nil for a detached sandbox): CPU time, peak memory, OOM kills,
-	// throttling, IO.
+	// throttling, IO, and its own limits (not Effective, which would need
+	// every ancestor's; see cgroup.Manager.Read).
 	Group *cgroup.Group
 	// Limits are the limits the sandbox ran under.
 	Limits cgroup.Resources
@@ -463,7 +464,7 @@ func (sb *Sandbox) Wait() (Result, error) {
 	default:
 		sb.err = fmt.Errorf("wait for sandbox %s: %w", sb.Name, err)
 	}
-	if g, err := sb.fs.Read(sb.spec.CgroupPath()); g != nil {
+	if g, err := sb.mgr.Read(); g != nil {
 		r.Group = g
 	} else if sb.err == nil {
 		sb.err = err

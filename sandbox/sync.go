@@ -57,9 +57,11 @@ const (
 
 // NOTE: bubbletea's package init asks the terminal for its background
 // colour (an OSC 11 and a DSR query written to the tty) in every process of
-// this binary, the re-executed roles too. TERM=dumb makes termenv skip the
-// query, so nothing is written to a sandbox's terminal and no reply lands
-// in its stdin. The command's own environment is built from the Spec.
+// this binary that gets that far. The re-executed roles take over earlier
+// (package reexec), but the order of package initializers is the
+// compiler's, not a promise: TERM=dumb makes termenv skip the query should
+// it run first, so nothing is written to a sandbox's terminal and no reply
+// lands in its stdin. The command's own environment is built from the Spec.
 const envNoTermQuery = "TERM=dumb"
 
 type msgType string

@@ -14,14 +14,8 @@ import (
 	"github.com/ctop-dev/ctop/sandbox"
 )
 
-// TestMain lets this test binary act as ctop's re-executed sandbox child,
-// as main does.
-func TestMain(m *testing.M) {
-	if sandboxInitHook() {
-		return
-	}
-	os.Exit(m.Run())
-}
+// This test binary acts as ctop's re-executed sandbox child as ctop does:
+// main.go's blank import of sandbox/reexec is compiled into it.
 
 // ctop runs the command line in-process and returns its stdout and exit code.
 func ctop(t *testing.T, args ...string) (string, int, error) {
