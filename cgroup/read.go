@@ -20,9 +20,10 @@ type groupReader struct {
 	g    *Group
 	errs []error
 	// limitsOnly skips usage, for reading ancestors' limits. quick skips
-	// what changes slowly (limits, peaks, v1 user/system split, failcnt
-	// and oom_control), for a Scanner that carries them over from its last
-	// full scan (see carrySlow).
+	// what changes slowly or only matters as an event (limits, peaks, v1
+	// user/system split, failcnt, oom_control and swap, pids.events), for
+	// a Scanner that carries them over from its last full scan (see
+	// carrySlow): a fork refused at the limit shows within one walk.
 	limitsOnly bool
 	quick      bool
 	// cache keeps files open across a Scanner's scans; nil reads afresh.
@@ -225,9 +226,10 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 func (r *groupReader) readPidsStats(dir string) {
 	p := &r.g.Stats.Pids
 	p.Current = r.uint(dir, "pids.current")
-	if !r.quick {
-		p.Peak = r.uint(dir, "pids.peak")
+	if r.quick {
+		return
 	}
+	p.Peak = r.uint(dir, "pids.peak")
 	r.flat(dir, "pids.events", func(k string, v uint64) {
 		if k == "max" {
 			p.MaxEvents = Known(v)
@@ -332,11 +334,11 @@ func (r *groupReader) readMemoryV1(dir string) {
 	}
 	s := &g.Stats.Memory
 	s.Current = r.uint(dir, "memory.usage_in_bytes")
-	if sw := r.uint(dir, "memory.memsw.usage_in_bytes"); sw.OK && s.Current.OK && sw.V >= s.Current.V {
-		s.Swap = Known(sw.V - s.Current.V)
-	}
 	if r.quick {
 		return
+	}
+	if sw := r.uint(dir, "memory.memsw.usage_in_bytes"); sw.OK && s.Current.OK && sw.V >= s.Current.V {
+		s.Swap = Known(sw.V - s.Current.V)
 	}
 	s.Peak = r.uint(dir, "memory.max_usage_in_bytes")
 	s.Failcnt = r.uint(dir, "memory.failcnt")

@@ -105,9 +105,11 @@ func TestScannerCarriesSlowCounters(t *testing.T) {
 	}
 	sc := NewScanner(f, ScanOptions{Path: "/ctopfixture/oom"}, 3)
 	defer sc.Close()
-	if _, err := sc.Scan(); err != nil {
+	first, err := sc.Scan()
+	if err != nil {
 		t.Fatal(err)
 	}
+	full := first.Groups[0]
 	mem := filepath.Join(root, "sys/fs/cgroup/memory/ctopfixture/oom")
 	if err := os.WriteFile(filepath.Join(mem, "memory.usage_in_bytes"), []byte("4096\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -126,5 +128,10 @@ func TestScannerCarriesSlowCounters(t *testing.T) {
 	}
 	if g.Limits.Memory.Max != LimitOf(32*mib) {
 		t.Errorf("limit not carried: %v", g.Limits.Memory.Max)
+	}
+	// Swap and pids.events are read on full scans only, and carried.
+	if !full.Stats.Memory.Swap.OK || g.Stats.Memory.Swap != full.Stats.Memory.Swap || !g.Stats.Pids.MaxEvents.OK || g.Stats.Pids.MaxEvents != full.Stats.Pids.MaxEvents {
+		t.Errorf("swap %v pids max events %v, want the full scan's %v and %v",
+			g.Stats.Memory.Swap, g.Stats.Pids.MaxEvents, full.Stats.Memory.Swap, full.Stats.Pids.MaxEvents)
 	}
 }
