@@ -466,10 +466,7 @@ func TestLiveTracker(t *testing.T) {
 	defer tr.Close()
 	sample := func() Tracked {
 		t.Helper()
-		s, err := tr.Sample()
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustSample(t, tr)
 		return trackedByPID(s)[pid]
 	}
 	got := sample()
@@ -568,18 +565,11 @@ func TestLiveTrackerSeesNewProcess(t *testing.T) {
 	}
 	tr := NewTracker(fs)
 	defer tr.Close()
-	if _, err := tr.Sample(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.Sample(); err != nil {
-		t.Fatal(err)
-	}
+	mustSample(t, tr)
+	mustSample(t, tr)
 	cmd := start(t, 0, "sleep", "1000")
 	waitComm(t, "sleep", cmd.Process.Pid)
-	s, err := tr.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustSample(t, tr)
 	p, ok := trackedByPID(s)[cmd.Process.Pid]
 	if !ok || p.Process.Comm != "sleep" {
 		t.Errorf("new pid %d not sampled as sleep (found %v)", cmd.Process.Pid, ok)

@@ -29,6 +29,28 @@ func TestParseStatSample(t *testing.T) {
 	}
 }
 
+// fixtureTracker is a Tracker of the fixture tree at root, closed at the
+// end of the test.
+func fixtureTracker(t *testing.T, root string) (FS, *Tracker) {
+	t.Helper()
+	fs, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(fs)
+	t.Cleanup(func() { tr.Close() })
+	return fs, tr
+}
+
+func mustSample(t *testing.T, tr *Tracker) Sample {
+	t.Helper()
+	s, err := tr.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // trackedByPID indexes a sample.
 func trackedByPID(s Sample) map[int]Tracked {
 	m := map[int]Tracked{}
@@ -40,16 +62,8 @@ func trackedByPID(s Sample) map[int]Tracked {
 
 func TestTrackerFixture(t *testing.T) {
 	root := copyTree(t, filepath.Join("testdata", "v2"))
-	fs, err := Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := NewTracker(fs)
-	defer tr.Close()
-	first, err := tr.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs, tr := fixtureTracker(t, root)
+	first := mustSample(t, tr)
 	// The first sample holds what a fresh read of every process holds.
 	want, err := fs.Processes()
 	if err != nil {
@@ -72,10 +86,7 @@ func TestTrackerFixture(t *testing.T) {
 	}
 
 	// Nothing changed: the same Process pointers, nothing read anew.
-	second, err := tr.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := mustSample(t, tr)
 	if second.Changed || trackedByPID(second)[409].Process != p409.Process {
 		t.Errorf("unchanged tree: Changed %v, 409 re-read %v", second.Changed, trackedByPID(second)[409].Process != p409.Process)
 	}
@@ -90,10 +101,7 @@ func TestTrackerFixture(t *testing.T) {
 	write("cgroup", "0::/moved.slice\n")
 	seenAt := 0
 	for i := 1; i <= int(tr.RefreshEvery); i++ {
-		s, err := tr.Sample()
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustSample(t, tr)
 		if cg := trackedByPID(s)[409].Process.Cgroups; len(cg) == 1 && cg[0].Path == "/moved.slice" {
 			if !s.Changed {
 				t.Error("cgroup change: Changed false")
@@ -125,10 +133,7 @@ func TestTrackerFixture(t *testing.T) {
 	write("status", strings.Replace(string(status), "Uid:\t0\t0\t0\t0", "Uid:\t65534\t65534\t65534\t65534", 1))
 	setuid := false
 	for range tr.RefreshEvery * tr.NSEvery {
-		s, err := tr.Sample()
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustSample(t, tr)
 		if trackedByPID(s)[409].Process.UID == 65534 {
 			setuid = true
 			break
@@ -148,10 +153,7 @@ func TestTrackerFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("stat", strings.Replace(string(b), "(sh)", "(sleep)", 1))
-	s, err := tr.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustSample(t, tr)
 	p := trackedByPID(s)[409].Process
 	if p.Comm != "sleep" || p.NS.Get(Net) != (ID{Ino: 4026599999}) {
 		t.Errorf("after exec: comm %q net %v, want sleep and 4026599999", p.Comm, p.NS.Get(Net))
@@ -161,10 +163,7 @@ func TestTrackerFixture(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(root, "proc", "424")); err != nil {
 		t.Fatal(err)
 	}
-	s, err = tr.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = mustSample(t, tr)
 	if _, ok := trackedByPID(s)[424]; ok || !s.Changed {
 		t.Errorf("424 removed: still there %v, Changed %v", ok, s.Changed)
 	}
@@ -175,13 +174,8 @@ func TestTrackerParseErrorNamesFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "proc", "409", "stat"), []byte("409 (sh) S\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := NewTracker(fs)
-	defer tr.Close()
-	_, err = tr.Sample()
+	_, tr := fixtureTracker(t, root)
+	_, err := tr.Sample()
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "proc", "409", "stat")) {
 		t.Errorf("Sample error = %v, want one naming 409's stat", err)
 	}
@@ -195,31 +189,18 @@ func TestTrackerListsOnNewPID(t *testing.T) {
 	if err := os.WriteFile(loadavg, []byte("0.00 0.01 0.05 1/90 424\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := NewTracker(fs)
-	defer tr.Close()
-	if _, err := tr.Sample(); err != nil {
-		t.Fatal(err)
-	}
+	_, tr := fixtureTracker(t, root)
+	mustSample(t, tr)
 	// A new process directory (a copy of 409 as pid 500).
 	copyDir(t, filepath.Join(root, "proc", "409"), filepath.Join(root, "proc", "500"))
-	s, err := tr.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustSample(t, tr)
 	if _, ok := trackedByPID(s)[500]; ok {
 		t.Error("pid 500 listed although loadavg says no pid was handed out")
 	}
 	if err := os.WriteFile(loadavg, []byte("0.00 0.01 0.05 1/91 500\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err = tr.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = mustSample(t, tr)
 	if _, ok := trackedByPID(s)[500]; !ok || !s.Changed {
 		t.Errorf("pid 500 after loadavg moved: listed %v, Changed %v", ok, s.Changed)
 	}
