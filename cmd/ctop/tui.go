@@ -62,6 +62,24 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	// Go returns freed heap pages to the kernel gradually, so between the
+	// samples' garbage and the scavenger the resident set creeps up by a
+	// few megabytes over a minute. A forced collection every 15 s hands
+	// them back at once, for about a millisecond of CPU each time.
+	trim := time.NewTicker(15 * time.Second)
+	defer trim.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-trim.C:
+				debug.FreeOSMemory()
+			case <-done:
+				return
+			}
+		}
+	}()
 	m := ui.New(ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly})
 	// The screen changes only on a key, a click or a sample; 20 frames a
 	// second keep typing and scrolling smooth at a third of the default's
