@@ -118,7 +118,10 @@ func (t *Tracker) Sample() (Sample, error) {
 		e, known := t.procs[pid]
 		switch {
 		case !known || e.p.StartTime != st.start || e.p.Comm != string(st.comm):
-			p, ok, err := t.fs.read(pid, DefaultFields, t.s, t.users, nil)
+			// stat is in hand; the rest is read now.
+			base := Process{PID: pid, PPID: st.ppid, UID: -1, GID: -1, Comm: string(st.comm),
+				StartTime: st.start, Unavailable: FieldCmdline}
+			p, ok, err := t.fs.readOnto(base, DefaultFields&^FieldStat, t.s, t.users, nil)
 			if err != nil {
 				return Sample{}, err
 			}
