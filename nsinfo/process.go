@@ -191,7 +191,21 @@ func (fs FS) read(pid int, want Field, s *scratch, us users, cache nsCache) (Pro
 // what want leaves out stays as it was.
 func (fs FS) readOnto(p Process, want Field, s *scratch, us users, cache nsCache) (Process, bool, error) {
 	pid := p.PID
+	// What want names is read afresh: nothing of the earlier reading
+	// stays, also where this one is refused.
 	p.Unavailable &^= want
+	if want&FieldStatus != 0 {
+		p.UID, p.GID, p.User, p.NSpid = -1, -1, "", nil
+	}
+	if want&FieldCgroups != 0 {
+		p.Cgroups = nil
+	}
+	if want&FieldNS != 0 {
+		p.NS = NSSet{}
+	}
+	if want&FieldCmdline != 0 {
+		p.Cmdline = ""
+	}
 	file := func(name string, f Field, parse func([]byte) error) (gone bool, err error) {
 		s.at(fs.proc, pid, name)
 		b, err := s.read()

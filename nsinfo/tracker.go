@@ -13,7 +13,7 @@ import (
 //   - every sample: each process's stat (CPU time, RSS, start time, command
 //     name), through a descriptor kept open per process, and the pid list
 //     when a pid has been handed out since the last sample (the last field
-//     of /proc/loadavg tells);
+//     of /proc/loadavg tells) or at least every RefreshEvery samples;
 //   - a process not seen before (a new pid, a reused pid with another
 //     start time, or a new command name after an exec) is read in full;
 //   - the cgroup file of a known process is read again once every
@@ -37,12 +37,15 @@ type Tracker struct {
 	RefreshEvery, NSEvery uint64
 	n                     uint64 // samples taken
 	procs                 map[int]*tracked
-	pids                  []int
+	// pids is the last listing less the processes gone since; spare is
+	// the array the next listing fills.
+	pids, spare []int
 }
 
 type tracked struct {
 	p       *Process
 	refresh uint64 // refreshes since the status and namespaces were read
+	seen    uint64 // the last sample that found the process
 }
 
 // Tracked is one process of a sample: what nsinfo knows of it, and its
@@ -80,8 +83,18 @@ func (t *Tracker) Sample() (Sample, error) {
 	if t.s == nil {
 		t.s = newScratch(nsfsDev(t.fs.proc))
 		t.stats = newStatFiles(t.fs.proc)
-		t.lists = &pidLister{proc: t.fs.proc}
+		t.lists = newPIDLister(t.fs.proc)
 	}
+	out, err := t.sample()
+	if err != nil {
+		// What this sample read of the pid list is partial: list afresh.
+		t.lists.forget()
+		t.pids = nil
+	}
+	return out, err
+}
+
+func (t *Tracker) sample() (Sample, error) {
 	every := max(t.RefreshEvery, 1)
 	if t.n%every == 0 {
 		t.users = t.fs.users() // /etc/passwd may have changed
@@ -93,32 +106,41 @@ func (t *Tracker) Sample() (Sample, error) {
 	}
 	t.n++
 	pids := t.pids
-	if t.lists.changed() {
-		var err error
-		if pids, err = t.lists.list(t.pids[:0]); err != nil {
+	// A listing at least every RefreshEvery samples bounds what loadavg
+	// cannot tell (a pid chosen with clone3's set_tid, by CRIU).
+	if t.lists.changed() || t.pids == nil || t.n%every == 0 {
+		fresh, err := t.lists.list(t.spare[:0])
+		if err != nil {
 			return Sample{}, err
 		}
-		if !slices.IsSorted(pids) {
-			slices.Sort(pids) // a fixture tree is listed in any order
+		if !slices.IsSorted(fresh) {
+			slices.Sort(fresh) // a fixture tree is listed in any order
 		}
+		t.spare, pids = t.pids, fresh
 	}
-	t.pids = pids[:0] // refilled below with the pids still there
-	out := Sample{Procs: make([]Tracked, 0, len(pids)), Changed: len(pids) != len(t.procs)}
-	seen := 0
+	t.pids = pids[:0] // refilled below, in place, with the pids still there
+	out := Sample{Procs: make([]Tracked, 0, len(pids))}
 	for _, pid := range pids {
-		b, ok := t.stats.read(pid)
-		if !ok {
-			continue // exited
+		b, res := t.stats.read(pid)
+		if res == statGone {
+			continue
 		}
 		t.pids = append(t.pids, pid)
+		e, known := t.procs[pid]
+		if res == statFailed {
+			if known {
+				e.seen = t.n // not read this time, not gone either
+			}
+			continue
+		}
 		st, err := parseStatSample(b)
 		if err != nil {
 			return Sample{}, fmt.Errorf("parse %s/%d/stat: %w", t.fs.proc, pid, err)
 		}
-		e, known := t.procs[pid]
 		switch {
-		case !known || e.p.StartTime != st.start || e.p.Comm != string(st.comm):
-			// stat is in hand; the rest is read now.
+		case !known || e.p.StartTime != st.start || (e.p.Comm != string(st.comm) && !st.kthread):
+			// New, or a new program (exec): stat is in hand, the rest is
+			// read now.
 			base := Process{PID: pid, PPID: st.ppid, UID: -1, GID: -1, Comm: string(st.comm),
 				StartTime: st.start, Unavailable: FieldCmdline}
 			p, ok, err := t.fs.readOnto(base, DefaultFields&^FieldStat, t.s, t.users, nil)
@@ -126,7 +148,6 @@ func (t *Tracker) Sample() (Sample, error) {
 				return Sample{}, err
 			}
 			if !ok {
-				delete(t.procs, pid)
 				continue
 			}
 			e = &tracked{p: &p}
@@ -140,43 +161,39 @@ func (t *Tracker) Sample() (Sample, error) {
 				want, e.refresh = want|FieldStatus|FieldNS, 0
 			}
 			base := *e.p
-			base.PPID = st.ppid
+			base.PPID, base.Comm = st.ppid, string(st.comm)
 			p, ok, err := t.fs.readOnto(base, want, t.s, t.users, nil)
 			if err != nil {
 				return Sample{}, err
 			}
 			if !ok {
-				delete(t.procs, pid)
 				continue
 			}
-			if !sameInfo(&p, e.p) {
+			if p.Comm != e.p.Comm || !sameInfo(&p, e.p) {
 				e.p = &p
 				out.Changed = true
 			}
-		case e.p.PPID != st.ppid:
-			// Reparented: its parent exited.
+		case e.p.PPID != st.ppid || e.p.Comm != string(st.comm):
+			// Reparented (its parent exited), or a kernel thread renamed
+			// (a kworker names the queue it serves): no new program.
 			p := *e.p
-			p.PPID = st.ppid
+			p.PPID, p.Comm = st.ppid, string(st.comm)
 			e.p = &p
 			out.Changed = true
 		}
-		seen++
+		e.seen = t.n
 		out.Procs = append(out.Procs, Tracked{Process: e.p,
 			CPUTime: time.Duration(st.cpu) * time.Second / clockTicks, RSS: st.rss * pageSize})
 	}
-	if seen != len(t.procs) {
-		// Forget the processes that are gone.
-		alive := make(map[int]bool, len(out.Procs))
-		for _, p := range out.Procs {
-			alive[p.Process.PID] = true
+	// Forget the processes that are gone.
+	for pid, e := range t.procs {
+		if e.seen != t.n {
+			delete(t.procs, pid)
+			out.Changed = true
 		}
-		for pid := range t.procs {
-			if !alive[pid] {
-				delete(t.procs, pid)
-			}
-		}
-		t.stats.keep(alive)
-		out.Changed = true
+	}
+	if len(t.stats.fds) > len(t.procs) {
+		t.stats.keep(func(pid int) bool { _, ok := t.procs[pid]; return ok })
 	}
 	return out, nil
 }
@@ -184,7 +201,7 @@ func (t *Tracker) Sample() (Sample, error) {
 // Close releases the descriptors the Tracker keeps.
 func (t *Tracker) Close() error {
 	if t.stats != nil {
-		t.stats.keep(nil)
+		t.stats.keep(func(int) bool { return false })
 	}
 	if t.lists != nil {
 		t.lists.close()
@@ -221,11 +238,14 @@ func sameInfo(a, b *Process) bool {
 type statSample struct {
 	comm            []byte // in the read buffer
 	ppid            int
+	kthread         bool   // PF_KTHREAD in the flags
 	start, cpu, rss uint64 // ticks after boot, utime+stime ticks, pages
 }
 
-// parseStatSample parses the command name and fields 4 (ppid), 14
-// (utime), 15 (stime), 22 (start time) and 24 (rss) of /proc/PID/stat
+const pfKthread = 0x00200000 // include/linux/sched.h
+
+// parseStatSample parses the command name and fields 4 (ppid), 9
+// (flags), 14 (utime), 15 (stime), 22 (start time) and 24 (rss) of /proc/PID/stat
 // (proc_pid_stat(5)), counting fields from the last ')' as parseStat does.
 // It does not allocate: it runs for every process on every sample.
 func parseStatSample(b []byte) (s statSample, err error) {
@@ -234,7 +254,7 @@ func parseStatSample(b []byte) (s statSample, err error) {
 		return s, fmt.Errorf("%w: no (comm) in %q", ErrParse, b)
 	}
 	s.comm = b[l+1 : r]
-	var ut, st, ppid uint64
+	var ut, st, ppid, flags uint64
 	field := 2
 	for rest := b[r+1:]; len(rest) > 0 && field < 24; {
 		for len(rest) > 0 && rest[0] == ' ' {
@@ -251,6 +271,8 @@ func parseStatSample(b []byte) (s statSample, err error) {
 		switch field {
 		case 4:
 			dst = &ppid
+		case 9:
+			dst = &flags
 		case 14:
 			dst = &ut
 		case 15:
@@ -275,6 +297,6 @@ func parseStatSample(b []byte) (s statSample, err error) {
 	if field < 24 {
 		return statSample{}, fmt.Errorf("%w: fewer than 24 fields in %q", ErrParse, b)
 	}
-	s.cpu, s.ppid = ut+st, int(ppid)
+	s.cpu, s.ppid, s.kthread = ut+st, int(ppid), flags&pfKthread != 0
 	return s, nil
 }

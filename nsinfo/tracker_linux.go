@@ -37,12 +37,20 @@ func newStatFiles(proc string) *statFiles {
 	return s
 }
 
-// read returns the text of pid's stat, valid until the next call, or
-// false when the process is gone.
-func (s *statFiles) read(pid int) ([]byte, bool) {
+// statResult says what reading a process's stat found.
+type statResult int
+
+const (
+	statOK     statResult = iota
+	statGone              // the process has exited
+	statFailed            // not read this time (out of descriptors, say): keep the process
+)
+
+// read returns the text of pid's stat, valid until the next call.
+func (s *statFiles) read(pid int) ([]byte, statResult) {
 	if fd, ok := s.fds[pid]; ok {
 		if n, err := unix.Pread(fd, s.buf[:], 0); err == nil && n > 0 {
-			return s.buf[:n], true
+			return s.buf[:n], statOK
 		}
 		unix.Close(fd)
 		delete(s.fds, pid)
@@ -54,21 +62,30 @@ func (s *statFiles) read(pid int) ([]byte, bool) {
 	s.path = p
 	fd, err := openat(unix.AT_FDCWD, &p[0], unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
-		return nil, false
+		if kindOf(err) == errGone {
+			return nil, statGone
+		}
+		return nil, statFailed
 	}
 	n, err := unix.Read(fd, s.buf[:])
 	if err != nil || n <= 0 || len(s.fds) >= s.max {
 		unix.Close(fd)
-		return s.buf[:max(n, 0)], err == nil && n > 0
+		switch {
+		case err == nil && n > 0:
+			return s.buf[:n], statOK
+		case err == nil || kindOf(err) == errGone:
+			return nil, statGone
+		}
+		return nil, statFailed
 	}
 	s.fds[pid] = fd
-	return s.buf[:n], true
+	return s.buf[:n], statOK
 }
 
-// keep closes the descriptors of processes not in alive (all, for nil).
-func (s *statFiles) keep(alive map[int]bool) {
+// keep closes the descriptors of processes for which alive is false.
+func (s *statFiles) keep(alive func(pid int) bool) {
 	for pid, fd := range s.fds {
-		if !alive[pid] {
+		if !alive(pid) {
 			unix.Close(fd)
 			delete(s.fds, pid)
 		}
@@ -79,28 +96,40 @@ func (s *statFiles) keep(alive map[int]bool) {
 // on a descriptor kept open and rewound, into a reused buffer: listing
 // /proc through os.ReadDir would allocate a string per process per sample.
 type pidLister struct {
-	proc    string
-	fd      int // 0: not open yet
-	buf     []byte
-	loadavg int // descriptor of proc/loadavg; -1 where there is none
+	proc string
+	fd   int // -1: not open yet
+	buf  []byte
+	// loadavg is the descriptor of proc/loadavg, -1 before the first
+	// call, or noLoadavg where it cannot stand for the proc mount.
+	loadavg int
 	last    [32]byte
 	lastN   int
+	again   bool // list at the next call too
+}
+
+const noLoadavg = -2
+
+func newPIDLister(proc string) *pidLister {
+	return &pidLister{proc: proc, fd: -1, loadavg: -1}
 }
 
 // changed reports whether a pid may have been handed out since the last
 // call: the last field of /proc/loadavg is the pid the kernel allocated
 // last in the reader's pid namespace (proc(5)), and every new process (or
 // thread) allocates one there, even one in a nested pid namespace. Listing
-// /proc costs the kernel a lookup per process, a tenth of a sample; where
-// loadavg cannot be read (a fixture tree), every call says yes.
+// /proc costs the kernel a lookup per process, a tenth of a sample.
+//
+// A new process shows in /proc a moment after its pid is handed out (the
+// rest of fork runs in between), so after a change the next call says yes
+// again. Where loadavg cannot stand for the proc mount, every call says
+// yes: a fixture tree without it, a proc mount of another pid namespace
+// than the reader's (its /proc/self is not the reader's pid), or a
+// loadavg that is not procfs's own (lxcfs replaces it in containers).
 func (l *pidLister) changed() bool {
-	if l.loadavg == 0 {
-		l.loadavg = -1
-		if fd, err := unix.Open(l.proc+"/loadavg", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
-			l.loadavg = fd
-		}
+	if l.loadavg == -1 {
+		l.loadavg = openLoadavg(l.proc)
 	}
-	if l.loadavg < 0 {
+	if l.loadavg == noLoadavg {
 		return true
 	}
 	var b [128]byte
@@ -108,26 +137,45 @@ func (l *pidLister) changed() bool {
 	if err != nil || n <= 0 {
 		return true
 	}
-	f := b[:n]
-	for len(f) > 0 && (f[len(f)-1] == '\n' || f[len(f)-1] == ' ') {
-		f = f[:len(f)-1]
-	}
+	f := bytes.TrimRight(b[:n], "\n ")
 	if i := bytes.LastIndexByte(f, ' '); i >= 0 {
 		f = f[i+1:]
 	}
-	if len(f) == 0 || len(f) > len(l.last) || l.fd == 0 {
-		l.lastN = copy(l.last[:], f)
+	if len(f) == 0 || len(f) > len(l.last) {
 		return true
 	}
 	same := string(f) == string(l.last[:l.lastN])
 	l.lastN = copy(l.last[:], f)
-	return !same
+	again := l.again
+	l.again = !same
+	return !same || again
+}
+
+// forget makes the next call to changed say yes.
+func (l *pidLister) forget() { l.lastN = 0 }
+
+// openLoadavg opens proc/loadavg if its last pid speaks for the proc
+// mount's processes, else returns noLoadavg.
+func openLoadavg(proc string) int {
+	var st unix.Statfs_t
+	if err := unix.Statfs(proc+"/loadavg", &st); err != nil || st.Type != unix.PROC_SUPER_MAGIC {
+		return noLoadavg
+	}
+	self, err := os.Readlink(proc + "/self")
+	if err != nil || self != strconv.Itoa(os.Getpid()) {
+		return noLoadavg
+	}
+	fd, err := unix.Open(proc+"/loadavg", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return noLoadavg
+	}
+	return fd
 }
 
 // list appends the pids to dst, in the order the kernel lists them
 // (ascending for /proc).
 func (l *pidLister) list(dst []int) ([]int, error) {
-	if l.fd == 0 {
+	if l.fd < 0 {
 		fd, err := unix.Open(l.proc, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("list processes in %s: %w", l.proc, err)
@@ -171,12 +219,12 @@ func (l *pidLister) list(dst []int) ([]int, error) {
 }
 
 func (l *pidLister) close() {
-	if l.fd != 0 {
+	if l.fd >= 0 {
 		unix.Close(l.fd)
-		l.fd = 0
+		l.fd = -1
 	}
-	if l.loadavg > 0 {
+	if l.loadavg >= 0 {
 		unix.Close(l.loadavg)
 	}
-	l.loadavg = 0
+	l.loadavg = -1
 }

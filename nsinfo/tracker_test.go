@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 func TestParseStatSample(t *testing.T) {
@@ -182,7 +183,7 @@ func TestTrackerParseErrorNamesFile(t *testing.T) {
 }
 
 // TestTrackerListsOnNewPID: /proc is listed again only when the last pid
-// in /proc/loadavg moved.
+// in /proc/loadavg moved (and once more after that).
 func TestTrackerListsOnNewPID(t *testing.T) {
 	root := copyTree(t, filepath.Join("testdata", "v2"))
 	loadavg := filepath.Join(root, "proc", "loadavg")
@@ -191,6 +192,18 @@ func TestTrackerListsOnNewPID(t *testing.T) {
 	}
 	_, tr := fixtureTracker(t, root)
 	mustSample(t, tr)
+	// The fixture's loadavg is no procfs file, which the tracker rightly
+	// distrusts; the test hands it over as if it were.
+	if tr.lists.loadavg != noLoadavg {
+		t.Fatalf("a loadavg outside procfs was trusted (descriptor %d)", tr.lists.loadavg)
+	}
+	fd, err := unix.Open(loadavg, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.lists.loadavg = fd
+	mustSample(t, tr) // a new last pid: listed,
+	mustSample(t, tr) // and once more
 	// A new process directory (a copy of 409 as pid 500).
 	copyDir(t, filepath.Join(root, "proc", "409"), filepath.Join(root, "proc", "500"))
 	s := mustSample(t, tr)
@@ -203,5 +216,30 @@ func TestTrackerListsOnNewPID(t *testing.T) {
 	s = mustSample(t, tr)
 	if _, ok := trackedByPID(s)[500]; !ok || !s.Changed {
 		t.Errorf("pid 500 after loadavg moved: listed %v, Changed %v", ok, s.Changed)
+	}
+}
+
+// TestTrackerKernelThreadRename: a kernel thread whose name changes (a
+// kworker names the queue it serves) is renamed, not read again as if it
+// had exec'ed.
+func TestTrackerKernelThreadRename(t *testing.T) {
+	root := copyTree(t, filepath.Join("testdata", "hybrid"))
+	_, tr := fixtureTracker(t, root)
+	mustSample(t, tr)
+	dir := filepath.Join(root, "proc", "2")
+	for name, from := range map[string]string{"stat": "(kthreadd)", "status": "Uid:\t0\t0\t0\t0"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := map[string]string{"stat": "(kworker/0:1-events)", "status": "Uid:\t7\t7\t7\t7"}[name]
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Replace(string(b), from, to, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := mustSample(t, tr)
+	p := trackedByPID(s)[2].Process
+	if p.Comm != "kworker/0:1-events" || p.UID != 0 {
+		t.Errorf("renamed kernel thread: comm %q uid %d, want the new name and uid 0 (no full re-read)", p.Comm, p.UID)
 	}
 }
