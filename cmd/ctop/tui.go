@@ -173,32 +173,40 @@ const hostEvery = 10
 const pathsEvery = 60
 
 func (s *procSource) Processes() (ui.ProcTable, error) {
+	t, first, err := s.sample()
+	if first {
+		// The first sample reads every process in full and leaves
+		// megabytes of buffers behind; hand them back to the kernel now
+		// rather than keep them resident until the scavenger gets to them
+		// (outside the lock: it is a whole collection).
+		debug.FreeOSMemory()
+	}
+	return t, err
+}
+
+func (s *procSource) sample() (t ui.ProcTable, first bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	sample, err := s.tracker.Sample()
 	if err != nil {
-		return ui.ProcTable{}, err
-	}
-	if s.samples == 0 {
-		// The first sample reads every process in full and leaves
-		// megabytes of buffers behind; hand them back to the kernel now
-		// rather than keep them resident until the scavenger gets to them.
-		defer debug.FreeOSMemory()
+		return ui.ProcTable{}, false, err
 	}
 	s.samples++
 	if s.samples%pathsEvery == 0 {
 		s.paths = nil // drop the entries of processes gone
 	}
-	if s.hostRef == nil || (sample.Changed && s.samples%hostEvery == 0) {
+	// The host's reference is looked for again every hostEvery samples
+	// while processes come and go, and until one is found.
+	if (s.hostRef == nil || sample.Changed) && s.samples%hostEvery == 1 {
 		s.setHost(sample)
 	}
-	t := ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, len(sample.Procs))}
+	t = ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, len(sample.Procs))}
 	for i, tp := range sample.Procs {
 		t.Procs[i] = s.convert(tp.Process)
 		t.Procs[i].CPUTime, t.Procs[i].RSS = tp.CPUTime, tp.RSS
 	}
-	return t, nil
+	return t, s.samples == 1, nil
 }
 
 // setHost finds the host's reference process in sample.
