@@ -312,8 +312,10 @@ func carrySlow(g, full *Group) {
 	if g.Stats.CPU.User == (U64{}) {
 		g.Stats.CPU.User, g.Stats.CPU.System = full.Stats.CPU.User, full.Stats.CPU.System
 	}
-	if fm.Failcnt.OK { // v1 memory: failcnt, oom_control and memsw are slow
+	if fm.Failcnt.OK { // v1 memory: failcnt and oom_control are slow
 		m.Failcnt, m.Events.Max, m.Events.OOMKill, m.UnderOOM = fm.Failcnt, fm.Events.Max, fm.Events.OOMKill, fm.UnderOOM
+	}
+	if !m.Swap.OK { // v1 memsw is slow; v2 reads memory.swap.current every time
 		m.Swap = fm.Swap
 	}
 	g.Stats.Pids.Peak, g.Stats.Pids.MaxEvents = full.Stats.Pids.Peak, full.Stats.Pids.MaxEvents
