@@ -464,10 +464,12 @@ func (sb *Sandbox) Wait() (Result, error) {
 	default:
 		sb.err = fmt.Errorf("wait for sandbox %s: %w", sb.Name, err)
 	}
-	if g, err := sb.mgr.Read(); g != nil {
-		r.Group = g
-	} else if sb.err == nil {
-		sb.err = err
+	if sb.mgr != nil {
+		if g, err := sb.mgr.Read(); g != nil {
+			r.Group = g
+		} else if sb.err == nil {
+			sb.err = err
+		}
 	}
 	sb.result = r
 	if err := sb.teardown(); err != nil && sb.err == nil {
