@@ -26,12 +26,17 @@ func newScratch(nsDev uint64) *scratch {
 
 // at sets the path buffer to proc/pid/name.
 func (s *scratch) at(proc string, pid int, name string) {
-	p := append(s.path[:0], proc...)
-	p = append(p, '/')
-	p = strconv.AppendInt(p, int64(pid), 10)
-	p = append(p, '/')
-	p = append(p, name...)
-	s.path = append(p, 0)
+	s.path = appendProcPath(s.path[:0], proc, pid, name)
+}
+
+// appendProcPath appends proc/pid/name and a NUL to b.
+func appendProcPath(b []byte, proc string, pid int, name string) []byte {
+	b = append(b, proc...)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, int64(pid), 10)
+	b = append(b, '/')
+	b = append(b, name...)
+	return append(b, 0)
 }
 
 // pathString returns the path buffer as a string, for errors.

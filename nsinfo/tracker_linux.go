@@ -55,12 +55,8 @@ func (s *statFiles) read(pid int) ([]byte, statResult) {
 		unix.Close(fd)
 		delete(s.fds, pid)
 	}
-	p := append(s.path[:0], s.proc...)
-	p = append(p, '/')
-	p = strconv.AppendInt(p, int64(pid), 10)
-	p = append(p, "/stat\x00"...)
-	s.path = p
-	fd, err := openat(unix.AT_FDCWD, &p[0], unix.O_RDONLY|unix.O_CLOEXEC)
+	s.path = appendProcPath(s.path[:0], s.proc, pid, "stat")
+	fd, err := openat(unix.AT_FDCWD, &s.path[0], unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		if kindOf(err) == errGone {
 			return nil, statGone
