@@ -120,6 +120,7 @@ func (t *Tracker) sample() (Sample, error) {
 	}
 	t.pids = pids[:0] // refilled below, in place, with the pids still there
 	out := Sample{Procs: make([]Tracked, 0, len(pids))}
+	seen := 0 // known processes found by this sample
 	for _, pid := range pids {
 		b, res := t.stats.read(pid)
 		if res == statGone {
@@ -130,6 +131,7 @@ func (t *Tracker) sample() (Sample, error) {
 		if res == statFailed {
 			if known {
 				e.seen = t.n // not read this time, not gone either
+				seen++
 			}
 			continue
 		}
@@ -182,14 +184,17 @@ func (t *Tracker) sample() (Sample, error) {
 			out.Changed = true
 		}
 		e.seen = t.n
+		seen++
 		out.Procs = append(out.Procs, Tracked{Process: e.p,
 			CPUTime: time.Duration(st.cpu) * time.Second / clockTicks, RSS: st.rss * pageSize})
 	}
-	// Forget the processes that are gone.
-	for pid, e := range t.procs {
-		if e.seen != t.n {
-			delete(t.procs, pid)
-			out.Changed = true
+	if seen != len(t.procs) {
+		// Forget the processes that are gone.
+		for pid, e := range t.procs {
+			if e.seen != t.n {
+				delete(t.procs, pid)
+				out.Changed = true
+			}
 		}
 	}
 	if len(t.stats.fds) > len(t.procs) {
@@ -211,27 +216,11 @@ func (t *Tracker) Close() error {
 
 // sameInfo reports whether a and b hold the same information.
 func sameInfo(a, b *Process) bool {
-	if a.PPID != b.PPID || a.UID != b.UID || a.GID != b.GID || a.User != b.User ||
-		a.NS != b.NS || a.Unavailable != b.Unavailable || len(a.NSpid) != len(b.NSpid) || len(a.Cgroups) != len(b.Cgroups) {
-		return false
-	}
-	for i := range a.NSpid {
-		if a.NSpid[i] != b.NSpid[i] {
-			return false
-		}
-	}
-	for i := range a.Cgroups {
-		x, y := a.Cgroups[i], b.Cgroups[i]
-		if x.HierarchyID != y.HierarchyID || x.Path != y.Path || len(x.Controllers) != len(y.Controllers) {
-			return false
-		}
-		for j := range x.Controllers {
-			if x.Controllers[j] != y.Controllers[j] {
-				return false
-			}
-		}
-	}
-	return true
+	return a.PPID == b.PPID && a.UID == b.UID && a.GID == b.GID && a.User == b.User &&
+		a.NS == b.NS && a.Unavailable == b.Unavailable && slices.Equal(a.NSpid, b.NSpid) &&
+		slices.EqualFunc(a.Cgroups, b.Cgroups, func(x, y CgroupEntry) bool {
+			return x.HierarchyID == y.HierarchyID && x.Path == y.Path && slices.Equal(x.Controllers, y.Controllers)
+		})
 }
 
 // statSample is what a Tracker reads from /proc/PID/stat every sample.
