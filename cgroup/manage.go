@@ -2,8 +2,10 @@ package cgroup
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -187,7 +189,7 @@ func Create(f *FS, path string, r Resources) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{fs: f, path: path}
-	if err := m.create(); err != nil {
+	if err := m.create(false); err != nil {
 		m.rollback()
 		return nil, err
 	}
@@ -196,6 +198,23 @@ func Create(f *FS, path string, r Resources) (*Manager, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// CreateParents makes the groups above path that do not exist yet, as
+// Create would, so that a caller can make a shared parent while it does
+// other work. What it made stays: the caller removes the parent once it is
+// empty (RemoveIfEmpty), as it does after its last child group.
+func CreateParents(f *FS, path string) error {
+	parent := filepath.Dir(cleanPath(path))
+	if parent == "/" {
+		return nil
+	}
+	m := &Manager{fs: f, path: parent}
+	if err := m.create(true); err != nil {
+		m.rollback()
+		return err
+	}
+	return nil
 }
 
 // Load returns a Manager for an existing group, such as any group on the
@@ -221,64 +240,118 @@ func Load(f *FS, path string) (*Manager, error) {
 }
 
 func readControllers(dir string) []string {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	var buf bytes.Buffer
+	b, err := readFile(filepath.Join(dir, "cgroup.controllers"), &buf)
 	if err != nil {
 		return nil
 	}
 	return strings.Fields(string(b))
 }
 
-func (m *Manager) create() error {
+func (m *Manager) create(existOK bool) error {
 	hs := m.fs.managedHierarchies()
 	if len(hs) == 0 {
 		return fmt.Errorf("create cgroup %s: %w", m.path, ErrNoCgroups)
 	}
 	parts := strings.Split(strings.TrimPrefix(m.path, "/"), "/")
 	for _, h := range hs {
-		root := m.fs.path(h.Mountpoint)
-		cur := root
-		for i, p := range parts {
-			parent := cur
-			cur = filepath.Join(cur, p)
-			if h.Version == 2 {
-				// An ancestor that existed before may refuse (not ours, or
-				// it has processes); a limit that needs the controller then
-				// fails with a message naming its missing file.
-				if err := enableControllers(parent); err != nil && slices.Contains(m.made, parent) {
-					return err
-				}
-			}
-			err := os.Mkdir(cur, 0o755)
-			if errors.Is(err, os.ErrExist) {
-				if i == len(parts)-1 {
-					return fmt.Errorf("create cgroup %s: %s already exists: choose another name or remove it", m.path, cur)
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("create cgroup %s: %w", m.path, err)
-			}
-			m.made = append(m.made, cur)
-			if h.Version == 1 && slices.Contains(h.Controllers, "cpuset") {
-				if err := seedCpuset(parent, cur); err != nil {
-					return err
-				}
+		var dir string
+		var err error
+		for try := 0; try < 3; try++ {
+			// An ancestor that another ctop removed between two of these
+			// mkdirs (its last sandbox ended) is made again.
+			if dir, err = m.createIn(h, parts, existOK); !errors.Is(err, fs.ErrNotExist) {
+				break
 			}
 		}
-		md := managedDir{version: h.Version, controllers: h.Controllers, dir: cur}
+		if err != nil {
+			return err
+		}
+		md := managedDir{version: h.Version, controllers: h.Controllers, dir: dir}
 		if h.Version == 2 {
-			md.controllers = readControllers(cur)
+			md.controllers = nil
+			if v2Managed(h) {
+				md.controllers = readControllers(dir)
+			}
 		}
 		m.dirs = append(m.dirs, md)
 	}
 	return nil
 }
 
+// v2Managed reports whether a v2 tree has any managed controller. One whose
+// root has none (a hybrid host's, with v1 holding them all) has none to
+// enable or list anywhere below.
+func v2Managed(h Hierarchy) bool {
+	return h.Version == 2 && slices.ContainsFunc(managedV2, func(c string) bool { return slices.Contains(h.Controllers, c) })
+}
+
+// createIn makes the group's directories in one hierarchy and returns the
+// group's.
+func (m *Manager) createIn(h Hierarchy, parts []string, existOK bool) (string, error) {
+	cur := m.fs.path(h.Mountpoint)
+	v2 := v2Managed(h)
+	if !v2 && len(parts) > 1 {
+		// Where no controller needs enabling on the way down, the group
+		// itself is tried first: its parents usually exist (the parent
+		// group ctop made beforehand, see CreateParents), and a mkdir
+		// that fails for an existing parent costs as much as one that
+		// makes it.
+		leaf := m.fs.path(h.Mountpoint, m.path)
+		err := os.Mkdir(leaf, 0o755)
+		switch {
+		case err == nil:
+			m.made = append(m.made, leaf)
+			if h.Version == 1 && slices.Contains(h.Controllers, "cpuset") {
+				if err := seedCpuset(filepath.Dir(leaf), leaf); err != nil {
+					return "", err
+				}
+			}
+			return leaf, nil
+		case errors.Is(err, os.ErrExist) && !existOK:
+			return "", fmt.Errorf("create cgroup %s: %s already exists: choose another name or remove it", m.path, leaf)
+		case errors.Is(err, os.ErrExist):
+			return leaf, nil
+		}
+		// A missing parent: made below, top down.
+	}
+	for i, p := range parts {
+		parent := cur
+		cur = filepath.Join(cur, p)
+		if v2 {
+			// An ancestor that existed before may refuse (not ours, or
+			// it has processes); a limit that needs the controller then
+			// fails with a message naming its missing file.
+			if err := enableControllers(parent); err != nil && slices.Contains(m.made, parent) {
+				return "", err
+			}
+		}
+		err := os.Mkdir(cur, 0o755)
+		if errors.Is(err, os.ErrExist) {
+			if i == len(parts)-1 && !existOK {
+				return "", fmt.Errorf("create cgroup %s: %s already exists: choose another name or remove it", m.path, cur)
+			}
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("create cgroup %s: %w", m.path, err)
+		}
+		m.made = append(m.made, cur)
+		if h.Version == 1 && slices.Contains(h.Controllers, "cpuset") {
+			if err := seedCpuset(parent, cur); err != nil {
+				return "", err
+			}
+		}
+	}
+	return cur, nil
+}
+
 // enableControllers turns on, in dir's cgroup.subtree_control, the managed
 // controllers that dir has and has not enabled yet.
 func enableControllers(dir string) error {
 	have := readControllers(dir)
-	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+	var buf bytes.Buffer
+	b, _ := readFile(filepath.Join(dir, "cgroup.subtree_control"), &buf)
 	on := strings.Fields(string(b))
 	var add []string
 	for _, c := range managedV2 {
@@ -295,8 +368,9 @@ func enableControllers(dir string) error {
 // seedCpuset copies cpuset.cpus and cpuset.mems from the parent: a new v1
 // cpuset starts empty and refuses tasks until both are set.
 func seedCpuset(parent, dir string) error {
+	var buf bytes.Buffer
 	for _, name := range []string{"cpuset.cpus", "cpuset.mems"} {
-		b, err := os.ReadFile(filepath.Join(parent, name))
+		b, err := readFile(filepath.Join(parent, name), &buf)
 		if err != nil {
 			return fmt.Errorf("seed %s of %s: %w", name, dir, err)
 		}
@@ -343,20 +417,23 @@ func (e *WriteError) Unwrap() error { return e.Err }
 func writeFile(dir, name, value string) error {
 	p := filepath.Join(dir, name)
 	// No O_CREAT: cgroupfs answers a create of a file it lacks with EACCES,
-	// which would read as "permission denied" even to root.
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	// which would read as "permission denied" even to root. Plain system
+	// calls: an *os.File of a cgroup file, which can be polled, would be
+	// added to and removed from Go's netpoller, two calls more per write.
+	fd, err := openRetry(p, unix.O_WRONLY|unix.O_TRUNC)
 	if err == nil {
-		_, err = f.WriteString(value)
-		if cerr := f.Close(); err == nil {
+		for {
+			_, err = unix.Write(fd, []byte(value))
+			if err != unix.EINTR {
+				break
+			}
+		}
+		if cerr := unix.Close(fd); err == nil {
 			err = cerr
 		}
 	}
 	if err == nil {
 		return nil
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
 	}
 	return &WriteError{File: name, Path: p, Value: value, Err: err}
 }
@@ -373,6 +450,18 @@ func (m *Manager) Dir(controller string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// V1Dirs returns the group's directories in the v1 hierarchies, for a
+// process that joins them itself (writing to their tasks files).
+func (m *Manager) V1Dirs() []string {
+	var out []string
+	for _, d := range m.dirs {
+		if d.version == 1 {
+			out = append(out, d.dir)
+		}
+	}
+	return out
 }
 
 func (m *Manager) dirFor(controller, flag string) (string, int, error) {
@@ -584,6 +673,52 @@ func (m *Manager) Read() (*Group, error) {
 	return m.fs.readGroup(m.path, readMode{}, nil)
 }
 
+// finalCounters are what a group's last reading needs (a sandbox's report
+// and --stats): CPU time and throttling, peak memory, OOM kills and failed
+// charges, forks refused, IO bytes. finalLimits are the limits a report
+// names when a counter shows the group ran into one.
+var (
+	finalCounters = map[string]bool{
+		"cgroup.controllers": true,
+		// v2 (cpu.stat is v1's name too)
+		"cpu.stat": true, "memory.peak": true, "memory.events": true, "io.stat": true, "pids.events": true,
+		// v1
+		"cpuacct.usage": true, "memory.max_usage_in_bytes": true, "memory.failcnt": true, "memory.oom_control": true,
+		"blkio.throttle.io_service_bytes_recursive": true, "blkio.throttle.io_service_bytes": true,
+	}
+	finalLimits = map[string]bool{
+		"cgroup.controllers": true,
+		"cpu.max":            true, "memory.max": true, "pids.max": true,
+		"cpu.cfs_quota_us": true, "cpu.cfs_period_us": true, "memory.limit_in_bytes": true,
+	}
+)
+
+// ReadFinal reads what a group's last reading before removal needs, from
+// the group's own hierarchies only: the counters of finalCounters and,
+// when one of them shows an OOM kill, a refused fork or throttling, the
+// limits of finalLimits, which a report then names. That is a third or
+// less of the files Read reads; everything else is left unknown.
+func (m *Manager) ReadFinal() (*Group, error) {
+	in := make([]bool, len(m.fs.hs))
+	for i, h := range m.fs.hs {
+		dir := m.fs.path(h.Mountpoint, m.path)
+		in[i] = slices.ContainsFunc(m.dirs, func(d managedDir) bool { return d.dir == dir })
+	}
+	g, err := m.fs.readGroup(m.path, readMode{in: in, only: finalCounters}, nil)
+	if g == nil {
+		return g, err
+	}
+	if s := &g.Stats; s.Memory.Events.OOMKill.V == 0 && s.Pids.MaxEvents.V == 0 && s.CPU.Throttled.V == 0 {
+		return g, err
+	}
+	l, lerr := m.fs.readGroup(m.path, readMode{in: in, only: finalLimits, limitsOnly: true}, nil)
+	if l != nil {
+		g.Limits = l.Limits
+		g.Errors = append(g.Errors, l.Errors...)
+	}
+	return g, errors.Join(err, lerr)
+}
+
 // AddProc moves pid into the group in every hierarchy.
 func (m *Manager) AddProc(pid int) error { return m.addProc(pid, true) }
 
@@ -678,7 +813,8 @@ func (m *Manager) Kill() error {
 		// cgroup.events says whether any process is left in the subtree,
 		// without listing every group's cgroup.procs.
 		if dir, ok := m.Dir(""); ok {
-			if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err == nil && strings.Contains(string(b), "populated 0") {
+			var buf bytes.Buffer
+			if b, err := readFile(filepath.Join(dir, "cgroup.events"), &buf); err == nil && strings.Contains(string(b), "populated 0") {
 				return nil
 			}
 		}
@@ -751,6 +887,25 @@ func (m *Manager) Delete() error {
 		return fmt.Errorf("delete cgroup %s: %w", m.path, err)
 	}
 	return nil
+}
+
+// DeleteIfEmpty removes the group from every hierarchy if it has neither
+// processes nor child groups, with one rmdir per hierarchy and no retry.
+// It reports false, having removed what it could, when a hierarchy's
+// directory is busy; Kill and Delete then finish the job.
+func (m *Manager) DeleteIfEmpty() (bool, error) {
+	all := true
+	for _, d := range m.dirs {
+		err := unix.Rmdir(d.dir)
+		switch {
+		case err == nil, errors.Is(err, unix.ENOENT):
+		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.ENOTEMPTY):
+			all = false
+		default:
+			return false, fmt.Errorf("delete cgroup %s: remove %s: %w", m.path, d.dir, err)
+		}
+	}
+	return all, nil
 }
 
 // removeTree removes a cgroup directory and its child groups, deepest

@@ -332,3 +332,45 @@ func TestRemoveIfEmptyLive(t *testing.T) {
 		t.Errorf("%s still there after RemoveIfEmpty: %v", parent, err)
 	}
 }
+
+// TestReadFinal: the last reading has the counters a report needs, and the
+// limits only of a group that ran into one.
+func TestReadFinal(t *testing.T) {
+	mi := `35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+39 31 0:36 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
+`
+	f := fakeTree(t, mi, map[string]string{"sys/fs/cgroup/memory/ctop/web": "", "sys/fs/cgroup/pids/ctop/web": ""})
+	write := func(p, v string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(f.Root(), "sys/fs/cgroup", p), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("memory/ctop/web/memory.max_usage_in_bytes", "1048576\n")
+	write("memory/ctop/web/memory.limit_in_bytes", "33554432\n")
+	write("memory/ctop/web/memory.usage_in_bytes", "4096\n") // not a final counter
+	write("memory/ctop/web/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+	write("pids/ctop/web/pids.events", "max 0\n")
+	write("pids/ctop/web/pids.max", "10\n")
+	m, err := Load(f, "/ctop/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := m.ReadFinal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Stats.Memory.Peak != Known(1<<20) || !g.Stats.Memory.Events.OOMKill.OK || g.Stats.Pids.MaxEvents != Known(0) {
+		t.Errorf("counters: peak %+v oom_kill %+v pids max %+v", g.Stats.Memory.Peak, g.Stats.Memory.Events.OOMKill, g.Stats.Pids.MaxEvents)
+	}
+	if g.Stats.Memory.Current.OK || g.Limits.Memory.Max.OK || g.Limits.Pids.OK {
+		t.Errorf("read more than a last reading needs: usage %+v, limits %+v %+v", g.Stats.Memory.Current, g.Limits.Memory.Max, g.Limits.Pids)
+	}
+	write("memory/ctop/web/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+	if g, err = m.ReadFinal(); err != nil {
+		t.Fatal(err)
+	}
+	if g.Stats.Memory.Events.OOMKill != Known(1) || g.Limits.Memory.Max != LimitOf(32<<20) || g.Limits.Pids != LimitOf(10) {
+		t.Errorf("after an OOM kill: oom_kill %+v, limits %+v %+v; want 1, 32 MiB, 10", g.Stats.Memory.Events.OOMKill, g.Limits.Memory.Max, g.Limits.Pids)
+	}
+}

@@ -23,7 +23,8 @@ func parseMountinfo(r io.Reader) ([]Hierarchy, error) {
 	var hs []Hierarchy
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	// Lines are short, but an overlay mount's options can run to kilobytes.
+	sc.Buffer(make([]byte, 0, 4096), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
 		// id parent major:minor root mountpoint opts [optional...] - fstype source superopts

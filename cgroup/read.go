@@ -26,6 +26,9 @@ type groupReader struct {
 	// carrySlow): a fork refused at the limit shows within one walk.
 	limitsOnly bool
 	quick      bool
+	// only, when not nil, is the set of files to read: any other is taken
+	// as missing (see Manager.ReadFinal).
+	only map[string]bool
 	// cache keeps files open across a Scanner's scans; nil reads afresh.
 	cache *fileCache
 }
@@ -40,6 +43,9 @@ func missing(err error) bool {
 // file returns the content of dir/name, or ok false when it is missing or
 // unreadable (recorded).
 func (r *groupReader) file(dir, name string) ([]byte, bool) {
+	if r.only != nil && !r.only[name] {
+		return nil, false
+	}
 	b, err := r.cache.read(dir, name, &r.buf)
 	if err != nil {
 		if !missing(err) {
@@ -468,8 +474,10 @@ func sortDevices[T any](s []T, dev func(T) Device) {
 
 // readMode says what readGroup reads.
 type readMode struct {
-	// limitsOnly and quick as in groupReader.
+	// limitsOnly, quick and only as in groupReader; with only, the
+	// processes are not counted either.
 	limitsOnly, quick bool
+	only              map[string]bool
 	// in, when not nil, says which hierarchies (by index) a walk found the
 	// group in, sparing a stat per hierarchy.
 	in []bool
@@ -481,7 +489,7 @@ type readMode struct {
 // ErrNotFound when none has (or, after a walk, when it has gone since).
 func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, error) {
 	g := &Group{Path: path}
-	r := &groupReader{fs: f, g: g, limitsOnly: m.limitsOnly, quick: m.quick, cache: m.cache}
+	r := &groupReader{fs: f, g: g, limitsOnly: m.limitsOnly, quick: m.quick, only: m.only, cache: m.cache}
 	if buf != nil {
 		r.buf = *buf
 		defer func() { *buf = r.buf }()
@@ -489,7 +497,7 @@ func (f *FS) readGroup(path string, m readMode, buf *bytes.Buffer) (*Group, erro
 	notFound := func() error { return fmt.Errorf("read cgroup %s: %w", path, ErrNotFound) }
 	// Count processes first: after a walk it is also the check that the
 	// group still exists.
-	if !m.limitsOnly {
+	if !m.limitsOnly && m.only == nil {
 		switch n, err := f.countProcs(path, m.in, m.cache, &r.buf); {
 		case errors.Is(err, fs.ErrNotExist):
 			if m.in != nil {
