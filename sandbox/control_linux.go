@@ -28,7 +28,7 @@ func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
 		return false, err
 	}
 	if !st.OwnerAlive() {
-		return true, cleanup(f, st.Cgroup, st.dir)
+		return true, cleanup(f, st)
 	}
 	m, err := cgroup.Load(f, st.Cgroup)
 	switch {
@@ -46,11 +46,11 @@ func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
 		return false, nil // this process's Wait cleans up
 	}
 	for range 500 {
-		if _, err := os.Stat(st.dir); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(st.path); errors.Is(err, os.ErrNotExist) {
 			return false, nil
 		}
 		if !st.OwnerAlive() {
-			return false, cleanup(f, st.Cgroup, st.dir)
+			return false, cleanup(f, st)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -4,10 +4,16 @@
 // /run/ctop for later ctop processes to list, enter, tune and stop them.
 //
 // A Spec describes a sandbox; Start launches it and Wait reaps it and
-// removes its cgroup and state. Start re-executes the running binary
-// (/proc/self/exe) as the sandbox's init, so the binary must call Init
-// before anything else: a program does so by importing package reexec for
-// its side effect. sync.go documents the protocol between the two.
+// removes its cgroup and state. A sandbox with the host's files and no user
+// namespace, the usual one, is started by a launch (launch_linux.go): the
+// parent writes the init out as system calls, and a child cloned as by
+// vfork makes them and executes the command, with no Go runtime of its own
+// to start. Otherwise (--rootfs, a user namespace, ctop exec, a kernel
+// without clone3) Start re-executes the running binary (/proc/self/exe) as
+// the init, whose mounts inside a new root are decided there; the binary
+// must then call Init before anything else, which a program does by
+// importing package reexec for its side effect. sync.go documents the
+// protocol between the two.
 //
 // The init, started in its new namespaces and (on cgroup v2) directly in
 // its cgroup with clone3's CLONE_INTO_CGROUP, makes its mounts private,

@@ -132,15 +132,7 @@ func setupMounts(cfg *initConfig) error {
 				return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
 			}
 		}
-		mode := t.Mode
-		if mode == 0 {
-			mode = 0o1777
-		}
-		data := "mode=" + strconv.FormatUint(uint64(mode), 8)
-		if t.Size > 0 {
-			data += ",size=" + strconv.FormatUint(t.Size, 10)
-		}
-		if err := mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, data); err != nil {
+		if err := mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpfsData(t)); err != nil {
 			return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
 		}
 	}
@@ -221,11 +213,22 @@ func remountRO(target string) error {
 // remountTopRO makes the mount at target read-only, for kernels without
 // mount_setattr; submounts keep their mode.
 func remountTopRO(target string) error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(target, &st); err != nil {
-		return fmt.Errorf("statfs %s: %w", target, err)
+	flags, err := lockedFlags(target)
+	if err != nil {
+		return err
 	}
-	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY)
+	return mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|flags, "")
+}
+
+// lockedFlags returns the flags of the mount at path that a remount must
+// repeat: the kernel refuses to clear nosuid, nodev, noexec or the atime
+// mode of a mount made in another namespace.
+func lockedFlags(path string) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", path, err)
+	}
+	var flags uintptr
 	for _, f := range []struct{ st, ms int64 }{
 		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
 		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
@@ -234,7 +237,20 @@ func remountTopRO(target string) error {
 			flags |= uintptr(f.ms)
 		}
 	}
-	return mount("", target, "", flags, "")
+	return flags, nil
+}
+
+// tmpfsData is the mount data of a --tmpfs.
+func tmpfsData(t Tmpfs) string {
+	mode := t.Mode
+	if mode == 0 {
+		mode = 0o1777
+	}
+	data := "mode=" + strconv.FormatUint(uint64(mode), 8)
+	if t.Size > 0 {
+		data += ",size=" + strconv.FormatUint(t.Size, 10)
+	}
+	return data
 }
 
 func bindMount(b Bind, target string, hasRoot bool) error {

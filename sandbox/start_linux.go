@@ -33,17 +33,21 @@ type Sandbox struct {
 	mgr  *cgroup.Manager
 	// removeParent: the parent group is ctop's to remove once empty.
 	removeParent bool
-	cmd          *exec.Cmd
-	state        *State
-	workTmp      string // overlay work dir beside a kept upper layer
-	pty          *os.File
-	closers      []io.Closer    // our copies of the child's stdio ends
-	relays       sync.WaitGroup // output relays, done at EOF
+	// proc is the sandbox's init, the process Wait reaps.
+	proc    *os.Process
+	state   *State
+	workTmp string // overlay work dir beside a kept upper layer
+	pty     *os.File
+	null    *os.File       // /dev/null for unset streams
+	closers []io.Closer    // our copies of the child's stdio ends
+	relays  sync.WaitGroup // output relays, done at EOF
 	// monitor is set for a detached sandbox: Wait waits for it.
 	monitor *exec.Cmd
 	waited  bool
+	// stateDone reports the write of the started sandbox's state.
+	stateDone chan error
 	// release ends the lock of the thread that cloned the init (see
-	// startOnOwnThread) once the init has been reaped.
+	// onOwnThread) once the init has been reaped.
 	release     chan struct{}
 	releaseOnce sync.Once
 	result      Result
@@ -86,11 +90,7 @@ func Start(spec Spec) (*Sandbox, error) {
 	if spec.Detach {
 		return startDetached(spec, t0)
 	}
-	f, err := cgroup.Open("/")
-	if err != nil {
-		return nil, startErr(125, err)
-	}
-	sb := &Sandbox{Name: spec.Name, Started: t0, spec: spec, fs: f}
+	sb := &Sandbox{Name: spec.Name, Started: t0, spec: spec}
 	if err := sb.start(); err != nil {
 		sb.abort()
 		return nil, startErr(125, err)
@@ -106,15 +106,13 @@ func (sb *Sandbox) start() error {
 		Namespaces: spec.Namespaces, Hostname: spec.Hostname, Network: spec.Network,
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
 	}
-	// The parent is removed with the last sandbox only if it is ctop's own:
-	// made here, or named ctop. A parent the user chose and made stays.
-	if _, err := cgroup.Load(sb.fs, spec.CgroupParent); errors.Is(err, cgroup.ErrNotFound) || ownParent(spec.CgroupParent) {
-		sb.removeParent, sb.state.MadeParent = true, true
-	}
-	if err := reserve(spec.StateDir, sb.state); err != nil {
+	if err := sb.prepare(); err != nil {
 		return err
 	}
 	if spec.logToState {
+		if err := sb.state.ensureDir(); err != nil {
+			return err
+		}
 		log, err := os.OpenFile(filepath.Join(sb.state.dir, "output.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("sandbox log: %w", err)
@@ -128,6 +126,12 @@ func (sb *Sandbox) start() error {
 		return err
 	}
 	sb.mgr = mgr
+	if canLaunch(spec) {
+		if err := sb.launch(); err != nil {
+			return err
+		}
+		return sb.started()
+	}
 	cfg := &initConfig{Spec: *spec}
 	cfg.Cwd, _ = os.Getwd()
 	if spec.Overlay {
@@ -172,11 +176,10 @@ func (sb *Sandbox) start() error {
 		defer unix.Close(fd)
 	}
 	sb.release = make(chan struct{})
-	err = startOnOwnThread(cmd, sb.release)
-	if err != nil && useFD && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG) || errors.Is(err, unix.EINVAL)) {
-		// A kernel before 5.7 has no CLONE_INTO_CGROUP.
+	err = onOwnThread(cmd.Start, sb.release)
+	if err != nil && useFD && noCloneInto(err) {
 		cmd.SysProcAttr.UseCgroupFD, useFD = false, false
-		err = startOnOwnThread(cmd, sb.release)
+		err = onOwnThread(cmd.Start, sb.release)
 	}
 	childEnd.Close()
 	for _, c := range sb.closers {
@@ -186,7 +189,7 @@ func (sb *Sandbox) start() error {
 	if err != nil {
 		return fmt.Errorf("start sandbox init: %w", err)
 	}
-	sb.cmd = cmd
+	sb.proc = cmd.Process
 	sb.Pid = cmd.Process.Pid
 	if !useFD {
 		if err := mgr.AddProc(sb.Pid); err != nil {
@@ -205,7 +208,7 @@ func (sb *Sandbox) start() error {
 	if err := json.NewDecoder(parentEnd).Decode(&m); err == nil {
 		_ = cmd.Wait()
 		sb.releaseThread()
-		sb.cmd = nil
+		sb.proc = nil
 		if m.Type == msgError {
 			return &StartError{Code: m.Code, Err: errors.New(m.Error)}
 		}
@@ -213,22 +216,169 @@ func (sb *Sandbox) start() error {
 	} else if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("sandbox init: %w", err)
 	}
-	sb.state.Pid = sb.Pid
-	sb.state.PidStart, _ = procStart(sb.Pid)
-	return sb.state.write()
+	return sb.started()
 }
 
-// startOnOwnThread starts cmd from an OS thread locked to one goroutine
-// until release is closed. The kernel sends the parent-death signal when
-// the thread that cloned the child exits (prctl(2), go.dev/issue/27505),
+// prepare records the sandbox's state and makes its parent group.
+//
+// The parent is removed with the last sandbox only if it is ctop's own:
+// named ctop, or made here. A parent the user chose and made stays.
+// ctop's own parent is made while the state is written (which costs a
+// journaled file creation where /run is on disk): a ctop killed meanwhile
+// leaves it empty, and Reap removes an empty parent named ctop. Any other
+// parent is made only once the state records that it was made here.
+func (sb *Sandbox) prepare() error {
+	spec := &sb.spec
+	if ownParent(spec.CgroupParent) {
+		sb.removeParent, sb.state.MadeParent = true, true
+		recorded := make(chan error, 1)
+		go func() { recorded <- reserve(spec.StateDir, sb.state) }()
+		err := sb.openFS()
+		if err == nil {
+			err = cgroup.CreateParents(sb.fs, spec.CgroupPath())
+		}
+		if rerr := <-recorded; rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	if err := sb.openFS(); err != nil {
+		return err
+	}
+	if _, err := cgroup.Load(sb.fs, spec.CgroupParent); errors.Is(err, cgroup.ErrNotFound) {
+		sb.removeParent, sb.state.MadeParent = true, true
+	}
+	if err := reserve(spec.StateDir, sb.state); err != nil {
+		return err
+	}
+	return cgroup.CreateParents(sb.fs, spec.CgroupPath())
+}
+
+func (sb *Sandbox) openFS() error {
+	f, err := cgroup.OpenHost()
+	if err != nil {
+		return err
+	}
+	sb.fs = f
+	return nil
+}
+
+// noCloneInto reports whether a clone3 with CLONE_INTO_CGROUP failed for
+// want of it (a kernel before 5.7), so that the child is to be moved into
+// its cgroup another way.
+func noCloneInto(err error) bool {
+	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG) || errors.Is(err, unix.EINVAL)
+}
+
+// started records the running sandbox's init in its state.
+//
+// A detached sandbox's caller may act on its state as soon as Start
+// returns, so that state is complete first. Otherwise the write overlaps
+// the command's run, and Wait waits for it: until then ls shows the
+// sandbox as starting, as it does while Start runs.
+func (sb *Sandbox) started() error {
+	write := func() error {
+		sb.state.Pid = sb.Pid
+		sb.state.PidStart, _ = procStart(sb.Pid)
+		return sb.state.update()
+	}
+	if sb.spec.logToState {
+		return write()
+	}
+	sb.stateDone = make(chan error, 1)
+	go func() { sb.stateDone <- write() }()
+	return nil
+}
+
+// stateWritten waits for started's write of the state.
+func (sb *Sandbox) stateWritten() error {
+	if sb.stateDone == nil {
+		return nil
+	}
+	err := <-sb.stateDone
+	sb.stateDone = nil
+	return err
+}
+
+// launch starts the sandbox by a launch (see launch_linux.go).
+func (sb *Sandbox) launch() error {
+	spec := &sb.spec
+	cwd, _ := os.Getwd()
+	// The streams are set up as for the re-executed init, then copied to
+	// fds above 2 so that the child's dup3 onto 0, 1 and 2 cannot
+	// overwrite one it has yet to copy.
+	cmd := &exec.Cmd{SysProcAttr: &syscall.SysProcAttr{}}
+	if err := sb.stdio(cmd); err != nil {
+		return err
+	}
+	var stdio [3]int
+	for i, f := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
+		fd, err := unix.FcntlInt(f.(*os.File).Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return fmt.Errorf("sandbox stdio: %w", err)
+		}
+		defer unix.Close(fd)
+		stdio[i] = fd
+	}
+	defer func() {
+		for _, c := range sb.closers {
+			c.Close()
+		}
+		sb.closers = nil
+	}()
+	var joins []string
+	for _, d := range sb.mgr.V1Dirs() {
+		joins = append(joins, filepath.Join(d, "tasks"))
+	}
+	fd, useFD, err := sb.mgr.FD()
+	if err != nil {
+		return err
+	}
+	if useFD {
+		defer unix.Close(fd)
+	}
+	sb.release = make(chan struct{})
+	start := func(l *launch) (pid int, err error) {
+		err = onOwnThread(func() error {
+			var err error
+			pid, err = l.start()
+			return err
+		}, sb.release)
+		return pid, err
+	}
+	l := planLaunch(spec, cwd, joins, stdio)
+	if useFD {
+		l.cgroupFD = fd
+	}
+	pid, err := start(l)
+	if err != nil && useFD && noCloneInto(err) {
+		// The child writes "0" to cgroup.procs instead: it is one thread,
+		// so moving it moves the process.
+		dir, _ := sb.mgr.Dir("")
+		pid, err = start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio))
+	}
+	if err != nil {
+		return startErr(125, err)
+	}
+	sb.Pid = pid
+	if sb.proc, err = os.FindProcess(pid); err != nil {
+		return fmt.Errorf("sandbox init %d: %w", pid, err)
+	}
+	return nil
+}
+
+// onOwnThread runs start (which starts the sandbox's init) on an OS thread
+// locked to one goroutine until release is closed. The kernel sends the
+// parent-death signal when the thread that cloned the child exits
+// (prctl(2), go.dev/issue/27505),
 // and Go ends a thread when a goroutine locked to it returns: had the
 // cloning thread been shared, any goroutine that locks and ends on it
 // (ctop exec does) would kill the sandbox.
-func startOnOwnThread(cmd *exec.Cmd, release <-chan struct{}) error {
+func onOwnThread(start func() error, release <-chan struct{}) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		err := cmd.Start()
+		err := start()
 		errc <- err
 		if err == nil {
 			<-release
@@ -283,6 +433,9 @@ func setIDMaps(a *syscall.SysProcAttr) {
 // and go with it; with it, the work directory is made beside the kept upper
 // layer, since overlayfs needs both on one filesystem.
 func (sb *Sandbox) overlayDirs() (*overlayDirs, error) {
+	if err := sb.state.ensureDir(); err != nil {
+		return nil, err
+	}
 	o := &overlayDirs{Lower: sb.spec.Rootfs, Merged: filepath.Join(sb.state.dir, "merged")}
 	if k := sb.spec.KeepUpper; k != "" {
 		if err := os.MkdirAll(k, 0o755); err != nil {
@@ -384,11 +537,7 @@ func (sb *Sandbox) input(r io.Reader) (*os.File, error) {
 		return f, nil
 	}
 	if r == nil {
-		f, err := os.Open(os.DevNull)
-		if err == nil {
-			sb.closers = append(sb.closers, f)
-		}
-		return f, err
+		return sb.devNull()
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -407,11 +556,7 @@ func (sb *Sandbox) output(w io.Writer) (*os.File, error) {
 		return f, nil
 	}
 	if w == nil {
-		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err == nil {
-			sb.closers = append(sb.closers, f)
-		}
-		return f, err
+		return sb.devNull()
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -425,6 +570,19 @@ func (sb *Sandbox) output(w io.Writer) (*os.File, error) {
 		pr.Close()
 	}()
 	return pw, nil
+}
+
+// devNull is /dev/null, opened once for every stream the spec leaves unset.
+func (sb *Sandbox) devNull() (*os.File, error) {
+	if sb.null == nil {
+		f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return nil, err
+		}
+		sb.null = f
+		sb.closers = append(sb.closers, f)
+	}
+	return sb.null, nil
 }
 
 // Resize sets the window size of the sandbox's TTY.
@@ -447,29 +605,27 @@ func (sb *Sandbox) Wait() (Result, error) {
 		sb.result, sb.err = sb.waitDetached()
 		return sb.result, sb.err
 	}
-	err := sb.cmd.Wait()
+	werr := sb.stateWritten()
+	st, err := sb.proc.Wait()
 	sb.releaseThread()
 	r := Result{Wall: time.Since(sb.Started), Limits: sb.spec.Resources}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		ws := ee.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			r.Signal = ws.Signal()
-			r.ExitCode = 128 + int(r.Signal)
-		} else {
-			r.ExitCode = ws.ExitStatus()
-		}
-	default:
+	if err != nil {
 		sb.err = fmt.Errorf("wait for sandbox %s: %w", sb.Name, err)
+	} else if ws := st.Sys().(syscall.WaitStatus); ws.Signaled() {
+		r.Signal = ws.Signal()
+		r.ExitCode = 128 + int(r.Signal)
+	} else {
+		r.ExitCode = ws.ExitStatus()
 	}
 	if sb.mgr != nil {
-		if g, err := sb.mgr.Read(); g != nil {
+		if g, err := sb.mgr.ReadFinal(); g != nil {
 			r.Group = g
 		} else if sb.err == nil {
 			sb.err = err
 		}
+	}
+	if werr != nil && sb.err == nil {
+		sb.err = werr
 	}
 	sb.result = r
 	if err := sb.teardown(); err != nil && sb.err == nil {
@@ -483,15 +639,24 @@ func (sb *Sandbox) Wait() (Result, error) {
 func (sb *Sandbox) teardown() error {
 	var errs []error
 	if sb.mgr != nil {
-		if err := sb.mgr.Kill(); err != nil {
+		// The group is usually empty by now: with its own pid namespace,
+		// every process of the sandbox died with its init. Removing it
+		// straight away spares listing every hierarchy's processes.
+		if removed, err := sb.mgr.DeleteIfEmpty(); err != nil {
 			errs = append(errs, err)
-		} else if err := sb.mgr.Delete(); err != nil {
-			errs = append(errs, err)
-		}
-		if sb.removeParent {
-			if _, err := cgroup.RemoveIfEmpty(sb.fs, sb.spec.CgroupParent); err != nil {
+		} else if !removed {
+			if err := sb.mgr.Kill(); err != nil {
+				errs = append(errs, err)
+			} else if err := sb.mgr.Delete(); err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	// Also after a start that failed before the sandbox's own group was
+	// made: the parent may have been made for it.
+	if sb.removeParent && sb.fs != nil {
+		if _, err := cgroup.RemoveIfEmpty(sb.fs, sb.spec.CgroupParent); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, c := range sb.closers {
@@ -506,23 +671,27 @@ func (sb *Sandbox) teardown() error {
 			errs = append(errs, err)
 		}
 	}
-	if sb.state != nil && sb.state.dir != "" {
-		if err := os.RemoveAll(sb.state.dir); err != nil {
-			errs = append(errs, fmt.Errorf("remove sandbox state: %w", err))
+	if sb.state != nil && sb.state.path != "" {
+		if sb.state.file != nil {
+			sb.state.file.Close()
 		}
-		// The state root goes too once empty; ErrExist-like failures mean
-		// another sandbox still runs.
-		_ = os.Remove(sb.spec.StateDir)
+		// The state root stays, as /run/runc does: removing it when empty
+		// and making it again costs two more journaled operations per
+		// sandbox where /run is on disk.
+		if err := sb.state.remove(sb.state.madeDir); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
 
 // abort undoes a failed start.
 func (sb *Sandbox) abort() {
-	if sb.cmd != nil && sb.cmd.Process != nil {
-		_ = sb.cmd.Process.Kill()
-		_ = sb.cmd.Wait()
+	if sb.proc != nil {
+		_ = sb.proc.Kill()
+		_, _ = sb.proc.Wait()
 	}
 	sb.releaseThread()
+	_ = sb.stateWritten()
 	_ = sb.teardown()
 }

@@ -9,14 +9,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ctop-dev/ctop/cgroup"
 )
 
-// State is what ctop keeps about a running sandbox in
-// StateDir/NAME/state.json, so that ls, stop, exec and update work from
-// any later ctop process.
+// State is what ctop keeps about a running sandbox in StateDir/NAME.json,
+// so that ls, stop, exec and update work from any later ctop process.
+// Files of its own (a detached sandbox's log, an overlay's layers) go in
+// the directory StateDir/NAME, made only for a sandbox that has some: on a
+// /run on disk every file and directory made and removed is a journaled
+// operation on the start's path.
 type State struct {
 	Name string `json:"name"`
 	// Pid is the sandbox's first process as the host sees it (0 while
@@ -47,13 +51,44 @@ type State struct {
 	// Limits summarises the limits as given ("--cpus 0.5 --memory 32m").
 	Limits string `json:"limits,omitempty"`
 
-	dir string
+	// path is StateDir/NAME.json, dir StateDir/NAME.
+	path, dir string
+	// madeDir: dir was made (see ensureDir).
+	madeDir bool
+	// file is open from create until update.
+	file *os.File
 }
 
-const stateFile = "state.json"
+// stateExt ends the name of a state file.
+const stateExt = ".json"
 
-// Dir is the sandbox's state directory.
+// Dir is the sandbox's own directory (see State).
 func (s *State) Dir() string { return s.dir }
+
+// ensureDir makes the sandbox's own directory. One left by a sandbox of
+// the same name whose ctop was killed while cleaning up is emptied first.
+func (s *State) ensureDir() error {
+	if s.madeDir {
+		return nil
+	}
+	err := os.Mkdir(s.dir, 0o700)
+	if errors.Is(err, os.ErrExist) {
+		if err = os.RemoveAll(s.dir); err == nil {
+			err = os.Mkdir(s.dir, 0o700)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create sandbox directory %s: %w", s.dir, err)
+	}
+	s.madeDir = true
+	return nil
+}
+
+// selfStart is this process's start time (see procStart).
+var selfStart = sync.OnceValue(func() uint64 {
+	v, _ := procStart(os.Getpid())
+	return v
+})
 
 // procStart returns the start time of pid in clock ticks (/proc/PID/stat
 // field 22), or false when the process does not exist or has ended (a
@@ -93,41 +128,89 @@ func (s *State) OwnerAlive() bool { return alive(s.Owner, s.OwnerStart) }
 // Running reports whether the sandbox's first process still runs.
 func (s *State) Running() bool { return alive(s.Pid, s.PidStart) }
 
-func (s *State) write() error {
-	b, err := json.MarshalIndent(s, "", "  ")
+func (s *State) marshal() ([]byte, error) { return json.MarshalIndent(s, "", "  ") }
+
+// create writes the first state of a sandbox, failing if the name is
+// taken, and keeps the file open for update.
+func (s *State) create(path string) error {
+	b, err := s.marshal()
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(s.dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("--name %s: a sandbox of that name exists (see ctop ls)", s.Name)
+	}
+	if err != nil {
 		return fmt.Errorf("write sandbox state: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, stateFile)); err != nil {
-		return fmt.Errorf("write sandbox state: %w", err)
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("write sandbox state %s: %w", path, err)
+	}
+	s.file = f
+	return nil
+}
+
+// update rewrites the state in place and closes it. Not by writing a
+// new file and renaming it over the old: on ext4 that rename starts the
+// new file's writeback (auto_da_alloc), which costs a sandbox's start
+// more than everything else ctop does on disk. A reader that catches the
+// file half rewritten retries (see Load).
+func (s *State) update() error {
+	if s.file == nil {
+		return errors.New("write sandbox state: not open")
+	}
+	defer func() {
+		s.file.Close()
+		s.file = nil
+	}()
+	b, err := s.marshal()
+	if err != nil {
+		return err
+	}
+	if _, err := s.file.WriteAt(b, 0); err != nil {
+		return fmt.Errorf("write sandbox state %s: %w", s.file.Name(), err)
+	}
+	if err := s.file.Truncate(int64(len(b))); err != nil {
+		return fmt.Errorf("write sandbox state %s: %w", s.file.Name(), err)
 	}
 	return nil
 }
 
-// reserve creates the state directory of a new sandbox, failing if the
-// name is taken, and records the owner.
+// remove removes the sandbox's directory, if it may have one, then its
+// state: the record goes last.
+func (s *State) remove(mayHaveDir bool) error {
+	if mayHaveDir {
+		if err := os.RemoveAll(s.dir); err != nil {
+			return fmt.Errorf("remove sandbox state: %w", err)
+		}
+	}
+	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove sandbox state: %w", err)
+	}
+	return nil
+}
+
+// reserve records a new sandbox's state, failing if the name is taken.
 func reserve(stateDir string, st *State) error {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("create state directory %s: %w", stateDir, err)
 	}
-	st.dir = filepath.Join(stateDir, st.Name)
-	if err := os.Mkdir(st.dir, 0o700); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("--name %s: a sandbox of that name exists (see ctop ls)", st.Name)
-		}
-		return fmt.Errorf("create state directory %s: %w", st.dir, err)
-	}
-	st.Owner = os.Getpid()
-	st.OwnerStart, _ = procStart(st.Owner)
-	if err := st.write(); err != nil {
-		os.RemoveAll(st.dir)
+	st.Owner, st.OwnerStart = os.Getpid(), selfStart()
+	path, dir := statePaths(stateDir, st.Name)
+	if err := st.create(path); err != nil {
 		return err
 	}
+	// Set only now: a failed start removes what these name.
+	st.path, st.dir = path, dir
 	return nil
+}
+
+func statePaths(stateDir, name string) (path, dir string) {
+	dir = filepath.Join(stateDir, name)
+	return dir + stateExt, dir
 }
 
 // Load reads the state of sandbox name.
@@ -135,19 +218,28 @@ func Load(stateDir, name string) (*State, error) {
 	if err := ValidName(name); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(stateDir, name)
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no sandbox named %q (see ctop ls): %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read state of sandbox %s: %w", name, err)
-	}
+	path, dir := statePaths(stateDir, name)
 	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+	for try := 0; ; try++ {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no sandbox named %q (see ctop ls): %w", name, ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read state of sandbox %s: %w", name, err)
+		}
+		err = json.Unmarshal(b, &st)
+		if err == nil {
+			break
+		}
+		// The state is written in place (see update): a read that caught
+		// it half written sees it whole a moment later.
+		if try == 3 {
+			return nil, fmt.Errorf("parse %s: %w", path, err)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	st.dir = dir
+	st.path, st.dir = path, dir
 	return &st, nil
 }
 
@@ -166,10 +258,11 @@ func List(stateDir string) ([]*State, error) {
 	}
 	var out []*State
 	for _, e := range ents {
-		if !e.IsDir() {
+		name, ok := strings.CutSuffix(e.Name(), stateExt)
+		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		st, err := Load(stateDir, e.Name())
+		st, err := Load(stateDir, name)
 		if err != nil {
 			continue // being created or removed right now
 		}
@@ -202,7 +295,7 @@ func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 			continue
 		}
 		removeParent = removeParent || (st.MadeParent && filepath.Dir(st.Cgroup) == filepath.Clean(parent))
-		if err := cleanup(f, st.Cgroup, st.dir); err != nil {
+		if err := cleanup(f, st); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -222,9 +315,9 @@ func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 func ownParent(parent string) bool { return filepath.Base(parent) == "ctop" }
 
 // cleanup kills what is left in a sandbox's group, removes the group and
-// the state directory.
-func cleanup(f *cgroup.FS, group, stateDir string) error {
-	m, err := cgroup.Load(f, group)
+// the state.
+func cleanup(f *cgroup.FS, st *State) error {
+	m, err := cgroup.Load(f, st.Cgroup)
 	switch {
 	case errors.Is(err, cgroup.ErrNotFound):
 	case err != nil:
@@ -237,10 +330,5 @@ func cleanup(f *cgroup.FS, group, stateDir string) error {
 			return err
 		}
 	}
-	if stateDir != "" {
-		if err := os.RemoveAll(stateDir); err != nil {
-			return fmt.Errorf("remove sandbox state: %w", err)
-		}
-	}
-	return nil
+	return st.remove(true)
 }

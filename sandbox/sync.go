@@ -10,8 +10,9 @@ import (
 	"github.com/ctop-dev/ctop/cgroup"
 )
 
-// The parent (ctop run, or the monitor of a detached sandbox) and the
-// re-executed child (ctop's init) follow one small protocol over a
+// A sandbox that a launch cannot start (see doc.go) is started by
+// re-executing ctop as its init. The parent (ctop run, or the monitor of a
+// detached sandbox) and the re-executed child follow one small protocol over a
 // socketpair passed to the child in ExtraFiles; the child learns its fd
 // from the environment variable envSyncFD and its role from envRole.
 // Messages are JSON objects, one after another.

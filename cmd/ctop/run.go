@@ -402,7 +402,8 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	f, err := cgroup.Open("/")
+	// The layout sandbox.Start reads too: kept, it is parsed once.
+	f, err := cgroup.OpenHost()
 	if err != nil {
 		return usageErr(err)
 	}

@@ -1,0 +1,402 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A launch is a sandbox's init written out as the system calls it makes:
+// the parent prepares every argument, then a child cloned from it makes
+// the calls between clone and execve, with nothing else running in it.
+//
+// This replaces re-executing ctop as the init (see init_linux.go) for the
+// sandboxes whose setup decides nothing inside the new mount namespace:
+// those with the host's files (no --rootfs) and no user namespace. The
+// re-executed init spends about 2 ms before its first system call of
+// interest, starting a 16 MB Go binary and decoding its config; a launch
+// spends none. Its child is also a single thread, so on cgroup v1 it can
+// join each hierarchy by writing "0" to tasks, which moves only the
+// caller and skips the kernel's process-wide migration lock.
+//
+// The child is cloned as by vfork(2) (vforkFlags): it shares the parent's
+// memory and runs on the cloning goroutine's stack while that thread waits
+// for its execve; other threads of the parent run on. (Without an assembly
+// trampoline for the architecture it is a copy, as by fork.) It is not a
+// Go process of its own: it may run only code that neither allocates, nor
+// grows its stack, nor takes a lock, nor writes a pointer the garbage
+// collector tracks. Everything from the clone to the execve is therefore
+// marked nosplit (the linker checks the stack the chain needs), makes raw
+// system calls only, and reads what the parent built. This is the
+// discipline of the standard library's forkAndExecInChild, whose runtime
+// hooks it uses; it cannot be used itself, as it runs no code of ours
+// between clone and execve.
+
+//go:linkname runtimeBeforeFork syscall.runtime_BeforeFork
+func runtimeBeforeFork()
+
+//go:linkname runtimeAfterFork syscall.runtime_AfterFork
+func runtimeAfterFork()
+
+//go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
+func runtimeAfterForkInChild()
+
+// directLaunchArch: the trap numbers used below (setresuid, setgroups and
+// the like) are the 32-bit-id calls on 64-bit architectures only.
+const directLaunchArch = unsafe.Sizeof(uintptr(0)) == 8
+
+type opKind uint8
+
+const (
+	// opCall makes the system call trap with args.
+	opCall opKind = iota
+	// opJoin moves the (single-threaded) child into a v1 cgroup: open
+	// args[0] (its tasks file), write "0", close.
+	opJoin
+	// opLoopback brings up lo: socket, SIOCGIFFLAGS, set IFF_UP,
+	// SIOCSIFFLAGS on ifr.
+	opLoopback
+)
+
+// ifreq is struct ifreq with the flags member of its union.
+type ifreq struct {
+	name  [unix.IFNAMSIZ]byte
+	flags uint16
+	_     [22]byte
+}
+
+// op is one step of a launch.
+type op struct {
+	kind opKind
+	trap uintptr
+	args [6]uintptr
+	ifr  *ifreq
+	// skip is an errno meaning the step does not apply (ENOENT: a path
+	// docker masks that this kernel does not have).
+	skip syscall.Errno
+	// fallback, when not 0, is 1 + the index of the op to make instead
+	// when this one fails with ENOSYS (mount_setattr on a kernel before
+	// 5.12).
+	fallback int
+	// what names the step in an error message.
+	what string
+}
+
+// launch is everything the child needs; the parent keeps it (and the
+// memory its pointers reach) alive until the fork has returned.
+type launch struct {
+	ops []op
+	// alts are the fallbacks ops name.
+	alts []op
+	// clone3's flags and cgroup fd (CLONE_INTO_CGROUP when >= 0).
+	flags    uint64
+	cgroupFD int
+	// paths are the candidates for the command, tried in order as execvp
+	// does; argv and envv are NULL-terminated.
+	paths      []*byte
+	pathNames  []string
+	argv, envv []*byte
+	name       string
+	// keep and the fields below hold what the ops' pointers point to.
+	keep    [][]byte
+	ifrs    []*ifreq
+	roAttr  *unix.MountAttr
+	capHdr  *unix.CapUserHeader
+	capData *[2]unix.CapUserData
+}
+
+// cstrp returns a NUL-terminated copy of s that the launch keeps alive.
+func (l *launch) cstrp(s string) *byte {
+	b := append([]byte(s), 0)
+	l.keep = append(l.keep, b)
+	return &b[0]
+}
+
+func (l *launch) cstr(s string) uintptr { return uintptr(unsafe.Pointer(l.cstrp(s))) }
+
+// ptr keeps b alive and returns its address.
+func (l *launch) ptr(b []byte) uintptr {
+	l.keep = append(l.keep, b)
+	return uintptr(unsafe.Pointer(&b[0]))
+}
+
+func (l *launch) call(what string, trap uintptr, args ...uintptr) *op {
+	o := op{kind: opCall, trap: trap, what: what}
+	copy(o.args[:], args)
+	l.ops = append(l.ops, o)
+	return &l.ops[len(l.ops)-1]
+}
+
+func (l *launch) mount(what, src, target, fstype string, flags uintptr, data string) *op {
+	var s, t, d uintptr
+	if src != "" {
+		s = l.cstr(src)
+	}
+	if fstype != "" {
+		t = l.cstr(fstype)
+	}
+	if data != "" {
+		d = l.cstr(data)
+	}
+	return l.call(what, unix.SYS_MOUNT, s, l.cstr(target), t, flags, d)
+}
+
+// childFailure is what the child writes to the parent before it exits: the
+// failed op (or -1 for execve, with the path it tried) and the errno.
+type childFailure struct {
+	op    int32
+	errno int32
+	path  int32
+}
+
+const (
+	failExec    = -1
+	childFailSz = 12
+	// exitSetupFailed is the child's exit status when it wrote a failure;
+	// the parent reports the failure, not this.
+	exitSetupFailed = 125
+)
+
+// start forks the child, which sets itself up and executes the command;
+// start returns its pid once the execve has succeeded. It must run on the
+// OS thread that is to be the child's parent for the parent-death signal.
+func (l *launch) start() (int, error) {
+	if len(l.argv) == 0 || l.argv[len(l.argv)-1] != nil || l.envv[len(l.envv)-1] != nil {
+		return 0, errors.New("launch: argv and envv must end with nil")
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, fmt.Errorf("launch: pipe: %w", err)
+	}
+	args := &cloneArgs{flags: l.flags | vforkFlags, exitSignal: uint64(unix.SIGCHLD)}
+	if l.cgroupFD >= 0 {
+		args.flags |= unix.CLONE_INTO_CGROUP
+		args.cgroup = uint64(l.cgroupFD)
+	}
+	// No new fd may be made without close-on-exec while the child is
+	// forked (the standard library's rule, syscall.ForkLock).
+	syscall.ForkLock.Lock()
+	runtimeBeforeFork()
+	pid, errno := l.fork(args, p[1])
+	runtimeAfterFork()
+	syscall.ForkLock.Unlock()
+	unix.Close(p[1])
+	runtime.KeepAlive(l)
+	runtime.KeepAlive(args)
+	if errno != 0 {
+		unix.Close(p[0])
+		return 0, os.NewSyscallError("clone3", errno)
+	}
+	var buf [childFailSz]byte
+	n, err := readFull(p[0], buf[:])
+	unix.Close(p[0])
+	if n == 0 && err == nil {
+		return pid, nil // EOF: execve closed the pipe
+	}
+	// The child failed and exits; reap it.
+	var ws unix.WaitStatus
+	for {
+		if _, werr := unix.Wait4(pid, &ws, 0, nil); werr != unix.EINTR {
+			break
+		}
+	}
+	if err != nil || n != childFailSz {
+		return 0, fmt.Errorf("sandbox init: short report from the child (%d bytes): %v", n, err)
+	}
+	f := childFailure{
+		op:    int32(binary.NativeEndian.Uint32(buf[0:])),
+		errno: int32(binary.NativeEndian.Uint32(buf[4:])),
+		path:  int32(binary.NativeEndian.Uint32(buf[8:])),
+	}
+	return 0, l.failure(f)
+}
+
+// failure turns the child's report into the error ctop prints.
+func (l *launch) failure(f childFailure) error {
+	errno := syscall.Errno(f.errno)
+	if f.op != failExec {
+		if f.op < 0 || int(f.op) >= len(l.ops) {
+			return fmt.Errorf("sandbox init: step %d failed: %w", f.op, errno)
+		}
+		return &StartError{Code: 125, Err: fmt.Errorf("%s: %w", l.ops[f.op].what, errno)}
+	}
+	return execFailure(l.name, l.pathNames, int(f.path), errno)
+}
+
+// execFailure maps the execve that failed to docker's exit code and a
+// message like a shell's: 127 when nothing was found, 126 when a file was
+// found but cannot be executed.
+func execFailure(name string, paths []string, i int, errno syscall.Errno) error {
+	path := name
+	if i >= 0 && i < len(paths) {
+		path = paths[i]
+	}
+	switch {
+	case errno == unix.ENOENT || errno == unix.ENOTDIR:
+		if strings.Contains(name, "/") {
+			return &StartError{Code: 127, Err: fmt.Errorf("%s: no such file or directory", name)}
+		}
+		return &StartError{Code: 127, Err: fmt.Errorf("%s: executable file not found in $PATH", name)}
+	case errno == unix.EACCES:
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return &StartError{Code: 126, Err: fmt.Errorf("%s is a directory", path)}
+		}
+		return &StartError{Code: 126, Err: fmt.Errorf("%s: permission denied", path)}
+	}
+	return &StartError{Code: 126, Err: fmt.Errorf("exec %s: %w", path, errno)}
+}
+
+func readFull(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Read(fd, b[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// atFDCWD is AT_FDCWD (-100) as a system call argument.
+const atFDCWD = ^uintptr(99)
+
+// cloneArgs is struct clone_args (linux/sched.h), version 2 (Linux 5.7).
+type cloneArgs struct {
+	flags      uint64
+	pidfd      uint64
+	childTID   uint64
+	parentTID  uint64
+	exitSignal uint64
+	stack      uint64
+	stackSize  uint64
+	tls        uint64
+	setTID     uint64
+	setTIDSize uint64
+	cgroup     uint64
+}
+
+// fork clones the child. In the parent it returns the child's pid; in the
+// child it sets up and executes the command, or reports why not and exits.
+//
+//go:nosplit
+//go:norace
+func (l *launch) fork(args *cloneArgs, report int) (int, syscall.Errno) {
+	// With no stack given the child runs on this one: shared with the
+	// suspended parent under vforkFlags (so the child never returns from
+	// this function), or a copy of it.
+	pid, errno := rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
+	if errno != 0 || pid != 0 {
+		return int(pid), errno
+	}
+	runtimeAfterForkInChild()
+	l.child(report)
+	return 0, 0 // not reached
+}
+
+//go:nosplit
+//go:norace
+func (l *launch) child(report int) {
+	for i := 0; i < len(l.ops); i++ {
+		o := &l.ops[i]
+		e := o.run()
+		if e == 0 || e == o.skip {
+			continue
+		}
+		if e == unix.ENOSYS && o.fallback > 0 {
+			if e = l.alts[o.fallback-1].run(); e == 0 {
+				continue
+			}
+		}
+		childFail(report, i, e, 0)
+	}
+	// execvp's search: a file that exists but cannot be executed is
+	// reported only if no later candidate runs.
+	denied, last := -1, syscall.Errno(unix.ENOENT)
+	for i := 0; i < len(l.paths); i++ {
+		_, _, e := syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(l.paths[i])),
+			uintptr(unsafe.Pointer(&l.argv[0])), uintptr(unsafe.Pointer(&l.envv[0])))
+		switch e {
+		case unix.ENOENT, unix.ENOTDIR:
+		case unix.EACCES:
+			if denied < 0 {
+				denied = i
+			}
+		default:
+			childFail(report, failExec, e, i)
+		}
+		last = e
+	}
+	if denied >= 0 {
+		childFail(report, failExec, unix.EACCES, denied)
+	}
+	childFail(report, failExec, last, -1)
+}
+
+// run makes the op's system calls and returns the errno.
+//
+//go:nosplit
+//go:norace
+func (o *op) run() syscall.Errno {
+	switch o.kind {
+	case opJoin:
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, o.args[0], unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			return e
+		}
+		zero := [1]byte{'0'}
+		_, _, e = syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&zero[0])), 1)
+		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		return e
+	case opLoopback:
+		s, _, e := syscall.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if e != 0 {
+			return e
+		}
+		ifr := uintptr(unsafe.Pointer(o.ifr))
+		if _, _, e = syscall.RawSyscall(unix.SYS_IOCTL, s, unix.SIOCGIFFLAGS, ifr); e == 0 {
+			o.ifr.flags |= unix.IFF_UP
+			_, _, e = syscall.RawSyscall(unix.SYS_IOCTL, s, unix.SIOCSIFFLAGS, ifr)
+		}
+		syscall.RawSyscall(unix.SYS_CLOSE, s, 0, 0)
+		return e
+	}
+	_, _, e := syscall.RawSyscall6(o.trap, o.args[0], o.args[1], o.args[2], o.args[3], o.args[4], o.args[5])
+	return e
+}
+
+// childFail reports a failure to the parent and exits.
+//
+//go:nosplit
+//go:norace
+func childFail(report, op int, errno syscall.Errno, path int) {
+	var b [childFailSz]byte
+	put32(&b, 0, uint32(int32(op)))
+	put32(&b, 4, uint32(errno))
+	put32(&b, 8, uint32(int32(path)))
+	syscall.RawSyscall(unix.SYS_WRITE, uintptr(report), uintptr(unsafe.Pointer(&b[0])), childFailSz)
+	for {
+		syscall.RawSyscall(unix.SYS_EXIT_GROUP, exitSetupFailed, 0, 0)
+	}
+}
+
+// put32 writes v at b[i:] in the machine's byte order (binary.NativeEndian
+// is not nosplit).
+//
+//go:nosplit
+func put32(b *[childFailSz]byte, i int, v uint32) {
+	*(*uint32)(unsafe.Pointer(&b[i])) = v
+}

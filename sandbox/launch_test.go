@@ -1,0 +1,288 @@
+package sandbox
+
+import (
+	"errors"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func opNames(l *launch) []string {
+	var out []string
+	for _, o := range l.ops {
+		out = append(out, o.what)
+	}
+	return out
+}
+
+// inOrder reports whether want appears in got as a subsequence.
+func inOrder(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func TestPlanLaunch(t *testing.T) {
+	s := Spec{
+		Command:    []string{"sh", "-c", "true"},
+		Namespaces: []Namespace{NSCgroup, NSIPC, NSMount, NSNet, NSPid, NSUTS},
+		Hostname:   "box",
+		Binds:      []Bind{{Source: "/etc", Dest: "/mnt", ReadOnly: true}},
+		Tmpfs:      []Tmpfs{{Dest: "/tmp", Size: 1 << 20}},
+		User:       &User{UID: 1000, GID: 100},
+		Env:        []string{"PATH=/bin:/usr/bin", "A=b"},
+	}
+	l := planLaunch(&s, "/work", []string{"/sys/fs/cgroup/memory/ctop/x/tasks"}, [3]int{10, 11, 12})
+	names := opNames(l)
+	// The order matters: the cgroup namespace after the move into the
+	// group, mounts before the capabilities that allow them are dropped,
+	// the user last but no_new_privs and the death signal.
+	want := []string{
+		"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal",
+		"join cgroup /sys/fs/cgroup/memory/ctop/x", "unshare cgroup namespace",
+		"make mounts private", "mount proc on /proc", "-v /etc:/mnt", "-v /etc:/mnt:ro", "--tmpfs /tmp",
+		`set hostname "box"`, "bring up lo", "--workdir /work",
+		"set capabilities", "--user 1000:100: setgroups", "--user 1000:100: setgid", "--user 1000:100: setuid",
+		"set no_new_privs", "set parent-death signal",
+	}
+	if !inOrder(names, want) {
+		t.Errorf("steps out of order or missing:\n got %q\nwant %q in this order", names, want)
+	}
+	if got := l.flags; got != unix.CLONE_NEWIPC|unix.CLONE_NEWNS|unix.CLONE_NEWNET|unix.CLONE_NEWPID|unix.CLONE_NEWUTS {
+		t.Errorf("clone flags %#x: the cgroup namespace is unshared later, the rest at clone", got)
+	}
+	drops := 0
+	for _, n := range names {
+		if strings.HasPrefix(n, "drop capability ") {
+			drops++
+		}
+	}
+	if keep := bits.OnesCount64(DefaultCapMask()); drops != lastCap()+1-keep {
+		t.Errorf("%d capabilities dropped from the bounding set, want %d", drops, lastCap()+1-keep)
+	}
+	// The read-only remount falls back to mount(2) without mount_setattr.
+	ro := l.ops[slices.Index(names, "-v /etc:/mnt:ro")]
+	if ro.trap != unix.SYS_MOUNT_SETATTR || ro.fallback == 0 {
+		t.Fatalf("read-only bind: trap %d fallback %d", ro.trap, ro.fallback)
+	}
+	if alt := l.alts[ro.fallback-1]; alt.trap != unix.SYS_MOUNT || alt.args[3]&(unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_BIND) != unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_BIND {
+		t.Errorf("fallback: trap %d flags %#x", alt.trap, alt.args[3])
+	}
+	if !slices.Equal(l.pathNames, []string{"/bin/sh", "/usr/bin/sh"}) {
+		t.Errorf("command candidates %q, want the spec's PATH in order", l.pathNames)
+	}
+	if len(l.argv) != 4 || l.argv[3] != nil || l.envv[len(l.envv)-1] != nil {
+		t.Errorf("argv and envv must end with nil: %d %d", len(l.argv), len(l.envv))
+	}
+
+	// A command with a slash is not searched for; without a net namespace
+	// lo is left alone; without a mount namespace nothing is mounted.
+	s2 := Spec{Command: []string{"./run"}, Namespaces: []Namespace{NSPid}}
+	l2 := planLaunch(&s2, "", nil, [3]int{3, 4, 5})
+	if !slices.Equal(l2.pathNames, []string{"./run"}) {
+		t.Errorf("command with a slash: candidates %q", l2.pathNames)
+	}
+	for _, n := range opNames(l2) {
+		if n == "bring up lo" || strings.HasPrefix(n, "mount ") || strings.HasPrefix(n, "mask ") {
+			t.Errorf("step %q without its namespace", n)
+		}
+	}
+}
+
+func TestExecFailure(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		i     int
+		errno syscall.Errno
+		code  int
+		msg   string
+	}{
+		{"tool", []string{"/bin/tool"}, -1, unix.ENOENT, 127, "tool: executable file not found in $PATH"},
+		{"/no/tool", []string{"/no/tool"}, -1, unix.ENOENT, 127, "/no/tool: no such file or directory"},
+		{"/a/b", []string{"/a/b"}, 0, unix.ENOTDIR, 127, "/a/b: no such file or directory"},
+		{"d", []string{dir}, 0, unix.EACCES, 126, dir + " is a directory"},
+		{"f", []string{file}, 0, unix.EACCES, 126, file + ": permission denied"},
+		{"f", []string{file}, 0, unix.ENOEXEC, 126, "exec " + file + ": exec format error"},
+	} {
+		err := execFailure(tc.name, tc.paths, tc.i, tc.errno)
+		var se *StartError
+		if !errors.As(err, &se) || se.Code != tc.code || err.Error() != tc.msg {
+			t.Errorf("%s %v: %v (%T), want %d %q", tc.name, tc.errno, err, err, tc.code, tc.msg)
+		}
+	}
+}
+
+func TestCanLaunch(t *testing.T) {
+	if !haveClone3() {
+		t.Skip("no clone3 here: every sandbox takes the re-executed init")
+	}
+	for _, tc := range []struct {
+		s    Spec
+		want bool
+	}{
+		{Spec{Namespaces: DefaultNamespaces()}, directLaunchArch},
+		{Spec{Namespaces: DefaultNamespaces(), Rootfs: "/srv/root"}, false},
+		{Spec{Namespaces: append(DefaultNamespaces(), NSUser)}, false},
+	} {
+		if got := canLaunch(&tc.s); got != tc.want {
+			t.Errorf("canLaunch(rootfs %q, ns %v) = %v, want %v", tc.s.Rootfs, tc.s.Namespaces, got, tc.want)
+		}
+	}
+}
+
+// TestLaunchSetupFailure: a step that fails in the child is reported by
+// name, with exit code 125, and leaves nothing behind.
+func TestLaunchSetupFailure(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tc := range []struct {
+		mod  func(*Spec)
+		want string
+	}{
+		{func(s *Spec) { s.Workdir = "/no/such/dir" }, "--workdir /no/such/dir: no such file or directory"},
+		{func(s *Spec) { s.Binds = []Bind{{Source: "/no/such/src", Dest: "/mnt"}} }, "-v /no/such/src:/mnt: no such file or directory"},
+	} {
+		s := e.spec("true")
+		tc.mod(&s)
+		_, err := Start(s)
+		var se *StartError
+		if !errors.As(err, &se) || se.Code != 125 || err.Error() != tc.want {
+			t.Errorf("got %v, want 125 %q", err, tc.want)
+		}
+		e.assertGone()
+	}
+}
+
+// TestStateFile: a running sandbox is one state file, and a second
+// sandbox of its name is refused without touching the first.
+func TestStateFile(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sleep", "30")
+	s.Name = "dup"
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Wait()
+	ents, err := os.ReadDir(e.state)
+	if err != nil || len(ents) != 1 || ents[0].Name() != "dup.json" || !ents[0].Type().IsRegular() {
+		t.Fatalf("state directory holds %v (%v), want dup.json alone", ents, err)
+	}
+	_, err = Start(s)
+	var se *StartError
+	if !errors.As(err, &se) || se.Code != 125 || !strings.Contains(err.Error(), "--name dup") {
+		t.Errorf("second sandbox named dup: %v, want a 125 error naming --name dup", err)
+	}
+	// The first is untouched: its state, pid (written while it runs) and
+	// group are there.
+	var st *State
+	for range 100 {
+		if st, err = Load(e.state, "dup"); err != nil || st.Pid != 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil || st.Pid != sb.Pid || !st.Running() {
+		t.Fatalf("first sandbox's state after the refusal: %+v, %v", st, err)
+	}
+	if _, ok := e.fs.Dir("pids", sb.Cgroup()); !ok {
+		t.Fatal("no pids hierarchy")
+	}
+	if procs := e.cgroupFile("pids", sb.Cgroup(), "cgroup.procs"); procs == "" {
+		t.Errorf("first sandbox's group is empty")
+	}
+	if _, err := Stop(e.fs, e.state, "dup"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sb.Wait(); err != nil || res.ExitCode != 137 {
+		t.Errorf("stopped sandbox: %d %v, want 137", res.ExitCode, err)
+	}
+	e.assertGone()
+}
+
+// TestLaunchTTY: with a terminal the command leads a session whose
+// controlling terminal is the new pseudo-terminal, its three streams.
+func TestLaunchTTY(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sh", "-c", `tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo streams-ok; cat /proc/$$/stat`)
+	s.TTY = true
+	res, out := e.run(s)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %q", res.ExitCode, out)
+	}
+	if !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "streams-ok") {
+		t.Errorf("output %q: want a /dev/pts terminal on all three streams", out)
+	}
+	// In its pid namespace sh is pid 1, the session leader (session 1,
+	// field 6 of /proc/PID/stat) with a pseudo-terminal (major 136, field
+	// 7) as its controlling terminal.
+	f := strings.Fields(out[strings.LastIndex(out, ")")+1:])
+	if len(f) < 5 {
+		t.Fatalf("stat %q", out)
+	}
+	if tty, err := strconv.Atoi(f[4]); f[3] != "1" || err != nil || unix.Major(uint64(tty)) != 136 {
+		t.Errorf("session %s, controlling terminal %s: want session 1 on a pseudo-terminal", f[3], f[4])
+	}
+	e.assertGone()
+}
+
+// TestProcMasked: both ways of starting a sandbox (a launch without a
+// rootfs, the re-executed init with one) hide the /proc files docker masks
+// and leave /proc/sys read-only.
+func TestProcMasked(t *testing.T) {
+	e := newTestEnv(t)
+	var files []string
+	for _, p := range maskedPaths() {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && strings.HasPrefix(p, "/proc/") {
+			files = append(files, p)
+		}
+	}
+	if len(files) == 0 {
+		t.Skip("this kernel has none of the /proc files docker masks")
+	}
+	script := ""
+	for _, p := range files {
+		script += "echo " + p + " $(cat " + p + " | wc -c); "
+	}
+	script += "if echo 1 2>/dev/null > /proc/sys/kernel/sysrq; then echo sys-writable; else echo sys-read-only; fi"
+	for _, rootfs := range []string{"", busyboxRootfs(t)} {
+		s := e.spec("sh", "-c", script)
+		s.Rootfs = rootfs
+		if rootfs != "" {
+			s.Env = []string{"PATH=/bin"}
+		}
+		if got := canLaunch(&s); got != (rootfs == "" && haveClone3() && directLaunchArch) {
+			t.Fatalf("rootfs %q: canLaunch %v", rootfs, got)
+		}
+		res, out := e.run(s)
+		if res.ExitCode != 0 {
+			t.Fatalf("rootfs %q: exit %d: %q", rootfs, res.ExitCode, out)
+		}
+		for _, p := range files {
+			if !strings.Contains(out, p+" 0\n") {
+				t.Errorf("rootfs %q: %s not masked: %q", rootfs, p, out)
+			}
+		}
+		if !strings.Contains(out, "sys-read-only") {
+			t.Errorf("rootfs %q: /proc/sys writable: %q", rootfs, out)
+		}
+	}
+	e.assertGone()
+}

@@ -1,0 +1,252 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// canLaunch reports whether a sandbox can start by a launch (see
+// launch_linux.go) rather than by the re-executed init: one that keeps the
+// host's files, whose mount points the parent can check before the fork,
+// and has no user namespace, whose id maps the parent would have to write
+// while the child waits.
+func canLaunch(s *Spec) bool {
+	return directLaunchArch && s.Rootfs == "" && !s.Has(NSUser) && haveClone3()
+}
+
+// haveClone3 reports whether clone3 exists (Linux 5.3; a seccomp filter,
+// such as docker's default one, may also answer ENOSYS). The probe passes
+// no arguments, which the kernel refuses before it creates anything.
+var haveClone3 = sync.OnceValue(func() bool {
+	_, _, e := unix.RawSyscall(unix.SYS_CLONE3, 0, 0, 0)
+	return e != unix.ENOSYS
+})
+
+// planLaunch writes out the init of a sandbox without a rootfs as system
+// calls, step for step as setupNamespaces, setupMounts (without a root)
+// and finishAndExec make them. joins are the cgroup files (v1 tasks) by
+// which the child moves itself into its groups; stdio are the fds (above
+// 2) of its streams.
+func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
+	l := &launch{cgroupFD: -1, name: s.Command[0]}
+	for _, n := range s.Namespaces {
+		if n != NSCgroup {
+			l.flags |= uint64(n.Flag())
+		}
+	}
+	if s.TTY {
+		l.call("start a session", unix.SYS_SETSID)
+	}
+	for i, fd := range stdio {
+		l.call("set up fd "+strconv.Itoa(i), unix.SYS_DUP3, uintptr(fd), uintptr(i), 0)
+	}
+	if s.TTY {
+		l.call("set the controlling terminal", unix.SYS_IOCTL, 0, unix.TIOCSCTTY, 1)
+	}
+	l.call("set parent-death signal", unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+	for _, f := range joins {
+		l.ops = append(l.ops, op{kind: opJoin, args: [6]uintptr{l.cstr(f)}, what: "join cgroup " + filepath.Dir(f)})
+	}
+	if s.Has(NSCgroup) {
+		// Unshared only now that this process is in its cgroup, so the
+		// namespace's root is the sandbox's own group.
+		l.call("unshare cgroup namespace", unix.SYS_UNSHARE, unix.CLONE_NEWCGROUP)
+	}
+	if s.Has(NSMount) {
+		l.mounts(s)
+	}
+	if s.Has(NSUTS) && s.Hostname != "" {
+		l.call(fmt.Sprintf("set hostname %q", s.Hostname), unix.SYS_SETHOSTNAME, l.ptr([]byte(s.Hostname)), uintptr(len(s.Hostname)))
+	}
+	if s.Has(NSNet) {
+		lo := &ifreq{}
+		copy(lo.name[:], "lo")
+		l.ifrs = append(l.ifrs, lo)
+		l.ops = append(l.ops, op{kind: opLoopback, ifr: lo, what: "bring up lo"})
+	}
+	dir := s.Workdir
+	if dir == "" {
+		dir = cwd
+	}
+	if dir != "" {
+		l.call("--workdir "+dir, unix.SYS_CHDIR, l.cstr(dir))
+	}
+	l.privileges(s)
+	l.command(s.Command, s.environ())
+	return l
+}
+
+// mounts: a private copy of the host's mounts with a fresh /proc, the
+// binds and tmpfs asked for, docker's masked and read-only paths, and the
+// cgroup filesystems read-only.
+func (l *launch) mounts(s *Spec) {
+	l.mount("make mounts private", "", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+	l.mount("mount proc on /proc", "proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	for _, b := range s.Binds {
+		what := fmt.Sprintf("-v %s:%s", b.Source, b.Dest)
+		target := filepath.Join("/", b.Dest)
+		l.mount(what, b.Source, target, "", unix.MS_BIND|unix.MS_REC, "")
+		if b.ReadOnly {
+			// MS_RDONLY on the first bind is ignored; a bind mount becomes
+			// read-only only by remounting it.
+			l.remountRO(what+":ro", target, b.Source)
+		}
+	}
+	for _, t := range s.Tmpfs {
+		l.mount("--tmpfs "+t.Dest, "tmpfs", filepath.Join("/", t.Dest), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpfsData(t))
+	}
+	l.include(hostMasks())
+}
+
+// hostMasks and capDrops are the steps every launch shares, made once
+// per process; their memory stays referenced for the process's life.
+var (
+	hostMasks = sync.OnceValue(func() *launch {
+		l := &launch{}
+		l.masks()
+		return l
+	})
+	capDrops = sync.OnceValue(func() *launch {
+		l := &launch{}
+		l.dropCaps()
+		return l
+	})
+)
+
+// include appends the steps of b, whose memory b keeps.
+func (l *launch) include(b *launch) {
+	n := len(l.alts)
+	for _, o := range b.ops {
+		if o.fallback > 0 {
+			o.fallback += n
+		}
+		l.ops = append(l.ops, o)
+	}
+	l.alts = append(l.alts, b.alts...)
+}
+
+// masks: docker's masked and read-only paths and the cgroup filesystems
+// read-only.
+func (l *launch) masks() {
+	// The fresh /proc has the entries of the host's (one kernel), so what
+	// to mask is decided here; ENOENT is still taken as "absent".
+	for _, p := range maskedPaths() {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		var o *op
+		if st.IsDir() {
+			o = l.mount("mask "+p, "tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0")
+		} else {
+			o = l.mount("mask "+p, "/dev/null", p, "", unix.MS_BIND, "")
+		}
+		o.skip = unix.ENOENT
+	}
+	for _, p := range readonlyPaths() {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		l.mount("read-only "+p, p, p, "", unix.MS_BIND|unix.MS_REC, "").skip = unix.ENOENT
+		l.remountRO("read-only "+p, p, p)
+	}
+	// The host's cgroup filesystems are in view: left writable, root in
+	// the sandbox could move itself out of its cgroup and its limits.
+	// Docker mounts them read-only too.
+	if _, err := os.Stat("/sys/fs/cgroup"); err == nil {
+		l.remountRO("cgroup filesystems", "/sys/fs/cgroup", "/sys/fs/cgroup").skip = unix.ENOENT
+	}
+}
+
+// remountRO makes the tree at target read-only with mount_setattr (Linux
+// 5.12); on an older kernel it falls back to remounting the top mount with
+// the flags the kernel locks, read now from like (the mount target will
+// show once bound).
+func (l *launch) remountRO(what, target, like string) *op {
+	if l.roAttr == nil {
+		l.roAttr = &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	}
+	o := l.call(what, unix.SYS_MOUNT_SETATTR, atFDCWD, l.cstr(target), unix.AT_RECURSIVE,
+		uintptr(unsafe.Pointer(l.roAttr)), unsafe.Sizeof(*l.roAttr))
+	if flags, err := lockedFlags(like); err == nil {
+		alt := op{kind: opCall, trap: unix.SYS_MOUNT, what: what,
+			args: [6]uintptr{0, l.cstr(target), 0, unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | flags}}
+		l.alts = append(l.alts, alt)
+		o.fallback = len(l.alts)
+	}
+	return o
+}
+
+// privileges: docker's default capabilities, the spec's user, no_new_privs
+// and the parent-death signal again (a change of credentials clears it).
+// See dropPrivileges, the same steps for the re-executed init.
+func (l *launch) privileges(s *Spec) {
+	l.include(capDrops())
+	if u := s.User; u != nil {
+		who := fmt.Sprintf("--user %d:%d", u.UID, u.GID)
+		l.call(who+": setgroups", unix.SYS_SETGROUPS, 0, 0)
+		l.call(who+": setgid", unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID))
+		l.call(who+": setuid", unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID))
+	}
+	l.call("set no_new_privs", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
+	l.call("set parent-death signal", unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+}
+
+// dropCaps limits the bounding, ambient, effective and permitted sets to
+// docker's default capabilities.
+func (l *launch) dropCaps() {
+	mask := DefaultCapMask()
+	last := lastCap()
+	for c := 0; c <= last; c++ {
+		if mask&(1<<uint(c)) == 0 {
+			l.call(fmt.Sprintf("drop capability %d from the bounding set", c), unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c))
+		}
+	}
+	l.call("clear ambient capabilities", unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
+	l.capHdr = &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	l.capData = &[2]unix.CapUserData{
+		{Effective: uint32(mask), Permitted: uint32(mask)},
+		{Effective: uint32(mask >> 32), Permitted: uint32(mask >> 32)},
+	}
+	l.call("set capabilities", unix.SYS_CAPSET, uintptr(unsafe.Pointer(l.capHdr)), uintptr(unsafe.Pointer(l.capData)))
+}
+
+// command prepares execve's arguments and the paths to try: the name
+// itself when it has a slash, else each directory of the sandbox's PATH
+// in order, as execvp does.
+func (l *launch) command(argv, env []string) {
+	name := argv[0]
+	if strings.Contains(name, "/") {
+		l.pathNames = []string{name}
+	} else {
+		pathEnv := ""
+		for _, e := range env {
+			if v, ok := strings.CutPrefix(e, "PATH="); ok {
+				pathEnv = v
+			}
+		}
+		for _, d := range filepath.SplitList(pathEnv) {
+			if d == "" {
+				d = "."
+			}
+			l.pathNames = append(l.pathNames, filepath.Join(d, name))
+		}
+	}
+	for _, p := range l.pathNames {
+		l.paths = append(l.paths, l.cstrp(p))
+	}
+	for _, a := range argv {
+		l.argv = append(l.argv, l.cstrp(a))
+	}
+	for _, e := range env {
+		l.envv = append(l.envv, l.cstrp(e))
+	}
+	l.argv, l.envv = append(l.argv, nil), append(l.envv, nil)
+}
