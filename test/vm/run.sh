@@ -28,7 +28,9 @@
 #   CTOP_VM_*, CTOP_TEST_*  passed into the VM's test environment, e.g.
 #                   CTOP_VM_RUN (a -test.run pattern), CTOP_VM_VERBOSE=1 (keep
 #                   "=== RUN" lines), CTOP_VM_TEST_TIMEOUT (-test.timeout per
-#                   binary, default 5m), CTOP_VM_SELFTEST_FAIL=1
+#                   binary, default 5m), CTOP_VM_SELFTEST_FAIL=1,
+#                   CTOP_VM_BENCH and CTOP_VM_BENCHTIME (-test.bench and
+#                   -test.benchtime: measure on the v2 kernel, with kvm)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -368,6 +368,14 @@ func runTests(out io.Writer, env []string) bool {
 	if re := lookup(env, "CTOP_VM_RUN"); re != "" {
 		args = append(args, "-test.run="+re)
 	}
+	// A benchmark measured on the v2 kernel, e.g. CTOP_VM_RUN='^$'
+	// CTOP_VM_BENCH=StartToReap with VM_ACCEL=kvm (TCG times mean little).
+	if re := lookup(env, "CTOP_VM_BENCH"); re != "" {
+		args = append(args, "-test.bench="+re)
+		if bt := lookup(env, "CTOP_VM_BENCHTIME"); bt != "" {
+			args = append(args, "-test.benchtime="+bt)
+		}
+	}
 	verbose := lookup(env, "CTOP_VM_VERBOSE") == "1"
 
 	var failed []string
