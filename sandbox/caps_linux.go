@@ -45,55 +45,14 @@ func lastCap() int {
 
 // dropPrivileges limits the calling thread (which then execs the command)
 // to docker's default capabilities, switches to the spec's user, sets
-// no_new_privs and re-arms the parent-death signal (a change of
-// credentials clears it, prctl(2)).
+// no_new_privs and re-arms the parent-death signal: the steps a launch
+// makes in its child (see launch.privileges), made here by the
+// re-executed init.
 func dropPrivileges(s *Spec) error {
-	mask := DefaultCapMask()
-	// Read once: the loop condition would read the file on every pass.
-	last := lastCap()
-	for c := 0; c <= last; c++ {
-		if mask&(1<<uint(c)) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
-		}
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
-	}
-	// The inheritable set stays empty, as docker leaves it since
-	// CVE-2022-24769.
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	data := [2]unix.CapUserData{
-		{Effective: uint32(mask), Permitted: uint32(mask)},
-		{Effective: uint32(mask >> 32), Permitted: uint32(mask >> 32)},
-	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("set capabilities: %w", err)
-	}
-	if u := s.User; u != nil {
-		// setgroups is denied in a user namespace ctop made (it writes
-		// "deny" to setgroups so an unprivileged caller can map gids).
-		if !s.Has(NSUser) {
-			if err := unix.Setgroups(nil); err != nil {
-				return fmt.Errorf("--user %d:%d: setgroups: %w", u.UID, u.GID, err)
-			}
-		}
-		if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-			return fmt.Errorf("--user %d:%d: setgid: %w", u.UID, u.GID, err)
-		}
-		// A non-zero uid loses its permitted and effective capabilities
-		// here, as in docker for a non-root user.
-		if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-			return fmt.Errorf("--user %d:%d: setuid: %w", u.UID, u.GID, err)
-		}
-	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("set no_new_privs: %w", err)
-	}
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-		return fmt.Errorf("set parent-death signal: %w", err)
+	l := &launch{}
+	l.privileges(s)
+	if i, errno := l.run(); errno != 0 {
+		return fmt.Errorf("%s: %w", l.ops[i].what, errno)
 	}
 	return nil
 }

@@ -310,17 +310,7 @@ func (l *launch) fork(args *cloneArgs, report int) (int, syscall.Errno) {
 //go:nosplit
 //go:norace
 func (l *launch) child(report int) {
-	for i := 0; i < len(l.ops); i++ {
-		o := &l.ops[i]
-		e := o.run()
-		if e == 0 || e == o.skip {
-			continue
-		}
-		if e == unix.ENOSYS && o.fallback > 0 {
-			if e = l.alts[o.fallback-1].run(); e == 0 {
-				continue
-			}
-		}
+	if i, e := l.run(); e != 0 {
 		childFail(report, i, e, 0)
 	}
 	// execvp's search: a file that exists but cannot be executed is
@@ -344,6 +334,29 @@ func (l *launch) child(report int) {
 		childFail(report, failExec, unix.EACCES, denied)
 	}
 	childFail(report, failExec, last, -1)
+}
+
+// run makes the steps in order. It returns the index and errno of the
+// first that failed (a skip errno and a fallback's success are not
+// failures), or errno 0.
+//
+//go:nosplit
+//go:norace
+func (l *launch) run() (int, syscall.Errno) {
+	for i := 0; i < len(l.ops); i++ {
+		o := &l.ops[i]
+		e := o.run()
+		if e == 0 || e == o.skip {
+			continue
+		}
+		if e == unix.ENOSYS && o.fallback > 0 {
+			if e = l.alts[o.fallback-1].run(); e == 0 {
+				continue
+			}
+		}
+		return i, e
+	}
+	return -1, 0
 }
 
 // run makes the op's system calls and returns the errno.

@@ -286,3 +286,31 @@ func TestProcMasked(t *testing.T) {
 	}
 	e.assertGone()
 }
+
+// TestUser: --user switches both ways of starting a sandbox to the uid and
+// gid given, with no supplementary groups and, as docker does for a user
+// other than root, no capabilities left.
+func TestUser(t *testing.T) {
+	e := newTestEnv(t)
+	for _, rootfs := range []string{"", busyboxRootfs(t)} {
+		s := e.spec("sh", "-c", `grep -E "^(Uid|Gid|Groups|CapEff|NoNewPrivs):" /proc/self/status`)
+		s.Rootfs, s.User = rootfs, &User{UID: 1234, GID: 2345}
+		if rootfs != "" {
+			s.Env = []string{"PATH=/bin"}
+		}
+		res, out := e.run(s)
+		if res.ExitCode != 0 {
+			t.Fatalf("rootfs %q: exit %d: %q", rootfs, res.ExitCode, out)
+		}
+		for _, want := range []string{"Uid:\t1234\t1234\t1234\t1234", "Gid:\t2345\t2345\t2345\t2345",
+			"CapEff:\t0000000000000000", "NoNewPrivs:\t1"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("rootfs %q: status lacks %q:\n%s", rootfs, want, out)
+			}
+		}
+		if i := strings.Index(out, "Groups:"); i < 0 || strings.TrimSpace(strings.SplitN(out[i+len("Groups:"):], "\n", 2)[0]) != "" {
+			t.Errorf("rootfs %q: supplementary groups left:\n%s", rootfs, out)
+		}
+	}
+	e.assertGone()
+}

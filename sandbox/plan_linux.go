@@ -186,13 +186,19 @@ func (l *launch) remountRO(what, target, like string) *op {
 
 // privileges: docker's default capabilities, the spec's user, no_new_privs
 // and the parent-death signal again (a change of credentials clears it).
-// See dropPrivileges, the same steps for the re-executed init.
+// The re-executed init makes the same steps (dropPrivileges).
 func (l *launch) privileges(s *Spec) {
 	l.include(capDrops())
 	if u := s.User; u != nil {
 		who := fmt.Sprintf("--user %d:%d", u.UID, u.GID)
-		l.call(who+": setgroups", unix.SYS_SETGROUPS, 0, 0)
+		// setgroups is denied in a user namespace ctop made (it writes
+		// "deny" to setgroups so an unprivileged caller can map gids).
+		if !s.Has(NSUser) {
+			l.call(who+": setgroups", unix.SYS_SETGROUPS, 0, 0)
+		}
 		l.call(who+": setgid", unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID))
+		// A non-zero uid loses its permitted and effective capabilities
+		// here, as in docker for a non-root user.
 		l.call(who+": setuid", unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID))
 	}
 	l.call("set no_new_privs", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
