@@ -80,6 +80,15 @@ func TestPlanLaunch(t *testing.T) {
 	if alt := l.alts[ro.fallback-1]; alt.trap != unix.SYS_MOUNT || alt.args[3]&(unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_BIND) != unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_BIND {
 		t.Errorf("fallback: trap %d flags %#x", alt.trap, alt.args[3])
 	}
+	// /proc/sys is a bind of the fresh /proc, whose flags the fallback
+	// repeats, not those of the host's /proc.
+	for i, o := range l.ops {
+		if names[i] == "read-only /proc/sys" && o.trap == unix.SYS_MOUNT_SETATTR {
+			if o.fallback == 0 || l.alts[o.fallback-1].args[3]&procFlags != procFlags {
+				t.Errorf("read-only /proc/sys: fallback %d without the fresh /proc's flags", o.fallback)
+			}
+		}
+	}
 	if !slices.Equal(l.pathNames, []string{"/bin/sh", "/usr/bin/sh"}) {
 		t.Errorf("command candidates %q, want the spec's PATH in order", l.pathNames)
 	}

@@ -95,8 +95,10 @@ func (l *launch) mounts(s *Spec) {
 		l.mount(what, b.Source, target, "", unix.MS_BIND|unix.MS_REC, "")
 		if b.ReadOnly {
 			// MS_RDONLY on the first bind is ignored; a bind mount becomes
-			// read-only only by remounting it.
-			l.remountRO(what+":ro", target, b.Source)
+			// read-only only by remounting it. The bind will have the
+			// source's mount flags.
+			flags, err := lockedFlags(b.Source)
+			l.remountRO(what+":ro", target, flags, err == nil)
 		}
 	}
 	for _, t := range s.Tmpfs {
@@ -155,27 +157,33 @@ func (l *launch) masks() {
 			continue
 		}
 		l.mount("read-only "+p, p, p, "", unix.MS_BIND|unix.MS_REC, "").skip = unix.ENOENT
-		l.remountRO("read-only "+p, p, p)
+		// The bind is of the fresh /proc, not the host's.
+		l.remountRO("read-only "+p, p, procFlags, true)
 	}
 	// The host's cgroup filesystems are in view: left writable, root in
 	// the sandbox could move itself out of its cgroup and its limits.
 	// Docker mounts them read-only too.
 	if _, err := os.Stat("/sys/fs/cgroup"); err == nil {
-		l.remountRO("cgroup filesystems", "/sys/fs/cgroup", "/sys/fs/cgroup").skip = unix.ENOENT
+		flags, err := lockedFlags("/sys/fs/cgroup")
+		l.remountRO("cgroup filesystems", "/sys/fs/cgroup", flags, err == nil).skip = unix.ENOENT
 	}
 }
 
+// procFlags are the mount flags of the /proc a launch mounts (relatime is
+// the kernel's default), which a remount of it must repeat.
+const procFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME
+
 // remountRO makes the tree at target read-only with mount_setattr (Linux
-// 5.12); on an older kernel it falls back to remounting the top mount with
-// the flags the kernel locks, read now from like (the mount target will
-// show once bound).
-func (l *launch) remountRO(what, target, like string) *op {
+// 5.12). On an older kernel it falls back, when haveFlags, to remounting
+// the top mount with flags, those of the mount target will be, which the
+// kernel may refuse to see cleared (see lockedFlags).
+func (l *launch) remountRO(what, target string, flags uintptr, haveFlags bool) *op {
 	if l.roAttr == nil {
 		l.roAttr = &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	}
 	o := l.call(what, unix.SYS_MOUNT_SETATTR, atFDCWD, l.cstr(target), unix.AT_RECURSIVE,
 		uintptr(unsafe.Pointer(l.roAttr)), unsafe.Sizeof(*l.roAttr))
-	if flags, err := lockedFlags(like); err == nil {
+	if haveFlags {
 		alt := op{kind: opCall, trap: unix.SYS_MOUNT, what: what,
 			args: [6]uintptr{0, l.cstr(target), 0, unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | flags}}
 		l.alts = append(l.alts, alt)
