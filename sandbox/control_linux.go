@@ -166,7 +166,9 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	var mntNS, cgNS *os.File
 	for _, n := range fds {
 		if n.ns == NSMount || n.ns == NSCgroup {
-			fd, err := unix.Dup(n.fd)
+			// Close-on-exec: it reaches the child as an extra file, not
+			// by inheritance into whatever this process starts meanwhile.
+			fd, err := unix.FcntlInt(uintptr(n.fd), unix.F_DUPFD_CLOEXEC, 0)
 			if err != nil {
 				return 125, fmt.Errorf("exec in %s: %w", st.Name, err)
 			}

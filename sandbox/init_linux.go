@@ -164,6 +164,13 @@ func finishAndExec(cfg *initConfig, sync *os.File) (int, error) {
 	if err := dropPrivileges(s); err != nil {
 		return 125, err
 	}
+	// Ignored signals stay ignored across execve: the command gets the
+	// default actions, as a launched one does.
+	sigs := &launch{}
+	sigs.resetSignals()
+	if i, errno := sigs.run(); errno != 0 {
+		return 125, fmt.Errorf("%s: %w", sigs.ops[i].what, errno)
+	}
 	unix.CloseOnExec(int(sync.Fd()))
 	err = unix.Exec(path, s.Command, env)
 	code = 126

@@ -48,8 +48,9 @@ func runtimeAfterFork()
 //go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
 func runtimeAfterForkInChild()
 
-// directLaunchArch: the trap numbers used below (setresuid, setgroups and
-// the like) are the 32-bit-id calls on 64-bit architectures only.
+// directLaunchArch: launches are made on 64-bit architectures, where every
+// argument fits a system call's word; elsewhere the re-executed init
+// starts every sandbox.
 const directLaunchArch = unsafe.Sizeof(uintptr(0)) == 8
 
 type opKind uint8
@@ -63,6 +64,10 @@ const (
 	// opLoopback brings up lo: socket, SIOCGIFFLAGS, set IFF_UP,
 	// SIOCSIFFLAGS on ifr.
 	opLoopback
+	// opParentAlive fails with ESRCH when the process args[0] (a pidfd
+	// of ctop, set by start) has exited: a parent that died before the
+	// child set its parent-death signal would never send it.
+	opParentAlive
 )
 
 // ifreq is struct ifreq with the flags member of its union.
@@ -104,12 +109,15 @@ type launch struct {
 	pathNames  []string
 	argv, envv []*byte
 	name       string
+	// alive is 1 + the index of the opParentAlive step (0: none).
+	alive int
 	// keep and the fields below hold what the ops' pointers point to.
 	keep    [][]byte
 	ifrs    []*ifreq
 	roAttr  *unix.MountAttr
 	capHdr  *unix.CapUserHeader
 	capData *[2]unix.CapUserData
+	nofile  *unix.Rlimit
 }
 
 // cstrp returns a NUL-terminated copy of s that the launch keeps alive.
@@ -175,6 +183,28 @@ func (l *launch) start() (int, error) {
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return 0, fmt.Errorf("launch: pipe: %w", err)
 	}
+	// The fds the child uses after it has set up fds 0, 1 and 2 must not
+	// be among them (a ctop started with one of them closed gets it back
+	// from pipe2).
+	var err error
+	if p[1], err = above2(p[1]); err != nil {
+		unix.Close(p[0])
+		return 0, fmt.Errorf("launch: pipe: %w", err)
+	}
+	if l.alive > 0 {
+		// Without a pidfd (Linux before 5.3) the step polls fd -1,
+		// which poll(2) ignores.
+		fd := ^uintptr(0)
+		self, err := unix.PidfdOpen(os.Getpid(), 0)
+		if err == nil {
+			self, err = above2(self)
+		}
+		if err == nil {
+			defer unix.Close(self)
+			fd = uintptr(self)
+		}
+		l.ops[l.alive-1].args[0] = fd
+	}
 	args := &cloneArgs{flags: l.flags | vforkFlags, exitSignal: uint64(unix.SIGCHLD)}
 	if l.cgroupFD >= 0 {
 		args.flags |= unix.CLONE_INTO_CGROUP
@@ -216,6 +246,16 @@ func (l *launch) start() (int, error) {
 		path:  int32(binary.NativeEndian.Uint32(buf[8:])),
 	}
 	return 0, l.failure(f)
+}
+
+// above2 returns fd, or a close-on-exec copy of it above 2 (closing fd).
+func above2(fd int) (int, error) {
+	if fd > 2 {
+		return fd, nil
+	}
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	unix.Close(fd)
+	return nfd, err
 }
 
 // failure turns the child's report into the error ctop prints.
@@ -270,6 +310,9 @@ func readFull(fd int, b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// zeroTimespec is a poll timeout of zero: do not wait.
+var zeroTimespec unix.Timespec
 
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(99)
@@ -374,6 +417,17 @@ func (o *op) run() syscall.Errno {
 		_, _, e = syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&zero[0])), 1)
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
 		return e
+	case opParentAlive:
+		// struct pollfd: fd, events (POLLIN, set once the process has
+		// exited), revents.
+		var pfd [8]byte
+		*(*int32)(unsafe.Pointer(&pfd[0])) = int32(o.args[0])
+		*(*int16)(unsafe.Pointer(&pfd[4])) = unix.POLLIN
+		n, _, e := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&zeroTimespec)), 0, 0, 0)
+		if e == 0 && n > 0 {
+			e = unix.ESRCH
+		}
+		return e
 	case opLoopback:
 		s, _, e := syscall.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if e != 0 {
@@ -410,6 +464,7 @@ func childFail(report, op int, errno syscall.Errno, path int) {
 // is not nosplit).
 //
 //go:nosplit
+//go:norace
 func put32(b *[childFailSz]byte, i int, v uint32) {
 	*(*uint32)(unsafe.Pointer(&b[i])) = v
 }

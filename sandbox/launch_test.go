@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/bits"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -50,7 +51,7 @@ func TestPlanLaunch(t *testing.T) {
 	// group, mounts before the capabilities that allow them are dropped,
 	// the user last but no_new_privs and the death signal.
 	want := []string{
-		"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal",
+		"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal", "ctop exited while starting the sandbox",
 		"join cgroup /sys/fs/cgroup/memory/ctop/x", "unshare cgroup namespace",
 		"make mounts private", "mount proc on /proc", "-v /etc:/mnt", "-v /etc:/mnt:ro", "--tmpfs /tmp",
 		`set hostname "box"`, "bring up lo", "--workdir /work",
@@ -322,4 +323,49 @@ func TestUser(t *testing.T) {
 		}
 	}
 	e.assertGone()
+}
+
+// TestSignalsDefault: a signal ctop ignores (as a detached sandbox's
+// monitor does) is not ignored in the sandbox, whichever init starts it.
+func TestSignalsDefault(t *testing.T) {
+	e := newTestEnv(t)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGTERM, syscall.SIGPIPE)
+	defer signal.Reset(syscall.SIGHUP, syscall.SIGTERM, syscall.SIGPIPE)
+	for _, rootfs := range []string{"", busyboxRootfs(t)} {
+		s := e.spec("grep", "SigIgn", "/proc/self/status")
+		s.Rootfs = rootfs
+		if rootfs != "" {
+			s.Env = []string{"PATH=/bin"}
+		}
+		res, out := e.run(s)
+		if res.ExitCode != 0 || strings.TrimSpace(out) != "SigIgn:\t0000000000000000" {
+			t.Errorf("rootfs %q: exit %d, %q; want no signal ignored", rootfs, res.ExitCode, out)
+		}
+	}
+	e.assertGone()
+}
+
+// TestRestoreNofile: a soft limit on open files one below the hard limit
+// (the Go runtime's doing) goes back to 1024 in a launched sandbox; any
+// other is left as it is.
+func TestRestoreNofile(t *testing.T) {
+	var orig unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &orig); err != nil || orig.Max < 2048 {
+		t.Skipf("hard limit on open files %d: too low to test", orig.Max)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &orig)
+	s := Spec{Command: []string{"true"}, Namespaces: []Namespace{NSPid}}
+	for _, tc := range []struct {
+		cur  uint64
+		want string
+	}{{orig.Max - 1, "restore the open files limit"}, {orig.Max, ""}, {512, ""}} {
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: tc.cur, Max: orig.Max}); err != nil {
+			t.Fatal(err)
+		}
+		l := planLaunch(&s, "", nil, [3]int{3, 4, 5})
+		got := slices.Contains(opNames(l), "restore the open files limit")
+		if got != (tc.want != "") || (got && l.nofile.Cur != 1024) {
+			t.Errorf("soft limit %d of %d: restore step %v (%+v)", tc.cur, orig.Max, got, l.nofile)
+		}
+	}
 }

@@ -3,10 +3,12 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,12 +23,13 @@ func canLaunch(s *Spec) bool {
 	return directLaunchArch && s.Rootfs == "" && !s.Has(NSUser) && haveClone3()
 }
 
-// haveClone3 reports whether clone3 exists (Linux 5.3; a seccomp filter,
-// such as docker's default one, may also answer ENOSYS). The probe passes
+// haveClone3 reports whether clone3 exists (Linux 5.3) and may be used (a
+// seccomp filter, such as docker's default one, may answer ENOSYS). The probe passes
 // no arguments, which the kernel refuses before it creates anything.
 var haveClone3 = sync.OnceValue(func() bool {
 	_, _, e := unix.RawSyscall(unix.SYS_CLONE3, 0, 0, 0)
-	return e != unix.ENOSYS
+	// Older seccomp profiles answer EPERM.
+	return e != unix.ENOSYS && e != unix.EPERM
 })
 
 // planLaunch writes out the init of a sandbox without a rootfs as system
@@ -51,6 +54,9 @@ func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
 		l.call("set the controlling terminal", unix.SYS_IOCTL, 0, unix.TIOCSCTTY, 1)
 	}
 	l.call("set parent-death signal", unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+	l.ops = append(l.ops, op{kind: opParentAlive, what: "ctop exited while starting the sandbox"})
+	l.alive = len(l.ops)
+	l.resetSignals()
 	for _, f := range joins {
 		l.ops = append(l.ops, op{kind: opJoin, args: [6]uintptr{l.cstr(f)}, what: "join cgroup " + filepath.Dir(f)})
 	}
@@ -78,9 +84,45 @@ func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
 	if dir != "" {
 		l.call("--workdir "+dir, unix.SYS_CHDIR, l.cstr(dir))
 	}
+	l.restoreNofile()
 	l.privileges(s)
 	l.command(s.Command, s.environ())
 	return l
+}
+
+// resetSignals gives the command the default action for every signal
+// ctop ignores (a detached sandbox's monitor ignores SIGHUP, SIGINT,
+// SIGTERM and SIGPIPE; a ctop started under nohup, SIGHUP), as a
+// container starts with. The runtime has already reset those it handles
+// (runtime_AfterForkInChild), and execve resets the rest but keeps an
+// ignored signal ignored.
+func (l *launch) resetSignals() {
+	for sig := 1; sig <= 64; sig++ {
+		if s := syscall.Signal(sig); s != unix.SIGKILL && s != unix.SIGSTOP && signal.Ignored(s) {
+			// A zeroed struct sigaction: SIG_DFL, no flags, no mask.
+			l.call(fmt.Sprintf("reset the action of signal %d", sig), unix.SYS_RT_SIGACTION,
+				uintptr(sig), uintptr(unsafe.Pointer(&defaultAction)), 0, 8)
+		}
+	}
+}
+
+// defaultAction is struct sigaction (any architecture's layout) for
+// SIG_DFL.
+var defaultAction [4]uint64
+
+// restoreNofile lowers the soft limit on open files back where it most
+// likely was. The Go runtime raises it to the hard limit less one at start
+// and restores it in its own children (syscall.origRlimitNofile, which it
+// keeps to itself); the re-executed init gets the original back that way.
+// A soft limit just below the hard one is taken as raised by Go, from the
+// kernel's default of 1024.
+func (l *launch) restoreNofile() {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Max == 0 || lim.Cur != lim.Max-1 {
+		return
+	}
+	l.nofile = &unix.Rlimit{Cur: min(1024, lim.Max), Max: lim.Max}
+	l.call("restore the open files limit", unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(l.nofile)), 0)
 }
 
 // mounts: a private copy of the host's mounts with a fresh /proc, the
@@ -202,12 +244,12 @@ func (l *launch) privileges(s *Spec) {
 		// setgroups is denied in a user namespace ctop made (it writes
 		// "deny" to setgroups so an unprivileged caller can map gids).
 		if !s.Has(NSUser) {
-			l.call(who+": setgroups", unix.SYS_SETGROUPS, 0, 0)
+			l.call(who+": setgroups", sysSetgroups, 0, 0)
 		}
-		l.call(who+": setgid", unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID))
+		l.call(who+": setgid", sysSetresgid, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID))
 		// A non-zero uid loses its permitted and effective capabilities
 		// here, as in docker for a non-root user.
-		l.call(who+": setuid", unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID))
+		l.call(who+": setuid", sysSetresuid, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID))
 	}
 	l.call("set no_new_privs", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
 	l.call("set parent-death signal", unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))

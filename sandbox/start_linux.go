@@ -351,7 +351,8 @@ func (sb *Sandbox) launch() error {
 		l.cgroupFD = fd
 	}
 	pid, err := start(l)
-	if err != nil && useFD && noCloneInto(err) {
+	var serr *os.SyscallError
+	if err != nil && useFD && errors.As(err, &serr) && serr.Syscall == "clone3" && noCloneInto(err) {
 		// The child writes "0" to cgroup.procs instead: it is one thread,
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")

@@ -1,0 +1,12 @@
+//go:build !386 && !arm
+
+package sandbox
+
+import "golang.org/x/sys/unix"
+
+// The system calls that set 32-bit user and group ids (launch.privileges).
+const (
+	sysSetresuid = unix.SYS_SETRESUID
+	sysSetresgid = unix.SYS_SETRESGID
+	sysSetgroups = unix.SYS_SETGROUPS
+)
