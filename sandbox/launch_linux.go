@@ -38,6 +38,15 @@ import (
 // discipline of the standard library's forkAndExecInChild, whose runtime
 // hooks it uses; it cannot be used itself, as it runs no code of ours
 // between clone and execve.
+//
+// Two costs of sharing: until the child has called execve the cloning
+// thread keeps its processor and the fork lock, so the garbage collector
+// cannot stop the world and no other child can be forked. A step that
+// blocks (a bind of a path on a hung NFS server) stalls all of ctop, as a
+// hung path in the standard library's own chdir or execve would. And the
+// child joins its cgroups while it shares ctop's memory: a v1 cpuset with
+// memory_migrate set would move ctop's pages to its nodes (ctop never
+// sets it).
 
 //go:linkname runtimeBeforeFork syscall.runtime_BeforeFork
 func runtimeBeforeFork()
