@@ -298,20 +298,14 @@ func (m *Manager) createIn(h Hierarchy, parts []string, existOK bool) (string, e
 		// that fails for an existing parent costs as much as one that
 		// makes it.
 		leaf := m.fs.path(h.Mountpoint, m.path)
-		err := os.Mkdir(leaf, 0o755)
+		err := m.mkdirGroup(h, filepath.Dir(leaf), leaf)
 		switch {
-		case err == nil:
-			m.made = append(m.made, leaf)
-			if h.Version == 1 && slices.Contains(h.Controllers, "cpuset") {
-				if err := seedCpuset(filepath.Dir(leaf), leaf); err != nil {
-					return "", err
-				}
-			}
+		case err == nil, errors.Is(err, os.ErrExist) && existOK:
 			return leaf, nil
-		case errors.Is(err, os.ErrExist) && !existOK:
-			return "", fmt.Errorf("create cgroup %s: %s already exists: choose another name or remove it", m.path, leaf)
 		case errors.Is(err, os.ErrExist):
-			return leaf, nil
+			return "", m.existsErr(leaf)
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", err
 		}
 		// A missing parent: made below, top down.
 	}
@@ -326,24 +320,36 @@ func (m *Manager) createIn(h Hierarchy, parts []string, existOK bool) (string, e
 				return "", err
 			}
 		}
-		err := os.Mkdir(cur, 0o755)
+		err := m.mkdirGroup(h, parent, cur)
 		if errors.Is(err, os.ErrExist) {
 			if i == len(parts)-1 && !existOK {
-				return "", fmt.Errorf("create cgroup %s: %s already exists: choose another name or remove it", m.path, cur)
+				return "", m.existsErr(cur)
 			}
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("create cgroup %s: %w", m.path, err)
-		}
-		m.made = append(m.made, cur)
-		if h.Version == 1 && slices.Contains(h.Controllers, "cpuset") {
-			if err := seedCpuset(parent, cur); err != nil {
-				return "", err
-			}
+			return "", err
 		}
 	}
 	return cur, nil
+}
+
+// mkdirGroup makes group directory dir below parent in hierarchy h,
+// records it for rollback and, in a v1 cpuset hierarchy, seeds its cpus
+// and mems from the parent's.
+func (m *Manager) mkdirGroup(h Hierarchy, parent, dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("create cgroup %s: %w", m.path, err)
+	}
+	m.made = append(m.made, dir)
+	if h.Version == 1 && slices.Contains(h.Controllers, "cpuset") {
+		return seedCpuset(parent, dir)
+	}
+	return nil
+}
+
+func (m *Manager) existsErr(dir string) error {
+	return fmt.Errorf("create cgroup %s: %s already exists: choose another name or remove it", m.path, dir)
 }
 
 // enableControllers turns on, in dir's cgroup.subtree_control, the managed
