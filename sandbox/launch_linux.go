@@ -138,12 +138,6 @@ func (l *launch) cstrp(s string) *byte {
 
 func (l *launch) cstr(s string) uintptr { return uintptr(unsafe.Pointer(l.cstrp(s))) }
 
-// ptr keeps b alive and returns its address.
-func (l *launch) ptr(b []byte) uintptr {
-	l.keep = append(l.keep, b)
-	return uintptr(unsafe.Pointer(&b[0]))
-}
-
 func (l *launch) call(what string, trap uintptr, args ...uintptr) *op {
 	o := op{kind: opCall, trap: trap, what: what}
 	copy(o.args[:], args)

@@ -69,7 +69,7 @@ func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
 		l.mounts(s)
 	}
 	if s.Has(NSUTS) && s.Hostname != "" {
-		l.call(fmt.Sprintf("set hostname %q", s.Hostname), unix.SYS_SETHOSTNAME, l.ptr([]byte(s.Hostname)), uintptr(len(s.Hostname)))
+		l.call(fmt.Sprintf("set hostname %q", s.Hostname), unix.SYS_SETHOSTNAME, l.cstr(s.Hostname), uintptr(len(s.Hostname)))
 	}
 	if s.Has(NSNet) {
 		lo := &ifreq{}
