@@ -70,28 +70,17 @@ const (
 	// opJoin moves the (single-threaded) child into a v1 cgroup: open
 	// args[0] (its tasks file), write "0", close.
 	opJoin
-	// opLoopback brings up lo: socket, SIOCGIFFLAGS, set IFF_UP,
-	// SIOCSIFFLAGS on ifr.
-	opLoopback
 	// opParentAlive fails with ESRCH when the process args[0] (a pidfd
 	// of ctop, set by start) has exited: a parent that died before the
 	// child set its parent-death signal would never send it.
 	opParentAlive
 )
 
-// ifreq is struct ifreq with the flags member of its union.
-type ifreq struct {
-	name  [unix.IFNAMSIZ]byte
-	flags uint16
-	_     [22]byte
-}
-
 // op is one step of a launch.
 type op struct {
 	kind opKind
 	trap uintptr
 	args [6]uintptr
-	ifr  *ifreq
 	// skip is an errno meaning the step does not apply (ENOENT: a path
 	// docker masks that this kernel does not have).
 	skip syscall.Errno
@@ -122,7 +111,6 @@ type launch struct {
 	alive int
 	// keep and the fields below hold what the ops' pointers point to.
 	keep    [][]byte
-	ifrs    []*ifreq
 	roAttr  *unix.MountAttr
 	capHdr  *unix.CapUserHeader
 	capData *[2]unix.CapUserData
@@ -430,18 +418,6 @@ func (o *op) run() syscall.Errno {
 		if e == 0 && n > 0 {
 			e = unix.ESRCH
 		}
-		return e
-	case opLoopback:
-		s, _, e := syscall.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if e != 0 {
-			return e
-		}
-		ifr := uintptr(unsafe.Pointer(o.ifr))
-		if _, _, e = syscall.RawSyscall(unix.SYS_IOCTL, s, unix.SIOCGIFFLAGS, ifr); e == 0 {
-			o.ifr.flags |= unix.IFF_UP
-			_, _, e = syscall.RawSyscall(unix.SYS_IOCTL, s, unix.SIOCSIFFLAGS, ifr)
-		}
-		syscall.RawSyscall(unix.SYS_CLOSE, s, 0, 0)
 		return e
 	}
 	_, _, e := syscall.RawSyscall6(o.trap, o.args[0], o.args[1], o.args[2], o.args[3], o.args[4], o.args[5])

@@ -53,16 +53,31 @@ func TestPlanLaunch(t *testing.T) {
 	want := []string{
 		"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal", "ctop exited while starting the sandbox",
 		"join cgroup /sys/fs/cgroup/memory/ctop/x", "unshare cgroup namespace",
-		"make mounts private", "mount proc on /proc", "-v /etc:/mnt", "-v /etc:/mnt:ro", "--tmpfs /tmp",
-		`set hostname "box"`, "bring up lo", "--workdir /work",
+		"mount proc on /proc", "-v /etc:/mnt", "-v /etc:/mnt:ro", "--tmpfs /tmp", "--workdir /work",
 		"set capabilities", "--user 1000:100: setgroups", "--user 1000:100: setgid", "--user 1000:100: setuid",
 		"set no_new_privs", "set parent-death signal",
 	}
 	if !inOrder(names, want) {
 		t.Errorf("steps out of order or missing:\n got %q\nwant %q in this order", names, want)
 	}
-	if got := l.flags; got != unix.CLONE_NEWIPC|unix.CLONE_NEWNS|unix.CLONE_NEWNET|unix.CLONE_NEWPID|unix.CLONE_NEWUTS {
-		t.Errorf("clone flags %#x: the cgroup namespace is unshared later, the rest at clone", got)
+	// The nest has made the namespaces, their propagation, hostname and
+	// lo: the child inherits them.
+	for _, n := range names {
+		if n == "make mounts private" || n == `set hostname "box"` || n == "bring up lo" {
+			t.Errorf("step %q is the nest's", n)
+		}
+	}
+	if l.flags != 0 {
+		t.Errorf("clone flags %#x: the nest unshares the namespaces", l.flags)
+	}
+	if got := nestFlags(&s); got != unix.CLONE_NEWIPC|unix.CLONE_NEWNS|unix.CLONE_NEWNET|unix.CLONE_NEWPID|unix.CLONE_NEWUTS {
+		t.Errorf("nest flags %#x: the cgroup namespace is unshared later, the rest by the nest", got)
+	}
+	// A time namespace is made by clone3: a child sharing its parent's
+	// memory cannot enter one its parent unshared.
+	st := Spec{Command: []string{"true"}, Namespaces: []Namespace{NSPid, NSTime}}
+	if f, nf := planLaunch(&st, "", nil, [3]int{3, 4, 5}).flags, nestFlags(&st); f != unix.CLONE_NEWTIME || nf != unix.CLONE_NEWPID {
+		t.Errorf("time namespace: clone flags %#x, nest flags %#x", f, nf)
 	}
 	drops := 0
 	for _, n := range names {
@@ -97,15 +112,15 @@ func TestPlanLaunch(t *testing.T) {
 		t.Errorf("argv and envv must end with nil: %d %d", len(l.argv), len(l.envv))
 	}
 
-	// A command with a slash is not searched for; without a net namespace
-	// lo is left alone; without a mount namespace nothing is mounted.
+	// A command with a slash is not searched for; without a mount
+	// namespace nothing is mounted.
 	s2 := Spec{Command: []string{"./run"}, Namespaces: []Namespace{NSPid}}
 	l2 := planLaunch(&s2, "", nil, [3]int{3, 4, 5})
 	if !slices.Equal(l2.pathNames, []string{"./run"}) {
 		t.Errorf("command with a slash: candidates %q", l2.pathNames)
 	}
 	for _, n := range opNames(l2) {
-		if n == "bring up lo" || strings.HasPrefix(n, "mount ") || strings.HasPrefix(n, "mask ") {
+		if strings.HasPrefix(n, "mount ") || strings.HasPrefix(n, "mask ") {
 			t.Errorf("step %q without its namespace", n)
 		}
 	}
@@ -368,4 +383,45 @@ func TestRestoreNofile(t *testing.T) {
 			t.Errorf("soft limit %d of %d: restore step %v (%+v)", tc.cur, orig.Max, got, l.nofile)
 		}
 	}
+}
+
+// TestNestThreadsEnd: the threads that make sandboxes' namespaces end
+// once the sandboxes have, and none is the main thread, which the runtime
+// never ends and whose namespaces /proc shows as ctop's own.
+func TestNestThreadsEnd(t *testing.T) {
+	e := newTestEnv(t)
+	self := strconv.Itoa(os.Getpid())
+	host := nsID(t, self, NSNet)
+	for range 30 {
+		if res, _ := e.run(e.spec("true")); res.ExitCode != 0 {
+			t.Fatalf("exit %d", res.ExitCode)
+		}
+		if nsID(t, self, NSNet) != host {
+			t.Fatal("ctop's main thread is left in a sandbox's network namespace")
+		}
+	}
+	// A nest's thread ends when its goroutine returns, just after Wait.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stray []string
+		for _, task := range tasks {
+			var st unix.Stat_t
+			// ENOENT: the thread ended meanwhile.
+			if unix.Stat("/proc/self/task/"+task.Name()+"/ns/net", &st) == nil && [2]uint64{st.Dev, st.Ino} != host {
+				stray = append(stray, task.Name())
+			}
+		}
+		if len(stray) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("threads %v are still in sandboxes' network namespaces", stray)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.assertGone()
 }

@@ -34,15 +34,14 @@ var haveClone3 = sync.OnceValue(func() bool {
 
 // planLaunch writes out the init of a sandbox without a rootfs as system
 // calls, step for step as setupNamespaces, setupMounts (without a root)
-// and finishAndExec make them. joins are the cgroup files (v1 tasks) by
-// which the child moves itself into its groups; stdio are the fds (above
-// 2) of its streams.
+// and finishAndExec make them, less what the nest that clones the child
+// has done (nest.enter). joins are the cgroup files (v1 tasks) by which
+// the child moves itself into its groups; stdio are the fds (above 2) of
+// its streams.
 func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
 	l := &launch{cgroupFD: -1, name: s.Command[0]}
-	for _, n := range s.Namespaces {
-		if n != NSCgroup {
-			l.flags |= uint64(n.Flag())
-		}
+	if s.Has(NSTime) {
+		l.flags = unix.CLONE_NEWTIME
 	}
 	if s.TTY {
 		l.call("start a session", unix.SYS_SETSID)
@@ -67,15 +66,6 @@ func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
 	}
 	if s.Has(NSMount) {
 		l.mounts(s)
-	}
-	if s.Has(NSUTS) && s.Hostname != "" {
-		l.call(fmt.Sprintf("set hostname %q", s.Hostname), unix.SYS_SETHOSTNAME, l.cstr(s.Hostname), uintptr(len(s.Hostname)))
-	}
-	if s.Has(NSNet) {
-		lo := &ifreq{}
-		copy(lo.name[:], "lo")
-		l.ifrs = append(l.ifrs, lo)
-		l.ops = append(l.ops, op{kind: opLoopback, ifr: lo, what: "bring up lo"})
 	}
 	dir := s.Workdir
 	if dir == "" {
@@ -125,11 +115,10 @@ func (l *launch) restoreNofile() {
 	l.call("restore the open files limit", unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(l.nofile)), 0)
 }
 
-// mounts: a private copy of the host's mounts with a fresh /proc, the
-// binds and tmpfs asked for, docker's masked and read-only paths, and the
-// cgroup filesystems read-only.
+// mounts: in the private copy of the host's mounts (nest.enter), a fresh
+// /proc, the binds and tmpfs asked for, docker's masked and read-only
+// paths, and the cgroup filesystems read-only.
 func (l *launch) mounts(s *Spec) {
-	l.mount("make mounts private", "", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
 	l.mount("mount proc on /proc", "proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	for _, b := range s.Binds {
 		what := fmt.Sprintf("-v %s:%s", b.Source, b.Dest)

@@ -106,6 +106,14 @@ func (sb *Sandbox) start() error {
 		Namespaces: spec.Namespaces, Hostname: spec.Hostname, Network: spec.Network,
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
 	}
+	launching := canLaunch(spec)
+	var n *nest
+	if launching {
+		// The namespaces are made while prepare and cgroup.Create run.
+		sb.release = make(chan struct{})
+		n = startNest(spec, sb.release)
+		defer n.close()
+	}
 	if err := sb.prepare(); err != nil {
 		return err
 	}
@@ -126,8 +134,8 @@ func (sb *Sandbox) start() error {
 		return err
 	}
 	sb.mgr = mgr
-	if canLaunch(spec) {
-		if err := sb.launch(); err != nil {
+	if launching {
+		if err := sb.launch(n); err != nil {
 			return err
 		}
 		return sb.started()
@@ -300,8 +308,9 @@ func (sb *Sandbox) stateWritten() error {
 	return err
 }
 
-// launch starts the sandbox by a launch (see launch_linux.go).
-func (sb *Sandbox) launch() error {
+// launch starts the sandbox by a launch (see launch_linux.go) from the
+// nest n, once n has made the namespaces.
+func (sb *Sandbox) launch(n *nest) error {
 	spec := &sb.spec
 	cwd, _ := os.Getwd()
 	// The streams are set up as for the re-executed init, then copied to
@@ -337,26 +346,20 @@ func (sb *Sandbox) launch() error {
 	if useFD {
 		defer unix.Close(fd)
 	}
-	sb.release = make(chan struct{})
-	start := func(l *launch) (pid int, err error) {
-		err = onOwnThread(func() error {
-			var err error
-			pid, err = l.start()
-			return err
-		}, sb.release)
-		return pid, err
+	if err := <-n.ready; err != nil {
+		return err
 	}
 	l := planLaunch(spec, cwd, joins, stdio)
 	if useFD {
 		l.cgroupFD = fd
 	}
-	pid, err := start(l)
+	pid, err := n.start(l)
 	var serr *os.SyscallError
 	if err != nil && useFD && errors.As(err, &serr) && serr.Syscall == "clone3" && noCloneInto(err) {
 		// The child writes "0" to cgroup.procs instead: it is one thread,
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")
-		pid, err = start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio))
+		pid, err = n.start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio))
 	}
 	if err != nil {
 		return startErr(125, err)

@@ -1,0 +1,129 @@
+package sandbox
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// A nest is the OS thread that clones a launched sandbox's init. It makes
+// the sandbox's namespaces first, by unsharing them itself, and prepares
+// what in them needs no process of the sandbox: mount propagation, the
+// hostname, loopback. It does so while ctop makes the sandbox's cgroups on
+// another thread; the child it clones then only inherits the namespaces.
+// Each half costs about 0.4 ms, the kernel serializes neither against the
+// other, and the child could not be cloned before both were done (it is
+// cloned into its cgroup).
+//
+// The thread is locked to its goroutine and never unlocked, so the
+// runtime ends it, and with it ctop's hold on the namespaces, when that
+// goroutine returns: after the init has been reaped (release), or at once
+// when the start fails first. It is also the thread the init's
+// parent-death signal watches (see onOwnThread).
+type nest struct {
+	// ready reports whether the namespaces were made.
+	ready chan error
+	// plans are the launches to start; closed when the start gives up.
+	plans   chan *launch
+	results chan nestResult
+}
+
+type nestResult struct {
+	pid int
+	err error
+}
+
+// nestFlags are the namespaces a nest unshares: every one asked for but
+// the cgroup namespace, which the child unshares once it is in its
+// cgroups, and the time namespace, since a child sharing its parent's
+// memory cannot be cloned into a time namespace its parent has unshared
+// for its children (the kernel answers EINVAL): clone3 makes that one.
+func nestFlags(s *Spec) int {
+	var f int
+	for _, n := range s.Namespaces {
+		if n != NSCgroup && n != NSTime && n != NSUser {
+			f |= int(n.Flag())
+		}
+	}
+	return f
+}
+
+// startNest starts the thread, which makes the namespaces of s at once.
+// Once release is closed the thread ends.
+func startNest(s *Spec, release <-chan struct{}) *nest {
+	n := &nest{ready: make(chan error, 1), plans: make(chan *launch), results: make(chan nestResult, 1)}
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// The main thread: the runtime never ends it (it parks it
+			// instead), and /proc/PID/ns shows its namespaces as
+			// ctop's. The nest moves to a goroutine started while this
+			// one holds the main thread, so on another thread.
+			locked := make(chan struct{})
+			go n.run(s, release, locked)
+			<-locked
+			runtime.UnlockOSThread()
+			return
+		}
+		n.run(s, release, nil)
+	}()
+	return n
+}
+
+// run is the nest's goroutine, locked to its thread; locked, when not
+// nil, is closed once it is.
+func (n *nest) run(s *Spec, release <-chan struct{}, locked chan<- struct{}) {
+	runtime.LockOSThread()
+	if locked != nil {
+		close(locked)
+	}
+	err := n.enter(s)
+	n.ready <- err
+	if err != nil {
+		return
+	}
+	for l := range n.plans {
+		pid, err := l.start()
+		n.results <- nestResult{pid, err}
+		if err == nil {
+			<-release
+			return
+		}
+	}
+}
+
+// enter unshares the namespaces and prepares them, as the re-executed init
+// does first in setupNamespaces and setupMounts.
+func (n *nest) enter(s *Spec) error {
+	if err := unix.Unshare(nestFlags(s)); err != nil {
+		return fmt.Errorf("create namespaces: %w", err)
+	}
+	if s.Has(NSMount) {
+		// Nothing mounted in the sandbox may propagate back to the host.
+		if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return err
+		}
+	}
+	if s.Has(NSUTS) && s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", s.Hostname, err)
+		}
+	}
+	if s.Has(NSNet) {
+		return loopbackUp()
+	}
+	return nil
+}
+
+// start clones the child from the thread and returns its pid once it runs
+// the command.
+func (n *nest) start(l *launch) (int, error) {
+	n.plans <- l
+	r := <-n.results
+	return r.pid, r.err
+}
+
+// close ends a thread that has not started a child (it is then in no
+// process's way); a thread that has waits for release.
+func (n *nest) close() { close(n.plans) }
