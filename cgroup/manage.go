@@ -148,9 +148,9 @@ type managedDir struct {
 func (d managedDir) has(c string) bool { return slices.Contains(d.controllers, c) }
 
 // Manager writes the limits of one group and moves processes into it, in
-// every hierarchy that carries a managed controller (and, on a hybrid host,
-// in the v2 tree too, for its cgroup.kill, pressure files and
-// clone-into-cgroup).
+// every hierarchy that carries a managed controller the group needs (see
+// neededV1) and, on a hybrid host, in the v2 tree too, for its
+// cgroup.kill, pressure files and clone-into-cgroup.
 type Manager struct {
 	fs   *FS
 	path string
@@ -189,7 +189,7 @@ func Create(f *FS, path string, r Resources) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{fs: f, path: path}
-	if err := m.create(false); err != nil {
+	if err := m.create(false, r); err != nil {
 		m.rollback()
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func CreateParents(f *FS, path string) error {
 		return nil
 	}
 	m := &Manager{fs: f, path: parent}
-	if err := m.create(true); err != nil {
+	if err := m.create(true, Resources{}); err != nil {
 		m.rollback()
 		return err
 	}
@@ -248,13 +248,17 @@ func readControllers(dir string) []string {
 	return strings.Fields(string(b))
 }
 
-func (m *Manager) create(existOK bool) error {
+func (m *Manager) create(existOK bool, r Resources) error {
 	hs := m.fs.managedHierarchies()
 	if len(hs) == 0 {
 		return fmt.Errorf("create cgroup %s: %w", m.path, ErrNoCgroups)
 	}
 	parts := strings.Split(strings.TrimPrefix(m.path, "/"), "/")
+	v2Kill := false
 	for _, h := range hs {
+		if h.Version == 1 && !neededV1(h, r, v2Kill) {
+			continue
+		}
 		var dir string
 		var err error
 		for try := 0; try < 3; try++ {
@@ -273,10 +277,95 @@ func (m *Manager) create(existOK bool) error {
 			if v2Managed(h) {
 				md.controllers = readControllers(dir)
 			}
+			v2Kill = unix.Access(filepath.Join(dir, "cgroup.kill"), unix.F_OK) == nil
 		}
 		m.dirs = append(m.dirs, md)
 	}
 	return nil
+}
+
+// neededV1 reports whether a group with limits r needs v1 hierarchy h.
+// Every hierarchy with a managed controller is needed but two: cpuset only
+// for a cpuset limit (without one the group would only copy its parent's
+// cpus and mems, for two mkdirs, two rmdirs and eight reads and writes per
+// sandbox; Extend makes it when a limit comes later), and freezer not
+// where the group's v2 directory (a hybrid host's) has cgroup.kill (Linux
+// 5.14), with which Kill needs no freezing.
+func neededV1(h Hierarchy, r Resources, v2Kill bool) bool {
+	for _, c := range h.Controllers {
+		switch {
+		case !slices.Contains(managedV1, c):
+		case c == "cpuset" && r.CpusetCpus == nil && r.CpusetMems == nil:
+		case c == "freezer" && v2Kill:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// Extend makes the group in the v1 hierarchies that limits r need and that
+// Create left out (see neededV1: a cpuset group, made only for a cpuset
+// limit), as Create makes it, and moves the group's processes into it. It
+// is for groups ctop made, before Update with r; for any other group a
+// missing hierarchy stays missing, and Update says so.
+func (m *Manager) Extend(r Resources) error {
+	parts := strings.Split(strings.TrimPrefix(m.path, "/"), "/")
+	var added []managedDir
+	for _, h := range m.fs.managedHierarchies() {
+		dir := m.fs.path(h.Mountpoint, m.path)
+		if h.Version != 1 || !neededV1(h, r, true) || slices.ContainsFunc(m.dirs, func(d managedDir) bool { return d.dir == dir }) {
+			continue
+		}
+		made := len(m.made)
+		dir, err := m.createIn(h, parts, true)
+		if err == nil {
+			md := managedDir{version: 1, controllers: h.Controllers, dir: dir}
+			added = append(added, md)
+			err = m.moveProcs(md)
+		}
+		if err != nil {
+			for i := len(m.made) - 1; i >= made; i-- {
+				_ = removeTree(m.made[i])
+			}
+			m.made = m.made[:made]
+			return err
+		}
+	}
+	m.dirs = append(m.dirs, added...)
+	return nil
+}
+
+// moveProcs moves the processes of the group's own directories into d,
+// its directory in a hierarchy Extend just made. A process forked during
+// a round, after its parent was listed, is left behind by it and moved by
+// the next; the rounds end when one finds nothing left to move.
+func (m *Manager) moveProcs(d managedDir) error {
+	for range 100 {
+		in, err := procsIn(m.dirs)
+		if err != nil {
+			return err
+		}
+		there, err := procsIn([]managedDir{d})
+		if err != nil {
+			return err
+		}
+		moved := 0
+		for _, p := range in {
+			if _, ok := slices.BinarySearch(there, p); ok {
+				continue
+			}
+			err := writeFile(d.dir, "cgroup.procs", strconv.Itoa(p))
+			if err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("move pid %d into %s: %w", p, d.dir, err)
+			}
+			moved++
+		}
+		if moved == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("move processes into %s: they fork faster than they can be moved", d.dir)
 }
 
 // v2Managed reports whether a v2 tree has any managed controller. One whose
@@ -764,8 +853,18 @@ func (m *Manager) FD() (fd int, ok bool, err error) {
 // Procs lists the processes of the group and its descendants, from every
 // hierarchy, without duplicates.
 func (m *Manager) Procs() ([]int, error) {
+	out, err := procsIn(m.dirs)
+	if err != nil {
+		return nil, fmt.Errorf("list processes of %s: %w", m.path, err)
+	}
+	return out, nil
+}
+
+// procsIn lists the processes of dirs and their descendants, sorted,
+// without duplicates.
+func procsIn(dirs []managedDir) ([]int, error) {
 	var out []int
-	for _, d := range m.dirs {
+	for _, d := range dirs {
 		// A group removed meanwhile (its sandbox's own teardown racing a
 		// stop) has no processes: its files vanish (ENOENT) or, open
 		// already, read ENODEV.
@@ -799,7 +898,7 @@ func (m *Manager) Procs() ([]int, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list processes of %s: %w", m.path, err)
+			return nil, err
 		}
 	}
 	slices.Sort(out)
@@ -808,8 +907,9 @@ func (m *Manager) Procs() ([]int, error) {
 
 // Kill kills every process in the group and its descendants and waits
 // (up to a few seconds) until none is left. v2 writes cgroup.kill (also
-// present in the v2 tree of a hybrid host); v1 freezes the group so nothing
-// can fork while it is killed, sends SIGKILL to each process, and thaws it.
+// present in the v2 tree of a hybrid host); v1, where the group has a
+// freezer directory (see neededV1), freezes the group so nothing can fork
+// while it is killed, sends SIGKILL to each process, and thaws it.
 func (m *Manager) Kill() error {
 	// The usual caller kills a group whose processes have all exited (a
 	// sandbox's teardown), so an empty group is worth spotting first. A group
@@ -884,8 +984,8 @@ func (m *Manager) Kill() error {
 // briefly.
 func (m *Manager) Delete() error {
 	var errs []error
-	for _, d := range m.dirs {
-		if err := removeTree(d.dir); err != nil {
+	for _, dir := range m.allDirs() {
+		if err := removeTree(dir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -901,17 +1001,33 @@ func (m *Manager) Delete() error {
 // directory is busy; Kill and Delete then finish the job.
 func (m *Manager) DeleteIfEmpty() (bool, error) {
 	all := true
-	for _, d := range m.dirs {
-		err := unix.Rmdir(d.dir)
+	for _, dir := range m.allDirs() {
+		err := unix.Rmdir(dir)
 		switch {
 		case err == nil, errors.Is(err, unix.ENOENT):
 		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.ENOTEMPTY):
 			all = false
 		default:
-			return false, fmt.Errorf("delete cgroup %s: remove %s: %w", m.path, d.dir, err)
+			return false, fmt.Errorf("delete cgroup %s: remove %s: %w", m.path, dir, err)
 		}
 	}
 	return all, nil
+}
+
+// allDirs are the group's directories and, after them, its place in the
+// managed hierarchies it was not found in, where another ctop may have
+// made it since (Extend).
+func (m *Manager) allDirs() []string {
+	var out []string
+	for _, d := range m.dirs {
+		out = append(out, d.dir)
+	}
+	for _, h := range m.fs.managedHierarchies() {
+		if dir := m.fs.path(h.Mountpoint, m.path); !slices.Contains(out, dir) {
+			out = append(out, dir)
+		}
+	}
+	return out
 }
 
 // removeTree removes a cgroup directory and its child groups, deepest

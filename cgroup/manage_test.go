@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -307,6 +308,82 @@ func TestCreateRollsBackOnRefusal(t *testing.T) {
 	}
 	if _, err := Load(f, parent); !errors.Is(err, ErrNotFound) {
 		t.Errorf("failed Create left %s behind: %v", parent, err)
+	}
+}
+
+// TestV1HierarchiesAsNeeded: on v1 a group gets a cpuset directory only
+// with a cpuset limit, and a freezer directory only where its v2 directory
+// cannot kill it; Extend adds the cpuset directory later with the group's
+// processes moved in, as the kernel's own files show.
+func TestV1HierarchiesAsNeeded(t *testing.T) {
+	f, parent := liveFS(t)
+	if h, ok := f.Hierarchy("cpuset"); !ok || h.Version != 1 {
+		t.Skip("no v1 cpuset hierarchy")
+	}
+	path := parent + "/g"
+	m, err := Create(f, path, Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := func(controller, file string) bool {
+		dir, ok := f.Dir(controller, path)
+		if !ok {
+			return false
+		}
+		_, err := os.Stat(filepath.Join(dir, file))
+		return err == nil
+	}
+	if exists("cpuset", "") {
+		t.Error("a group without a cpuset limit has a cpuset directory")
+	}
+	if _, ok := f.Hierarchy("freezer"); ok {
+		if kill := exists("", "cgroup.kill"); exists("freezer", "") == kill {
+			t.Errorf("freezer directory made = %v, with cgroup.kill in the v2 tree = %v", !kill, kill)
+		}
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := m.AddProc(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	// As ctop update does it: a fresh Load of the running group.
+	m2, err := Load(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpus := "0"
+	r := Resources{CpusetCpus: &cpus}
+	if err := m2.Update(r); err == nil || !strings.Contains(err.Error(), "cpuset") {
+		t.Errorf("Update of a missing cpuset directory: %v, want an error naming the controller", err)
+	}
+	if err := m2.Extend(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Update(r); err != nil {
+		t.Fatal(err)
+	}
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cg), ":cpuset:"+path+"\n") {
+		t.Errorf("after Extend the process is not in the cpuset group:\n%s", cg)
+	}
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
+		t.Errorf("the process may run on other CPUs than 0:\n%s", status)
+	}
+	if err := m2.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if exists("cpuset", "") {
+		t.Error("Delete left the cpuset directory")
 	}
 }
 

@@ -57,6 +57,23 @@ func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
 	return false, fmt.Errorf("stop %s: its processes are gone but ctop (pid %d) has not cleaned up yet", name, st.Owner)
 }
 
+// Update changes the limits of sandbox st live. A limit whose v1
+// hierarchy its start left out (a cpuset, made only when asked for)
+// first gets the sandbox's group there, with its processes moved in.
+func Update(f *cgroup.FS, st *State, r cgroup.Resources) error {
+	m, err := cgroup.Load(f, st.Cgroup)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", st.Name, err)
+	}
+	if err := m.Extend(r); err != nil {
+		return fmt.Errorf("update %s: %w", st.Name, err)
+	}
+	if err := m.Update(r); err != nil {
+		return fmt.Errorf("update %s: %w", st.Name, err)
+	}
+	return nil
+}
+
 // ExecOptions are ctop exec's options.
 type ExecOptions struct {
 	Command []string

@@ -511,20 +511,22 @@ func (s limitSetter) SetLimits(target string, changes []ui.LimitChange) error {
 	if err != nil {
 		return err
 	}
-	path := target
-	if !strings.Contains(path, "/") {
+	if !strings.Contains(target, "/") {
 		st, err := sandbox.Load(s.place.stateDir, target)
 		if err != nil {
 			return err
 		}
-		path = st.Cgroup
-	}
-	m, err := cgroup.Load(s.fs, filepath.Clean(path))
-	if err != nil {
-		return err
-	}
-	if err := m.Update(r); err != nil {
-		return fmt.Errorf("update %s: %w", path, err)
+		if err := sandbox.Update(s.fs, st, r); err != nil {
+			return err
+		}
+	} else {
+		m, err := cgroup.Load(s.fs, filepath.Clean(target))
+		if err != nil {
+			return err
+		}
+		if err := m.Update(r); err != nil {
+			return fmt.Errorf("update %s: %w", target, err)
+		}
 	}
 	s.scanner.Invalidate() // show the new limit at the next tick
 	return nil

@@ -51,13 +51,17 @@ The flags, their units and their validation are ctop run's.`,
 					return usageErr(err)
 				}
 				path = st.Cgroup
-			}
-			m, err := cgroup.Load(f, path)
-			if err != nil {
-				return usageErr(err)
-			}
-			if err := m.Update(r); err != nil {
-				return usageErr(withFlag(c.Flags(), fmt.Errorf("update %s: %w", path, err)))
+				if err := sandbox.Update(f, st, r); err != nil {
+					return usageErr(withFlag(c.Flags(), err))
+				}
+			} else {
+				m, err := cgroup.Load(f, path)
+				if err != nil {
+					return usageErr(err)
+				}
+				if err := m.Update(r); err != nil {
+					return usageErr(withFlag(c.Flags(), fmt.Errorf("update %s: %w", path, err)))
+				}
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
