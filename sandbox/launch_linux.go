@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -163,25 +164,59 @@ const (
 	exitSetupFailed = 125
 )
 
-// start forks the child, which sets itself up and executes the command;
-// start returns its pid once the execve has succeeded. It must run on the
-// OS thread that is to be the child's parent for the parent-death signal.
-func (l *launch) start() (int, error) {
+// An attempt is one start of a launch, shared by the goroutine that waits
+// for it (wait) and the nest thread that forks the child (fork).
+//
+// The waiter is woken by the kernel itself once the child has executed
+// the command or exited: the child is cloned with CLONE_CHILD_CLEARTID on
+// done, which the kernel clears, with a futex wake, when the child's
+// process image goes (execve's point of no return, or exit). With the
+// child sharing ctop's memory that is the waiter's word. Waking the nest
+// thread from vfork and then the waiter through the Go scheduler would
+// cost a second wake-up, on a virtual machine some 0.15 ms.
+type attempt struct {
+	l *launch
+	// report is the pipe over which the child reports a failure; the
+	// waiter reads report[0] (non-blocking), the child writes report[1].
+	report [2]int
+	// done is 1 until the child's image is gone or the nest is done with
+	// the attempt; the futex word.
+	done uint32
+	// pid is the child's, stored by clone3 (CLONE_PARENT_SETTID) before
+	// the child runs; 0 when no child was made.
+	pid int32
+	// err is why no child was made, set by the nest before done.
+	err error
+}
+
+func newAttempt(l *launch) (*attempt, error) {
 	if len(l.argv) == 0 || l.argv[len(l.argv)-1] != nil || l.envv[len(l.envv)-1] != nil {
-		return 0, errors.New("launch: argv and envv must end with nil")
+		return nil, errors.New("launch: argv and envv must end with nil")
 	}
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return 0, fmt.Errorf("launch: pipe: %w", err)
+	a := &attempt{l: l, done: 1}
+	if err := unix.Pipe2(a.report[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("launch: pipe: %w", err)
 	}
 	// The fds the child uses after it has set up fds 0, 1 and 2 must not
 	// be among them (a ctop started with one of them closed gets it back
 	// from pipe2).
 	var err error
-	if p[1], err = above2(p[1]); err != nil {
-		unix.Close(p[0])
-		return 0, fmt.Errorf("launch: pipe: %w", err)
+	if a.report[1], err = above2(a.report[1]); err == nil {
+		err = unix.SetNonblock(a.report[0], true)
 	}
+	if err != nil {
+		unix.Close(a.report[0])
+		unix.Close(a.report[1])
+		return nil, fmt.Errorf("launch: pipe: %w", err)
+	}
+	return a, nil
+}
+
+// fork forks the child, which sets itself up and executes the command. It
+// must run on the OS thread that is to be the child's parent for the
+// parent-death signal.
+func (a *attempt) fork() {
+	l := a.l
 	if l.alive > 0 {
 		// Without a pidfd (Linux before 5.3) the step polls fd -1,
 		// which poll(2) ignores.
@@ -196,7 +231,12 @@ func (l *launch) start() (int, error) {
 		}
 		l.ops[l.alive-1].args[0] = fd
 	}
-	args := &cloneArgs{flags: l.flags | vforkFlags, exitSignal: uint64(unix.SIGCHLD)}
+	args := &cloneArgs{
+		flags:      l.flags | vforkFlags | unix.CLONE_PARENT_SETTID | unix.CLONE_CHILD_CLEARTID,
+		exitSignal: uint64(unix.SIGCHLD),
+		parentTID:  uint64(uintptr(unsafe.Pointer(&a.pid))),
+		childTID:   uint64(uintptr(unsafe.Pointer(&a.done))),
+	}
 	if l.cgroupFD >= 0 {
 		args.flags |= unix.CLONE_INTO_CGROUP
 		args.cgroup = uint64(l.cgroupFD)
@@ -205,21 +245,54 @@ func (l *launch) start() (int, error) {
 	// forked (the standard library's rule, syscall.ForkLock).
 	syscall.ForkLock.Lock()
 	runtimeBeforeFork()
-	pid, errno := l.fork(args, p[1])
+	_, errno := l.fork(args, a.report[1])
 	runtimeAfterFork()
 	syscall.ForkLock.Unlock()
-	unix.Close(p[1])
-	runtime.KeepAlive(l)
+	unix.Close(a.report[1])
 	runtime.KeepAlive(args)
 	if errno != 0 {
-		unix.Close(p[0])
-		return 0, os.NewSyscallError("clone3", errno)
+		a.err = os.NewSyscallError("clone3", errno)
+	} else if vforkFlags == 0 {
+		// A copy of ctop's memory (no trampoline here): the kernel
+		// clears the child's done, not ours, and the clone returned
+		// before the execve. The report pipe says when that is over:
+		// readable with a failure, or hung up once execve closed it.
+		pfd := []unix.PollFd{{Fd: int32(a.report[0]), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(pfd, -1); err != unix.EINTR {
+				break
+			}
+		}
 	}
+	a.finish()
+}
+
+// finish ends the attempt for the waiter.
+func (a *attempt) finish() {
+	atomic.StoreUint32(&a.done, 0)
+	futex(&a.done, futexWake, 1)
+}
+
+// wait waits for the attempt and returns the child's pid once it is
+// executing the command.
+func (a *attempt) wait() (int, error) {
+	defer unix.Close(a.report[0])
+	for atomic.LoadUint32(&a.done) != 0 {
+		// Returns at once (EAGAIN) when done is no longer 1, and on a
+		// signal (EINTR); either way the loop looks again.
+		futex(&a.done, futexWait, 1)
+	}
+	pid := int(atomic.LoadInt32(&a.pid))
+	if pid == 0 {
+		return 0, a.err
+	}
+	// The child writes a failure in one write before it exits; an empty
+	// pipe (EAGAIN while the nest still holds its end, EOF after) means
+	// execve succeeded.
 	var buf [childFailSz]byte
-	n, err := readFull(p[0], buf[:])
-	unix.Close(p[0])
-	if n == 0 && err == nil {
-		return pid, nil // EOF: execve closed the pipe
+	n, err := unix.Read(a.report[0], buf[:])
+	if err == unix.EAGAIN || n == 0 && err == nil {
+		return pid, nil
 	}
 	// The child failed and exits; reap it.
 	var ws unix.WaitStatus
@@ -236,7 +309,19 @@ func (l *launch) start() (int, error) {
 		errno: int32(binary.NativeEndian.Uint32(buf[4:])),
 		path:  int32(binary.NativeEndian.Uint32(buf[8:])),
 	}
-	return 0, l.failure(f)
+	return 0, a.l.failure(f)
+}
+
+// futex(2) operations (linux/futex.h).
+const (
+	futexWait = 0
+	futexWake = 1
+)
+
+// futex makes a futex(2) call on addr, shared (not FUTEX_PRIVATE_FLAG) as
+// the kernel's wake for CLONE_CHILD_CLEARTID is.
+func futex(addr *uint32, op, val int) {
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), uintptr(op), uintptr(val), 0, 0, 0)
 }
 
 // above2 returns fd, or a close-on-exec copy of it above 2 (closing fd).

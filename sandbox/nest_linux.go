@@ -22,16 +22,10 @@ import (
 // when the start fails first. It is also the thread the init's
 // parent-death signal watches (see onOwnThread).
 type nest struct {
-	// ready reports whether the namespaces were made.
-	ready chan error
-	// plans are the launches to start; closed when the start gives up.
-	plans   chan *launch
-	results chan nestResult
-}
-
-type nestResult struct {
-	pid int
-	err error
+	// attempts are the starts to make, in order; closed when the start
+	// gives up. Buffered, so that a nest still making the namespaces
+	// finds the next attempt waiting, and nobody waits to hand it over.
+	attempts chan *attempt
 }
 
 // nestFlags are the namespaces a nest unshares: every one asked for but
@@ -52,7 +46,7 @@ func nestFlags(s *Spec) int {
 // startNest starts the thread, which makes the namespaces of s at once.
 // Once release is closed the thread ends.
 func startNest(s *Spec, release <-chan struct{}) *nest {
-	n := &nest{ready: make(chan error, 1), plans: make(chan *launch), results: make(chan nestResult, 1)}
+	n := &nest{attempts: make(chan *attempt, 2)}
 	go func() {
 		runtime.LockOSThread()
 		if unix.Gettid() == unix.Getpid() {
@@ -79,14 +73,15 @@ func (n *nest) run(s *Spec, release <-chan struct{}, locked chan<- struct{}) {
 		close(locked)
 	}
 	err := n.enter(s)
-	n.ready <- err
-	if err != nil {
-		return
-	}
-	for l := range n.plans {
-		pid, err := l.start()
-		n.results <- nestResult{pid, err}
-		if err == nil {
+	for a := range n.attempts {
+		if err != nil {
+			a.err = err
+			a.finish()
+			continue
+		}
+		if a.fork(); a.err == nil {
+			// The child exists: whether it runs the command (the
+			// waiter learns which) the thread stays until release.
 			<-release
 			return
 		}
@@ -116,14 +111,17 @@ func (n *nest) enter(s *Spec) error {
 	return nil
 }
 
-// start clones the child from the thread and returns its pid once it runs
+// start has the nest clone the child of l and returns its pid once it runs
 // the command.
 func (n *nest) start(l *launch) (int, error) {
-	n.plans <- l
-	r := <-n.results
-	return r.pid, r.err
+	a, err := newAttempt(l)
+	if err != nil {
+		return 0, err
+	}
+	n.attempts <- a
+	return a.wait()
 }
 
-// close ends a thread that has not started a child (it is then in no
-// process's way); a thread that has waits for release.
-func (n *nest) close() { close(n.plans) }
+// close ends a thread that has not made a child (it is then in no
+// process's way); one that has waits for release.
+func (n *nest) close() { close(n.attempts) }

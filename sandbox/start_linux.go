@@ -346,9 +346,6 @@ func (sb *Sandbox) launch(n *nest) error {
 	if useFD {
 		defer unix.Close(fd)
 	}
-	if err := <-n.ready; err != nil {
-		return err
-	}
 	l := planLaunch(spec, cwd, joins, stdio)
 	if useFD {
 		l.cgroupFD = fd
