@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"bufio"
+	"maps"
 	"bytes"
 	"errors"
 	"fmt"
@@ -768,47 +769,69 @@ func (m *Manager) Read() (*Group, error) {
 	return m.fs.readGroup(m.path, readMode{}, nil)
 }
 
-// finalCounters are what a group's last reading needs (a sandbox's report
-// and --stats): CPU time and throttling, peak memory, OOM kills and failed
-// charges, forks refused, IO bytes. finalLimits are the limits a report
-// names when a counter shows the group ran into one.
+// eventCounters are what a group's last reading needs for a sandbox's
+// report: the counters that show it ran into a limit (OOM kills, forks
+// refused, throttling). statsCounters add what ctop run --stats prints:
+// CPU time, peak memory, IO bytes. finalLimits are read when one of the
+// events happened: the limits the report names, and v1's failed charges.
 var (
-	finalCounters = map[string]bool{
+	eventCounters = map[string]bool{
 		"cgroup.controllers": true,
 		// v2 (cpu.stat is v1's name too)
-		"cpu.stat": true, "memory.peak": true, "memory.events": true, "io.stat": true, "pids.events": true,
+		"cpu.stat": true, "memory.events": true, "pids.events": true,
 		// v1
-		"cpuacct.usage": true, "memory.max_usage_in_bytes": true, "memory.failcnt": true, "memory.oom_control": true,
-		"blkio.throttle.io_service_bytes_recursive": true, "blkio.throttle.io_service_bytes": true,
+		"memory.oom_control": true,
 	}
+	statsCounters = union(eventCounters, map[string]bool{
+		"memory.peak": true, "io.stat": true,
+		"cpuacct.usage": true, "memory.max_usage_in_bytes": true,
+		"blkio.throttle.io_service_bytes_recursive": true, "blkio.throttle.io_service_bytes": true,
+	})
 	finalLimits = map[string]bool{
 		"cgroup.controllers": true,
 		"cpu.max":            true, "memory.max": true, "pids.max": true,
 		"cpu.cfs_quota_us": true, "cpu.cfs_period_us": true, "memory.limit_in_bytes": true,
+		"memory.failcnt": true,
 	}
 )
 
+func union(a, b map[string]bool) map[string]bool {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
 // ReadFinal reads what a group's last reading before removal needs, from
-// the group's own hierarchies only: the counters of finalCounters and,
-// when one of them shows an OOM kill, a refused fork or throttling, the
-// limits of finalLimits, which a report then names. That is a third or
-// less of the files Read reads; everything else is left unknown.
-func (m *Manager) ReadFinal() (*Group, error) {
+// the group's own hierarchies only: the counters of eventCounters (with
+// stats, statsCounters) and, when one of them shows an OOM kill, a refused
+// fork or throttling, the files of finalLimits, whose limits a report then
+// names. Everything else is left unknown: on v1 that is three files of the
+// twenty-odd Read reads.
+func (m *Manager) ReadFinal(stats bool) (*Group, error) {
 	in := make([]bool, len(m.fs.hs))
 	for i, h := range m.fs.hs {
 		dir := m.fs.path(h.Mountpoint, m.path)
-		in[i] = slices.ContainsFunc(m.dirs, func(d managedDir) bool { return d.dir == dir })
+		// A v2 tree without managed controllers (a hybrid host's) has
+		// no counter of these.
+		in[i] = (h.Version == 1 || v2Managed(h)) && slices.ContainsFunc(m.dirs, func(d managedDir) bool { return d.dir == dir })
 	}
-	g, err := m.fs.readGroup(m.path, readMode{in: in, only: finalCounters}, nil)
+	only := eventCounters
+	if stats {
+		only = statsCounters
+	}
+	g, err := m.fs.readGroup(m.path, readMode{in: in, only: only}, nil)
 	if g == nil {
 		return g, err
 	}
 	if s := &g.Stats; s.Memory.Events.OOMKill.V == 0 && s.Pids.MaxEvents.V == 0 && s.CPU.Throttled.V == 0 {
 		return g, err
 	}
-	l, lerr := m.fs.readGroup(m.path, readMode{in: in, only: finalLimits, limitsOnly: true}, nil)
+	l, lerr := m.fs.readGroup(m.path, readMode{in: in, only: finalLimits}, nil)
 	if l != nil {
 		g.Limits = l.Limits
+		if f := l.Stats.Memory.Failcnt; f.OK {
+			g.Stats.Memory.Failcnt, g.Stats.Memory.Events.Max = f, f
+		}
 		g.Errors = append(g.Errors, l.Errors...)
 	}
 	return g, errors.Join(err, lerr)

@@ -427,27 +427,37 @@ func TestReadFinal(t *testing.T) {
 	write("memory/ctop/web/memory.limit_in_bytes", "33554432\n")
 	write("memory/ctop/web/memory.usage_in_bytes", "4096\n") // not a final counter
 	write("memory/ctop/web/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+	write("memory/ctop/web/memory.failcnt", "3\n")
 	write("pids/ctop/web/pids.events", "max 0\n")
 	write("pids/ctop/web/pids.max", "10\n")
 	m, err := Load(f, "/ctop/web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := m.ReadFinal()
+	// Without --stats: the events only.
+	g, err := m.ReadFinal(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.Stats.Memory.Peak != Known(1<<20) || !g.Stats.Memory.Events.OOMKill.OK || g.Stats.Pids.MaxEvents != Known(0) {
-		t.Errorf("counters: peak %+v oom_kill %+v pids max %+v", g.Stats.Memory.Peak, g.Stats.Memory.Events.OOMKill, g.Stats.Pids.MaxEvents)
+	if !g.Stats.Memory.Events.OOMKill.OK || g.Stats.Pids.MaxEvents != Known(0) {
+		t.Errorf("events: oom_kill %+v pids max %+v", g.Stats.Memory.Events.OOMKill, g.Stats.Pids.MaxEvents)
 	}
-	if g.Stats.Memory.Current.OK || g.Limits.Memory.Max.OK || g.Limits.Pids.OK {
-		t.Errorf("read more than a last reading needs: usage %+v, limits %+v %+v", g.Stats.Memory.Current, g.Limits.Memory.Max, g.Limits.Pids)
+	if g.Stats.Memory.Peak.OK || g.Stats.Memory.Current.OK || g.Stats.Memory.Failcnt.OK || g.Limits.Memory.Max.OK || g.Limits.Pids.OK {
+		t.Errorf("read more than a report needs: peak %+v usage %+v failcnt %+v, limits %+v %+v",
+			g.Stats.Memory.Peak, g.Stats.Memory.Current, g.Stats.Memory.Failcnt, g.Limits.Memory.Max, g.Limits.Pids)
 	}
-	write("memory/ctop/web/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
-	if g, err = m.ReadFinal(); err != nil {
+	if g, err = m.ReadFinal(true); err != nil {
 		t.Fatal(err)
 	}
-	if g.Stats.Memory.Events.OOMKill != Known(1) || g.Limits.Memory.Max != LimitOf(32<<20) || g.Limits.Pids != LimitOf(10) {
-		t.Errorf("after an OOM kill: oom_kill %+v, limits %+v %+v; want 1, 32 MiB, 10", g.Stats.Memory.Events.OOMKill, g.Limits.Memory.Max, g.Limits.Pids)
+	if g.Stats.Memory.Peak != Known(1<<20) || g.Stats.Memory.Current.OK {
+		t.Errorf("with stats: peak %+v usage %+v; want the peak only", g.Stats.Memory.Peak, g.Stats.Memory.Current)
+	}
+	write("memory/ctop/web/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+	if g, err = m.ReadFinal(false); err != nil {
+		t.Fatal(err)
+	}
+	if g.Stats.Memory.Events.OOMKill != Known(1) || g.Limits.Memory.Max != LimitOf(32<<20) || g.Limits.Pids != LimitOf(10) || g.Stats.Memory.Failcnt != Known(3) {
+		t.Errorf("after an OOM kill: oom_kill %+v, limits %+v %+v, failcnt %+v; want 1, 32 MiB, 10, 3",
+			g.Stats.Memory.Events.OOMKill, g.Limits.Memory.Max, g.Limits.Pids, g.Stats.Memory.Failcnt)
 	}
 }

@@ -254,6 +254,7 @@ func TestIOThrottle(t *testing.T) {
 	defer os.Remove(file)
 	s := e.helper("odirect", file, "3m")
 	s.Resources.IO = []cgroup.IOThrottle{{Device: d.Device, Kind: "wbps", Rate: d.Rate}}
+	s.Stats = true // IO bytes in the last reading
 	res, out := e.run(s)
 	if strings.Contains(out, "invalid argument") {
 		t.Skipf("%s does not support O_DIRECT: %s", dir, out)

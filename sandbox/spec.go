@@ -160,6 +160,10 @@ type Spec struct {
 	// Detach runs the sandbox under a monitor process that outlives the
 	// caller; its output goes to a log file in the state directory.
 	Detach bool `json:"detach,omitempty"`
+	// Stats has Wait's last reading of the group (Result.Group) include
+	// CPU time, peak memory and IO bytes, as ctop run --stats prints them;
+	// without it the reading has what Result.Report needs.
+	Stats bool `json:"stats,omitempty"`
 
 	// Stdin, Stdout and Stderr are the command's standard streams; nil is
 	// /dev/null. Files are passed on as they are, anything else is relayed.

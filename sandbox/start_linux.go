@@ -63,9 +63,9 @@ type Result struct {
 	// Wall is the time from Start until the command ended.
 	Wall time.Duration
 	// Group is the sandbox's cgroup as read just before it was removed
-	// (nil for a detached sandbox): CPU time, peak memory, OOM kills,
-	// throttling, IO, and its own limits (not Effective, which would need
-	// every ancestor's; see cgroup.Manager.Read).
+	// (nil for a detached sandbox): OOM kills, refused forks and
+	// throttling, with Spec.Stats also CPU time, peak memory and IO, and
+	// the limits it ran into (see cgroup.Manager.ReadFinal).
 	Group *cgroup.Group
 	// Limits are the limits the sandbox ran under.
 	Limits cgroup.Resources
@@ -619,7 +619,7 @@ func (sb *Sandbox) Wait() (Result, error) {
 		r.ExitCode = ws.ExitStatus()
 	}
 	if sb.mgr != nil {
-		if g, err := sb.mgr.ReadFinal(); g != nil {
+		if g, err := sb.mgr.ReadFinal(sb.spec.Stats); g != nil {
 			r.Group = g
 		} else if sb.err == nil {
 			sb.err = err

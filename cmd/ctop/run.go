@@ -336,7 +336,7 @@ func buildSpec(fs *pflag.FlagSet, o *runOptions, args []string) (sandbox.Spec, e
 	s := sandbox.Spec{
 		Name: o.name, Command: args, Env: o.env, Workdir: o.workdir, Hostname: o.hostname,
 		Rootfs: o.rootfs, Overlay: o.overlay || o.keepUpper != "", KeepUpper: o.keepUpper,
-		TTY: o.tty, Detach: o.detach, CgroupParent: o.place.cgroupParent, StateDir: o.place.stateDir,
+		TTY: o.tty, Detach: o.detach, Stats: o.stats, CgroupParent: o.place.cgroupParent, StateDir: o.place.stateDir,
 	}
 	var err error
 	if s.Resources, err = o.limits.resources(fs); err != nil {
