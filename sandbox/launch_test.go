@@ -239,6 +239,19 @@ func TestStateFile(t *testing.T) {
 	if res, err := sb.Wait(); err != nil || res.ExitCode != 137 {
 		t.Errorf("stopped sandbox: %d %v, want 137", res.ExitCode, err)
 	}
+	// A missing state root is made, with the mode runc gives its own.
+	s = e.spec("true")
+	s.StateDir = filepath.Join(e.state, "new", "root")
+	if res, _ := e.run(s); res.ExitCode != 0 {
+		t.Errorf("sandbox with a new state root: exit %d", res.ExitCode)
+	}
+	if st, err := os.Stat(s.StateDir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("state root: %v %v, want a directory of mode 0700", st, err)
+	}
+	if ents, _ := os.ReadDir(s.StateDir); len(ents) != 0 {
+		t.Errorf("state root keeps %v after the sandbox", ents)
+	}
+	os.RemoveAll(filepath.Join(e.state, "new")) // the root stays, as /run/runc does
 	e.assertGone()
 }
 

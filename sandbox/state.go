@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -195,12 +196,18 @@ func (s *State) remove(mayHaveDir bool) error {
 
 // reserve records a new sandbox's state, failing if the name is taken.
 func reserve(stateDir string, st *State) error {
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return fmt.Errorf("create state directory %s: %w", stateDir, err)
-	}
 	st.Owner, st.OwnerStart = os.Getpid(), selfStart()
 	path, dir := statePaths(stateDir, st.Name)
-	if err := st.create(path); err != nil {
+	// The state root is made when missing, found so by the create itself
+	// (it stays once made: see teardown).
+	err := st.create(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(stateDir, 0o700); err != nil {
+			return fmt.Errorf("create state directory %s: %w", stateDir, err)
+		}
+		err = st.create(path)
+	}
+	if err != nil {
 		return err
 	}
 	// Set only now: a failed start removes what these name.
