@@ -158,6 +158,8 @@ type Manager struct {
 	dirs []managedDir
 	// made are the directories Create made, deepest last, for rollback.
 	made []string
+	// final holds the files PrepareFinal opened for ReadFinal.
+	final *fileCache
 }
 
 // Path is the group's path relative to the hierarchy roots.
@@ -795,19 +797,22 @@ var (
 	}
 )
 
-func union(a, b map[string]bool) map[string]bool {
-	out := maps.Clone(a)
-	maps.Copy(out, b)
-	return out
+// PrepareFinal opens the files ReadFinal(stats) reads, while the group's
+// processes still run, so that the reading after they end costs a read
+// per file and no open, the dearest of the two on kernfs. It reads them
+// once; a failure shows in ReadFinal.
+func (m *Manager) PrepareFinal(stats bool) {
+	if m.final != nil {
+		m.final.close()
+	}
+	mode := m.finalMode(stats)
+	mode.cache = newFileCache()
+	_, _ = m.fs.readGroup(m.path, mode, nil)
+	m.final = mode.cache
 }
 
-// ReadFinal reads what a group's last reading before removal needs, from
-// the group's own hierarchies only: the counters of eventCounters (with
-// stats, statsCounters) and, when one of them shows an OOM kill, a refused
-// fork or throttling, the files of finalLimits, whose limits a report then
-// names. Everything else is left unknown: on v1 that is three files of the
-// twenty-odd Read reads.
-func (m *Manager) ReadFinal(stats bool) (*Group, error) {
+// finalMode is how ReadFinal reads.
+func (m *Manager) finalMode(stats bool) readMode {
 	in := make([]bool, len(m.fs.hs))
 	for i, h := range m.fs.hs {
 		dir := m.fs.path(h.Mountpoint, m.path)
@@ -819,10 +824,33 @@ func (m *Manager) ReadFinal(stats bool) (*Group, error) {
 	if stats {
 		only = statsCounters
 	}
-	g, err := m.fs.readGroup(m.path, readMode{in: in, only: only}, nil)
+	return readMode{in: in, only: only}
+}
+
+func union(a, b map[string]bool) map[string]bool {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
+// ReadFinal reads what a group's last reading before removal needs, from
+// the group's own hierarchies only: the counters of eventCounters (with
+// stats, statsCounters) and, when one of them shows an OOM kill, a refused
+// fork or throttling, the files of finalLimits, whose limits a report then
+// names. Everything else is left unknown: on v1 that is three files of the
+// twenty-odd Read reads. Files that PrepareFinal opened are read through
+// its descriptors, and closed.
+func (m *Manager) ReadFinal(stats bool) (*Group, error) {
+	mode := m.finalMode(stats)
+	if m.final != nil {
+		mode.cache = m.final
+		defer func() { m.final.close(); m.final = nil }()
+	}
+	g, err := m.fs.readGroup(m.path, mode, nil)
 	if g == nil {
 		return g, err
 	}
+	in := mode.in
 	if s := &g.Stats; s.Memory.Events.OOMKill.V == 0 && s.Pids.MaxEvents.V == 0 && s.CPU.Throttled.V == 0 {
 		return g, err
 	}

@@ -452,6 +452,12 @@ func TestReadFinal(t *testing.T) {
 	if g.Stats.Memory.Peak != Known(1<<20) || g.Stats.Memory.Current.OK {
 		t.Errorf("with stats: peak %+v usage %+v; want the peak only", g.Stats.Memory.Peak, g.Stats.Memory.Current)
 	}
+	// Through the files PrepareFinal opened: they read what the kernel
+	// (here the test) says at the time of ReadFinal.
+	m.PrepareFinal(false)
+	if m.final == nil || len(m.final.files) != 2 {
+		t.Fatalf("PrepareFinal kept %v open, want oom_control and pids.events", m.final)
+	}
 	write("memory/ctop/web/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
 	if g, err = m.ReadFinal(false); err != nil {
 		t.Fatal(err)
@@ -459,5 +465,8 @@ func TestReadFinal(t *testing.T) {
 	if g.Stats.Memory.Events.OOMKill != Known(1) || g.Limits.Memory.Max != LimitOf(32<<20) || g.Limits.Pids != LimitOf(10) || g.Stats.Memory.Failcnt != Known(3) {
 		t.Errorf("after an OOM kill: oom_kill %+v, limits %+v %+v, failcnt %+v; want 1, 32 MiB, 10, 3",
 			g.Stats.Memory.Events.OOMKill, g.Limits.Memory.Max, g.Limits.Pids, g.Stats.Memory.Failcnt)
+	}
+	if m.final != nil {
+		t.Error("ReadFinal left PrepareFinal's files open")
 	}
 }

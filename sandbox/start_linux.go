@@ -606,6 +606,10 @@ func (sb *Sandbox) Wait() (Result, error) {
 		sb.result, sb.err = sb.waitDetached()
 		return sb.result, sb.err
 	}
+	if sb.mgr != nil {
+		// While the command runs.
+		sb.mgr.PrepareFinal(sb.spec.Stats)
+	}
 	werr := sb.stateWritten()
 	st, err := sb.proc.Wait()
 	sb.releaseThread()
