@@ -18,7 +18,8 @@ import (
 )
 
 // Stop ends sandbox name: every process in its cgroup is killed (v2
-// cgroup.kill; v1 freeze, SIGKILL, thaw) and Stop waits until the ctop
+// cgroup.kill, also in a hybrid host's v2 tree; pure v1 freeze, SIGKILL,
+// thaw) and Stop waits until the ctop
 // that owns it has cleaned up (unless that is the calling process, whose
 // Sandbox.Wait does it). A stale sandbox (its ctop was killed) is
 // cleaned up here; stale is then true.

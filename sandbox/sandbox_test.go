@@ -154,6 +154,54 @@ func TestCPULimitAndLiveUpdate(t *testing.T) {
 	e.assertGone()
 }
 
+// TestCpusetLiveUpdate: a sandbox started without a cpuset limit gets one
+// live (on v1 its cpuset group is made then, its processes moved in), as
+// /proc/PID/status shows, and nothing of it remains after the stop.
+func TestCpusetLiveUpdate(t *testing.T) {
+	e := newTestEnv(t)
+	if _, ok := e.fs.Hierarchy("cpuset"); !ok {
+		t.Skip("no cpuset controller")
+	}
+	s := e.spec("sh", "-c", "sleep 60 & sleep 60")
+	s.Name = "pin"
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Wait()
+	st, err := Load(e.state, "pin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The processes already running are the ones to move.
+	var procs []string
+	for start := time.Now(); len(procs) < 3; time.Sleep(5 * time.Millisecond) {
+		if procs = strings.Fields(e.cgroupFile("pids", sb.Cgroup(), "cgroup.procs")); time.Since(start) > 5*time.Second {
+			t.Fatalf("sandbox processes %v, want the shell and its two sleeps", procs)
+		}
+	}
+	cpus := "0"
+	if err := Update(e.fs, st, cgroup.Resources{CpusetCpus: &cpus}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		status, err := os.ReadFile("/proc/" + p + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
+			t.Errorf("process %s may run on other CPUs than 0 after the update", p)
+		}
+	}
+	if _, err := Stop(e.fs, e.state, "pin"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sb.Wait(); err != nil || res.ExitCode != 137 {
+		t.Errorf("stopped sandbox: %d %v, want 137", res.ExitCode, err)
+	}
+	e.assertGone()
+}
+
 func TestPidsLiveUpdate(t *testing.T) {
 	e := newTestEnv(t)
 	s := e.helper("forkwatch")

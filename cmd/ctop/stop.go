@@ -17,7 +17,8 @@ func newStopCmd() *cobra.Command {
 		Use:   "stop NAME...",
 		Short: "Stop sandboxes: kill every process in their cgroups",
 		Long: `Stop sandboxes. Every process in the sandbox's cgroup is killed at once
-(v2 cgroup.kill; v1: freeze the group, SIGKILL each process, thaw), then ctop
+(cgroup.kill, on v2 and in a hybrid host's v2 tree; pure v1: freeze the
+group, SIGKILL each process, thaw), then ctop
 waits until the sandbox's cgroup and state are gone.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
