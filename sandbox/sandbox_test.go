@@ -162,13 +162,16 @@ func TestCpusetLiveUpdate(t *testing.T) {
 	if _, ok := e.fs.Hierarchy("cpuset"); !ok {
 		t.Skip("no cpuset controller")
 	}
-	s := e.spec("sh", "-c", "sleep 60 & sleep 60")
+	s := e.spec("sh", "-c", "sleep 60 & sleep 60 & wait")
 	s.Name = "pin"
 	sb, err := Start(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sb.Wait()
+	defer func() {
+		_, _ = Stop(e.fs, e.state, "pin")
+		_, _ = sb.Wait()
+	}()
 	st, err := Load(e.state, "pin")
 	if err != nil {
 		t.Fatal(err)
