@@ -2,11 +2,11 @@ package cgroup
 
 import (
 	"bufio"
-	"maps"
 	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -326,6 +326,13 @@ func (m *Manager) Extend(r Resources) error {
 			md := managedDir{version: 1, controllers: h.Controllers, dir: dir}
 			added = append(added, md)
 			err = m.moveProcs(md)
+		}
+		if err == nil && len(m.dirs) > 0 {
+			// A group removed meanwhile (its sandbox ended and its
+			// owner tore it down) is not made again here.
+			if _, serr := os.Stat(m.dirs[0].dir); serr != nil {
+				err = fmt.Errorf("extend cgroup %s: %w", m.path, ErrNotFound)
+			}
 		}
 		if err != nil {
 			for i := len(m.made) - 1; i >= made; i-- {

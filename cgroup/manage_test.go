@@ -385,6 +385,21 @@ func TestV1HierarchiesAsNeeded(t *testing.T) {
 	if exists("cpuset", "") {
 		t.Error("Delete left the cpuset directory")
 	}
+	// A group removed after it was loaded (its sandbox ended) is not made
+	// again in cpuset by a late update.
+	m3, err := Create(f, path, Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m3.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m3.Extend(r); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Extend of a removed group: %v, want ErrNotFound", err)
+	}
+	if exists("cpuset", "") {
+		t.Error("Extend of a removed group left a cpuset directory")
+	}
 }
 
 func TestRemoveIfEmptyLive(t *testing.T) {

@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,6 +75,35 @@ func Update(f *cgroup.FS, st *State, r cgroup.Resources) error {
 		return fmt.Errorf("update %s: %w", st.Name, err)
 	}
 	return nil
+}
+
+// UpdateTarget changes the limits of target live: a sandbox's name, or
+// any cgroup's path (one with a '/'). A path that is a sandbox's group
+// (recorded in stateDir) is updated as the sandbox is, by Update. It
+// returns the group's path.
+func UpdateTarget(f *cgroup.FS, stateDir, target string, r cgroup.Resources) (string, error) {
+	if !strings.Contains(target, "/") {
+		st, err := Load(stateDir, target)
+		if err != nil {
+			return "", err
+		}
+		return st.Cgroup, Update(f, st, r)
+	}
+	path := filepath.Clean(target)
+	sts, _ := List(stateDir)
+	for _, st := range sts {
+		if filepath.Clean(st.Cgroup) == path {
+			return path, Update(f, st, r)
+		}
+	}
+	m, err := cgroup.Load(f, path)
+	if err != nil {
+		return path, err
+	}
+	if err := m.Update(r); err != nil {
+		return path, fmt.Errorf("update %s: %w", path, err)
+	}
+	return path, nil
 }
 
 // ExecOptions are ctop exec's options.

@@ -267,6 +267,13 @@ func (a *attempt) fork() {
 	a.finish()
 }
 
+// giveUp ends an attempt the nest makes no child for.
+func (a *attempt) giveUp(err error) {
+	unix.Close(a.report[1])
+	a.err = err
+	a.finish()
+}
+
 // finish ends the attempt for the waiter.
 func (a *attempt) finish() {
 	atomic.StoreUint32(&a.done, 0)

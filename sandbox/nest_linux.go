@@ -75,8 +75,7 @@ func (n *nest) run(s *Spec, release <-chan struct{}, locked chan<- struct{}) {
 	err := n.enter(s)
 	for a := range n.attempts {
 		if err != nil {
-			a.err = err
-			a.finish()
+			a.giveUp(err)
 			continue
 		}
 		if a.fork(); a.err == nil {

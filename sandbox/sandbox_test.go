@@ -172,10 +172,6 @@ func TestCpusetLiveUpdate(t *testing.T) {
 		_, _ = Stop(e.fs, e.state, "pin")
 		_, _ = sb.Wait()
 	}()
-	st, err := Load(e.state, "pin")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The processes already running are the ones to move.
 	var procs []string
 	for start := time.Now(); len(procs) < 3; time.Sleep(5 * time.Millisecond) {
@@ -183,9 +179,11 @@ func TestCpusetLiveUpdate(t *testing.T) {
 			t.Fatalf("sandbox processes %v, want the shell and its two sleeps", procs)
 		}
 	}
+	// By the group's path, as the TUI's cgroups view and ctop update
+	// PATH give it: still updated as the sandbox's.
 	cpus := "0"
-	if err := Update(e.fs, st, cgroup.Resources{CpusetCpus: &cpus}); err != nil {
-		t.Fatal(err)
+	if path, err := UpdateTarget(e.fs, e.state, sb.Cgroup(), cgroup.Resources{CpusetCpus: &cpus}); err != nil || path != sb.Cgroup() {
+		t.Fatalf("update %s: %q, %v", sb.Cgroup(), path, err)
 	}
 	for _, p := range procs {
 		status, err := os.ReadFile("/proc/" + p + "/status")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -511,22 +510,8 @@ func (s limitSetter) SetLimits(target string, changes []ui.LimitChange) error {
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(target, "/") {
-		st, err := sandbox.Load(s.place.stateDir, target)
-		if err != nil {
-			return err
-		}
-		if err := sandbox.Update(s.fs, st, r); err != nil {
-			return err
-		}
-	} else {
-		m, err := cgroup.Load(s.fs, filepath.Clean(target))
-		if err != nil {
-			return err
-		}
-		if err := m.Update(r); err != nil {
-			return fmt.Errorf("update %s: %w", target, err)
-		}
+	if _, err := sandbox.UpdateTarget(s.fs, s.place.stateDir, target, r); err != nil {
+		return err
 	}
 	s.scanner.Invalidate() // show the new limit at the next tick
 	return nil

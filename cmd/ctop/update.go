@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -44,24 +43,9 @@ The flags, their units and their validation are ctop run's.`,
 				return usageErr(err)
 			}
 			_ = place.forUser(c.Flags(), f)
-			path := args[0]
-			if !strings.Contains(path, "/") {
-				st, err := sandbox.Load(place.stateDir, path)
-				if err != nil {
-					return usageErr(err)
-				}
-				path = st.Cgroup
-				if err := sandbox.Update(f, st, r); err != nil {
-					return usageErr(withFlag(c.Flags(), err))
-				}
-			} else {
-				m, err := cgroup.Load(f, path)
-				if err != nil {
-					return usageErr(err)
-				}
-				if err := m.Update(r); err != nil {
-					return usageErr(withFlag(c.Flags(), fmt.Errorf("update %s: %w", path, err)))
-				}
+			path, err := sandbox.UpdateTarget(f, place.stateDir, args[0], r)
+			if err != nil {
+				return usageErr(withFlag(c.Flags(), err))
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
