@@ -280,7 +280,8 @@ func (m *Manager) create(existOK bool, r Resources) error {
 			if v2Managed(h) {
 				md.controllers = readControllers(dir)
 			}
-			v2Kill = unix.Access(filepath.Join(dir, "cgroup.kill"), unix.F_OK) == nil
+			// Only v1 hierarchies (a hybrid host's) ask.
+			v2Kill = m.fs.Mode() == ModeHybrid && unix.Access(filepath.Join(dir, "cgroup.kill"), unix.F_OK) == nil
 		}
 		m.dirs = append(m.dirs, md)
 	}

@@ -376,24 +376,6 @@ func execFailure(name string, paths []string, i int, errno syscall.Errno) error 
 	return &StartError{Code: 126, Err: fmt.Errorf("exec %s: %w", path, errno)}
 }
 
-func readFull(fd int, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := unix.Read(fd, b[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return n, nil
-}
-
 // zeroTimespec is a poll timeout of zero: do not wait.
 var zeroTimespec unix.Timespec
 
