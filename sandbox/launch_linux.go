@@ -161,7 +161,7 @@ const (
 	childFailSz = 12
 	// exitSetupFailed is the child's exit status when it wrote a failure;
 	// the parent reports the failure, not this.
-	exitSetupFailed = 125
+	exitSetupFailed = ExitFailed
 )
 
 // An attempt is one start of a launch, shared by the goroutine that waits
