@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -124,10 +125,65 @@ type cgroupsView struct {
 	filter   string
 	height   int
 	children map[string][]*cgroup.Group
+	keys     cgroupsKeys
+}
+
+// cgroupsKeys are the Cgroups view's own keys.
+type cgroupsKeys struct {
+	navKeys
+	Expand, Collapse, Open, Sort, Tree, Filter key.Binding
+}
+
+func newCgroupsKeys(k KeyMap) cgroupsKeys {
+	return cgroupsKeys{navKeys: k.nav(), Expand: k.Expand, Collapse: k.Collapse,
+		Open: named(k.Open, "charts"), Sort: k.Sort, Tree: k.Tree, Filter: k.Filter}
+}
+
+// ShortHelp lists the keys that do most.
+func (k cgroupsKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Expand, k.Sort, k.Tree, k.Filter}
+}
+
+// FullHelp lists them all: moving, then the tree and its order.
+func (k cgroupsKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.column(), {k.Expand, k.Collapse, k.Open, k.Sort, k.Tree, k.Filter}}
 }
 
 func newCgroupsView(ctx *Context, data *store) cgroupsView {
-	return cgroupsView{ctx: ctx, data: data, open: map[string]bool{}}
+	return cgroupsView{ctx: ctx, data: data, open: map[string]bool{}, keys: newCgroupsKeys(ctx.Keys)}
+}
+
+// Title names the view.
+func (v cgroupsView) Title() string { return "Cgroups" }
+
+// Keys are the view's own keys.
+func (v cgroupsView) Keys() help.KeyMap { return v.keys }
+
+// Shows says the view shows cgroups, not processes.
+func (v cgroupsView) Shows() (groups, procs bool) { return true, false }
+
+// Refresh rebuilds the rows from the store.
+func (v cgroupsView) Refresh() component {
+	v.rebuild()
+	return v
+}
+
+// Filter is the text the paths are filtered by.
+func (v cgroupsView) Filter() string { return v.filter }
+
+// SetFilter keeps the groups whose path holds f, with their ancestors.
+func (v cgroupsView) SetFilter(f string) component {
+	v.filter = f
+	v.rebuild()
+	return v
+}
+
+// SelectedGroup is the group under the cursor.
+func (v cgroupsView) SelectedGroup() (path, target string) {
+	if g := v.selected(); g != nil {
+		return g.Path, g.Path
+	}
+	return "", ""
 }
 
 // selected is the group under the cursor, or nil.
@@ -258,10 +314,15 @@ func (v cgroupsView) sortGroups(gs []*cgroup.Group) {
 	})
 }
 
-// Update handles the view's keys; the root handles the rest.
-func (v cgroupsView) Update(msg tea.Msg) (cgroupsView, tea.Cmd) {
-	k := v.ctx.Keys
-	if v.list.update(k, msg, len(v.rows), v.height, 1) {
+// Update handles the view's keys and esc, which clears its filter; the
+// root handles the rest.
+func (v cgroupsView) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := v.keys
+	if sz, ok := msg.(tea.WindowSizeMsg); ok {
+		v.height = max(sz.Height-1, 1)
+		return v, nil
+	}
+	if v.list.move(k.navKeys, msg, len(v.rows), v.height, 1) {
 		if g := v.selected(); g != nil {
 			v.selPath = g.Path
 		}
@@ -273,6 +334,9 @@ func (v cgroupsView) Update(msg tea.Msg) (cgroupsView, tea.Cmd) {
 	}
 	g := v.selected()
 	switch {
+	case key.Matches(km, v.ctx.Keys.Back) && v.filter != "":
+		v.filter = ""
+		v.rebuild()
 	case key.Matches(km, k.Expand) && g != nil && !v.flat:
 		v.open[g.Path] = !v.isOpen(g.Path, v.rows[v.list.cursor].depth)
 		v.rebuild()
@@ -298,7 +362,7 @@ func (v cgroupsView) Update(msg tea.Msg) (cgroupsView, tea.Cmd) {
 }
 
 // View renders the header and the visible rows in w×h cells.
-func (v *cgroupsView) View(w, h int) string {
+func (v cgroupsView) View(w, h int) string {
 	v.height = h - 1
 	st := v.ctx.Styles
 	if v.data.snap == nil {

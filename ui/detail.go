@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -23,16 +24,61 @@ type detailView struct {
 	sandbox string
 	// first is the first chart row shown when not all fit.
 	first int
+	keys  detailKeys
+}
+
+// detailKeys are the Detail view's own keys: they scroll the charts when
+// not all of them fit.
+type detailKeys struct {
+	Up, Down, PageUp, PageDown, Home key.Binding
+}
+
+// ShortHelp lists the keys that do most.
+func (k detailKeys) ShortHelp() []key.Binding { return []key.Binding{k.Up, k.Down} }
+
+// FullHelp lists them all.
+func (k detailKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Home}}
 }
 
 func newDetailView(ctx *Context, data *store) detailView {
-	return detailView{ctx: ctx, data: data}
+	k := ctx.Keys
+	return detailView{ctx: ctx, data: data,
+		keys: detailKeys{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home}}
 }
 
-// Update scrolls the charts when not all of them fit.
-func (v detailView) Update(msg tea.Msg) (detailView, tea.Cmd) {
-	k := v.ctx.Keys
+// Title names the view.
+func (v detailView) Title() string { return "Detail" }
+
+// Keys are the view's own keys.
+func (v detailView) Keys() help.KeyMap { return v.keys }
+
+// Shows says the view charts a cgroup.
+func (v detailView) Shows() (groups, procs bool) { return true, false }
+
+// Refresh does nothing: the charts are drawn from the store's history.
+func (v detailView) Refresh() component { return v }
+
+// SelectedGroup is the group charted, known by its sandbox's name when it
+// is one.
+func (v detailView) SelectedGroup() (path, target string) {
+	if v.sandbox != "" {
+		return v.path, v.sandbox
+	}
+	return v.path, v.path
+}
+
+// SelectedSandbox is the sandbox charted, or "".
+func (v detailView) SelectedSandbox() string { return v.sandbox }
+
+// Update takes the group to chart and scrolls the charts when not all of
+// them fit.
+func (v detailView) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := v.keys
 	switch msg := msg.(type) {
+	case openDetailMsg:
+		v.path, v.sandbox = msg.path, msg.sandbox
+		return v, nil
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, k.Down, k.PageDown):
@@ -83,7 +129,7 @@ func limitsLine(g *cgroup.Group) string {
 }
 
 // View renders the detail in w×h cells.
-func (v *detailView) View(w, h int) string {
+func (v detailView) View(w, h int) string {
 	st := v.ctx.Styles
 	g := v.data.byPath[v.path]
 	if v.path == "" {

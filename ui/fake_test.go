@@ -333,3 +333,7 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("view %s differs from %s (-want +got):\n%s", name, p, diff)
 	}
 }
+
+// cgroupsOf and detailOf are views of m, for the tests that look inside.
+func cgroupsOf(m Model) cgroupsView { return m.views[vCgroups].(cgroupsView) }
+func detailOf(m Model) detailView   { return m.views[vDetail].(detailView) }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
@@ -39,17 +41,62 @@ func newIsolationView(ctx *Context, data *store) isolationView {
 	return isolationView{ctx: ctx, data: data}
 }
 
-// Update takes the isolation when it arrives.
-func (v isolationView) Update(msg tea.Msg) (isolationView, tea.Cmd) {
-	if m, ok := msg.(isolationMsg); ok && m.pid == v.pid {
-		v.err = m.err
-		if m.err == nil {
-			iso := m.iso
-			v.iso = &iso
+// Title names the view.
+func (v isolationView) Title() string { return "Isolation" }
+
+// Keys are the view's own keys: none, it is one page.
+func (v isolationView) Keys() help.KeyMap { return noKeys{} }
+
+// Shows says the view needs no sample of its own: it reads the isolation
+// once, when opened.
+func (v isolationView) Shows() (groups, procs bool) { return false, false }
+
+// Refresh does nothing: the isolation is read when the view is opened.
+func (v isolationView) Refresh() component { return v }
+
+// Topics explain the first namespace the process does not share with the
+// host.
+func (v isolationView) Topics() []topic {
+	first := NSMnt
+	if iso := v.iso; iso != nil {
+		for _, t := range NSTypes {
+			if iso.NS[t] != iso.Host[t] {
+				first = t
+				break
+			}
+		}
+	}
+	return nsTopics(first)
+}
+
+// Update starts reading the isolation of the process it is asked to show,
+// and takes it when it arrives.
+func (v isolationView) Update(msg tea.Msg) (component, tea.Cmd) {
+	switch m := msg.(type) {
+	case openIsolationMsg:
+		v.pid, v.iso, v.err = m.pid, nil, nil
+		if v.ctx.Sources.Isolation == nil {
+			v.err = fmt.Errorf("isolation information is not available")
+			return v, nil
+		}
+		return v, readIsolation(v.ctx.Sources.Isolation, m.pid)
+	case isolationMsg:
+		if m.pid == v.pid {
+			v.err = m.err
+			if m.err == nil {
+				iso := m.iso
+				v.iso = &iso
+			}
 		}
 	}
 	return v, nil
 }
+
+// noKeys is the help of a view without keys of its own.
+type noKeys struct{}
+
+func (noKeys) ShortHelp() []key.Binding  { return nil }
+func (noKeys) FullHelp() [][]key.Binding { return nil }
 
 // effectiveLines name the tightest limits on the path to the group and
 // where each is set.
@@ -77,7 +124,7 @@ func effectiveLines(g *cgroup.Group) (cpu, mem, pids string) {
 }
 
 // View renders the isolation in w×h cells.
-func (v *isolationView) View(w, h int) string {
+func (v isolationView) View(w, h int) string {
 	st := v.ctx.Styles
 	if v.pid == 0 {
 		return st.Faint.Render("Select a process (2) and press enter to see how it is isolated.")

@@ -2,7 +2,8 @@ package ui
 
 import "github.com/charmbracelet/bubbles/key"
 
-// KeyMap is every key ctop answers to; `?` renders it as help.
+// KeyMap is every key ctop answers to. Each view picks its own from it
+// (cgroupsKeys, procsKeys, ...), so a key is bound in one place.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 	Expand, Collapse                      key.Binding
@@ -61,12 +62,33 @@ func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Help, k.Open, k.Explain, k.Filter, k.NextView, k.New, k.Quit}
 }
 
-// FullHelp is the `?` screen, one column per group.
+// FullHelp is the keys that work in every view, one column per group; `?`
+// shows them after the current view's own keys.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Expand, k.Collapse},
-		{k.Open, k.Back, k.NextView, k.View1, k.View2, k.View3, k.View4, k.View5},
-		{k.Filter, k.Sort, k.Tree, k.Freeze, k.Faster, k.Slower, k.Explain, k.Isolation},
-		{k.New, k.Update, k.Stop, k.Shell, k.Output, k.Help, k.Quit},
+		{k.Back, k.NextView, k.View1, k.View2, k.View3, k.View4, k.View5},
+		{k.Freeze, k.Faster, k.Slower, k.Explain, k.Help, k.Quit},
+		{k.New, k.Update, k.Stop, k.Shell, k.Output},
 	}
+}
+
+// navKeys move the cursor of a list.
+type navKeys struct {
+	Up, Down, PageUp, PageDown, Home, End key.Binding
+}
+
+func (k KeyMap) nav() navKeys {
+	return navKeys{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home, End: k.End}
+}
+
+// column is the keys as one column of a help.
+func (k navKeys) column() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}
+}
+
+// named is b with another description in the help: the same keys, saying
+// what they do in one view (enter opens a detail in one, a list in another).
+func named(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
 }

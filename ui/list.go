@@ -37,10 +37,15 @@ func (l *list) clamp(n, height int) {
 	}
 }
 
-// update moves the cursor for navigation keys and the mouse wheel; it
+// update moves the cursor for the navigation keys of k; see move.
+func (l *list) update(k KeyMap, msg tea.Msg, n, height, firstRow int) bool {
+	return l.move(k.nav(), msg, n, height, firstRow)
+}
+
+// move moves the cursor for navigation keys and the mouse wheel; it
 // reports whether msg was one of them. A click on a row selects it: row is
 // the screen line of the first list row.
-func (l *list) update(k KeyMap, msg tea.Msg, n, height, firstRow int) bool {
+func (l *list) move(k navKeys, msg tea.Msg, n, height, firstRow int) bool {
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
 		switch {

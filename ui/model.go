@@ -24,20 +24,6 @@ import (
 	"github.com/ctop-dev/ctop/ui/theme"
 )
 
-// view is one of the screens.
-type view int
-
-const (
-	vCgroups view = iota
-	vProcs
-	vNS
-	vSandboxes
-	vDetail
-	vIsolation
-)
-
-var tabNames = []string{"Cgroups", "Processes", "Namespaces", "Sandboxes", "Detail"}
-
 // intervals are the refresh steps + and - move through.
 var intervals = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second}
 
@@ -68,12 +54,9 @@ type Model struct {
 	now  func() time.Time
 
 	view, back view
-	cgroups    cgroupsView
-	procs      procsView
-	ns         namespacesView
-	sandboxes  sandboxesView
-	detail     detailView
-	isolation  isolationView
+	// views are the screens, indexed by view; the root dispatches to the
+	// current one.
+	views [viewCount]component
 
 	help       help.Model
 	showHelp   bool
@@ -127,15 +110,17 @@ func New(o Options) Model {
 	h.Styles.FullDesc = ctx.Styles.Faint
 	return Model{
 		ctx: ctx, data: data, now: o.Now,
-		cgroups:   newCgroupsView(ctx, data),
-		procs:     newProcsView(ctx, data),
-		ns:        newNamespacesView(ctx, data),
-		sandboxes: newSandboxesView(ctx, data, o.Now),
-		detail:    newDetailView(ctx, data),
-		isolation: newIsolationView(ctx, data),
-		help:      h,
-		filterIn:  fi,
-		ticker:    tick,
+		views: [viewCount]component{
+			vCgroups:   newCgroupsView(ctx, data),
+			vProcs:     newProcsView(ctx, data),
+			vNS:        newNamespacesView(ctx, data),
+			vSandboxes: newSandboxesView(ctx, data, o.Now),
+			vDetail:    newDetailView(ctx, data),
+			vIsolation: newIsolationView(ctx, data),
+		},
+		help:     h,
+		filterIn: fi,
+		ticker:   tick,
 	}
 }
 
@@ -144,9 +129,13 @@ func (m Model) Init() tea.Cmd {
 	return tea.Batch(m.startSample(), m.ticker(m.tickGen, m.ctx.Interval))
 }
 
+// current is the view on screen.
+func (m Model) current() component { return m.views[m.view] }
+
 // needsProcs says whether the current view shows processes.
 func (m Model) needsProcs() bool {
-	return m.view == vProcs || m.view == vNS
+	_, procs := m.current().Shows()
+	return procs
 }
 
 // groupsEvery is how often the cgroups are read while a view that does not
@@ -161,8 +150,8 @@ func (m *Model) startSample() tea.Cmd {
 	}
 	m.inflight = true
 	now := m.now()
-	groups := m.view == vCgroups || m.view == vSandboxes || m.view == vDetail ||
-		m.data.snap == nil || now.Sub(m.groupsAt) >= groupsEvery
+	groups, _ := m.current().Shows()
+	groups = groups || m.data.snap == nil || now.Sub(m.groupsAt) >= groupsEvery
 	if groups {
 		m.groupsAt = now
 	}
@@ -181,28 +170,20 @@ func (m *Model) formFailed(err error) {
 
 func (m *Model) setStatus(s string, isErr bool) { m.status, m.statusErr = s, isErr }
 
-// layout tells the list views how many rows they show, for paging and
-// scrolling (View cannot keep state: it has a value receiver).
+// layout tells every view the size of the body, for paging and scrolling
+// (View cannot keep state: it has a value receiver).
 func (m *Model) layout() {
-	rows := max(m.bodyHeight()-1, 1)
-	m.cgroups.height, m.procs.height, m.ns.height, m.sandboxes.height = rows, rows, rows, rows
-	if m.ns.members != nil {
-		m.ns.members.height = max(rows-1, 1)
+	size := tea.WindowSizeMsg{Width: m.ctx.Width, Height: m.bodyHeight()}
+	for i := range m.views {
+		m.views[i], _ = m.views[i].Update(size)
 	}
 }
 
-// rebuild refreshes the rows of the current view from the store; the
-// others are rebuilt when they are switched to.
+// rebuild refreshes the current view from the store; the others are
+// rebuilt when they are switched to.
 func (m *Model) rebuild() {
 	m.layout()
-	switch m.view {
-	case vCgroups:
-		m.cgroups.rebuild()
-	case vProcs:
-		m.procs.rebuild()
-	case vNS:
-		m.ns.rebuild()
-	}
+	m.views[m.view] = m.current().Refresh()
 }
 
 // Update handles a message.
@@ -234,20 +215,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.rebuild()
 		return m, nil
 	case openDetailMsg:
-		m.detail.path, m.detail.sandbox = msg.path, msg.sandbox
 		m.go2(vDetail)
-		return m, nil
+		return m, m.send(vDetail, msg)
 	case openIsolationMsg:
-		m.isolation.pid, m.isolation.iso, m.isolation.err = msg.pid, nil, nil
 		m.go2(vIsolation)
-		if m.ctx.Sources.Isolation == nil {
-			m.isolation.err = fmt.Errorf("isolation information is not available")
-			return m, nil
-		}
-		return m, readIsolation(m.ctx.Sources.Isolation, msg.pid)
+		return m, m.send(vIsolation, msg)
 	case isolationMsg:
-		m.isolation, _ = m.isolation.Update(msg)
-		return m, nil
+		// It may arrive after the user has left the view: it is kept for
+		// when they come back.
+		return m, m.send(vIsolation, msg)
 	case launchedMsg:
 		if msg.err != nil {
 			m.formFailed(msg.err)
@@ -295,45 +271,43 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// drilledIn says whether v is opened from another view (the detail of a
+// group, the isolation of a process), which esc goes back to: navigation
+// between views is the root's, so it names them here.
+func drilledIn(v view) bool { return v == vDetail || v == vIsolation }
+
 // go2 switches to a view, remembering where esc goes back to.
 func (m *Model) go2(v view) {
 	if v == m.view {
 		return
 	}
-	if v == vDetail || v == vIsolation {
-		if m.view != vDetail && m.view != vIsolation {
-			m.back = m.view
-		}
+	if drilledIn(v) && !drilledIn(m.view) {
+		m.back = m.view
 	}
 	m.view = v
 	m.filtering = false
 	m.filterIn.SetValue(m.filterOf())
 }
 
-// filterOf is the filter of the current view.
+// send hands a message to one view, current or not.
+func (m *Model) send(v view, msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.views[v], cmd = m.views[v].Update(msg)
+	return cmd
+}
+
+// filterOf is the filter of the current view; "" when it has none.
 func (m *Model) filterOf() string {
-	switch m.view {
-	case vCgroups:
-		return m.cgroups.filter
-	case vProcs:
-		return m.procs.filter
-	case vNS:
-		return m.ns.filter
+	if f, ok := m.current().(filterer); ok {
+		return f.Filter()
 	}
 	return ""
 }
 
+// setFilter filters the current view, when it filters.
 func (m *Model) setFilter(f string) {
-	switch m.view {
-	case vCgroups:
-		m.cgroups.filter = f
-		m.cgroups.rebuild()
-	case vProcs:
-		m.procs.filter = f
-		m.procs.rebuild()
-	case vNS:
-		m.ns.filter = f
-		m.ns.rebuild()
+	if v, ok := m.current().(filterer); ok {
+		m.views[m.view] = v.SetFilter(f)
 	}
 }
 
@@ -419,22 +393,15 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		e := newExplainView(m.ctx, m.topics())
 		m.explain = &e
 		return m, nil
-	case key.Matches(msg, k.Filter) && (m.view == vCgroups || m.view == vProcs || m.view == vNS):
+	case key.Matches(msg, k.Filter) && m.filters():
 		m.filtering = true
 		m.filterIn.SetValue(m.filterOf())
 		m.filterIn.Focus()
 		return m, nil
-	case key.Matches(msg, k.Back):
-		switch {
-		case m.view == vNS && m.ns.inMembers():
-		case m.view == vDetail || m.view == vIsolation:
-			m.view = m.back
-			m.rebuild()
-			return m, nil
-		case m.filterOf() != "":
-			m.setFilter("")
-			return m, nil
-		}
+	case key.Matches(msg, k.Back) && drilledIn(m.view):
+		m.view = m.back
+		m.rebuild()
+		return m, nil
 	case key.Matches(msg, k.Freeze):
 		m.frozen = !m.frozen
 		if m.frozen {
@@ -460,14 +427,11 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.setStatus("refresh every "+m.ctx.Interval.String(), false)
 		return m, m.ticker(m.tickGen, m.ctx.Interval)
 	case key.Matches(msg, k.NextView, k.PrevView):
-		next := int(m.view)
-		if m.view > vDetail {
-			next = int(vDetail)
-		}
+		next := m.tab()
 		if key.Matches(msg, k.NextView) {
-			next = (next + 1) % len(tabNames)
+			next = (next + 1) % tabCount
 		} else {
-			next = (next + len(tabNames) - 1) % len(tabNames)
+			next = (next + tabCount - 1) % tabCount
 		}
 		return m, m.switchTo(view(next))
 	case key.Matches(msg, k.View1, k.View2, k.View3, k.View4, k.View5):
@@ -496,25 +460,15 @@ func (m *Model) switchTo(v view) tea.Cmd {
 	return nil
 }
 
-// toView hands a message to the current view.
-func (m *Model) toView(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	switch m.view {
-	case vCgroups:
-		m.cgroups, cmd = m.cgroups.Update(msg)
-	case vProcs:
-		m.procs, cmd = m.procs.Update(msg)
-	case vNS:
-		m.ns, cmd = m.ns.Update(msg)
-	case vSandboxes:
-		m.sandboxes, cmd = m.sandboxes.Update(msg)
-	case vDetail:
-		m.detail, cmd = m.detail.Update(msg)
-	case vIsolation:
-		m.isolation, cmd = m.isolation.Update(msg)
-	}
-	return cmd
+// filters says whether the current view filters its rows (and / opens
+// the filter's input line).
+func (m *Model) filters() bool {
+	_, ok := m.current().(filterer)
+	return ok
 }
+
+// toView hands a message to the current view.
+func (m *Model) toView(msg tea.Msg) tea.Cmd { return m.send(m.view, msg) }
 
 // mouse: a click on a tab switches to it; the rest goes to the view, with
 // Y relative to the body.
@@ -550,22 +504,13 @@ func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 // selectedGroupTarget is the group the current view points at, and the
 // name `ctop update` knows it by (a sandbox name or the group path).
 func (m *Model) selectedGroupTarget() (path, target, sandbox string) {
-	switch m.view {
-	case vCgroups:
-		if g := m.cgroups.selected(); g != nil {
-			return g.Path, g.Path, ""
-		}
-	case vDetail:
-		if m.detail.sandbox != "" {
-			return m.detail.path, m.detail.sandbox, m.detail.sandbox
-		}
-		return m.detail.path, m.detail.path, ""
-	case vSandboxes:
-		if s := m.sandboxes.selected(); s != nil {
-			return s.Cgroup, s.Name, s.Name
-		}
+	if g, ok := m.current().(groupPicker); ok {
+		path, target = g.SelectedGroup()
 	}
-	return "", "", ""
+	if s, ok := m.current().(sandboxPicker); ok {
+		sandbox = s.SelectedSandbox()
+	}
+	return path, target, sandbox
 }
 
 // needRoot explains, instead of failing, why an action is refused.
@@ -621,7 +566,7 @@ func (m *Model) selectedSandbox() string {
 func (m *Model) stopSandbox() tea.Cmd {
 	name := m.selectedSandbox()
 	if name == "" {
-		if m.view == vSandboxes || m.view == vDetail {
+		if _, ok := m.current().(sandboxPicker); ok {
 			m.setStatus("select a sandbox to stop", true)
 		}
 		return nil
@@ -711,39 +656,12 @@ func (m *Model) submitForm() tea.Cmd {
 
 // topics are what the explain panel offers for the current selection.
 func (m *Model) topics() []topic {
-	path, _, sb := m.selectedGroupTarget()
-	switch m.view {
-	case vProcs:
-		if p := m.procs.selected(); p != nil {
-			first := NSMnt
-			for _, t := range NSTypes {
-				if p.NS[t] != m.data.procs.Host[t] {
-					first = t
-					break
-				}
-			}
-			ts := nsTopics(first)
-			if g := m.data.byPath[p.Cgroup]; g != nil {
-				ts = append(ts, groupTopics(m.ctx, g, "")...)
-			}
+	if e, ok := m.current().(explainer); ok {
+		if ts := e.Topics(); ts != nil {
 			return ts
 		}
-	case vNS:
-		if s := m.ns.selected(); s != nil {
-			return nsTopics(s.key.typ)
-		}
-	case vIsolation:
-		first := NSMnt
-		if iso := m.isolation.iso; iso != nil {
-			for _, t := range NSTypes {
-				if iso.NS[t] != iso.Host[t] {
-					first = t
-					break
-				}
-			}
-		}
-		return nsTopics(first)
 	}
+	path, _, sb := m.selectedGroupTarget()
 	if g := m.data.byPath[path]; g != nil {
 		ts := groupTopics(m.ctx, g, sb)
 		if sb != "" {
@@ -758,10 +676,20 @@ func (m *Model) topics() []topic {
 	return append(ts, topic{title: "cgroup v1, v2 and hybrid", body: controllerExplain["hierarchy"]})
 }
 
+// tab is the tab of the current view: a view without one (the isolation
+// of a process) shows under the Detail tab.
+func (m Model) tab() int {
+	if int(m.view) >= tabCount {
+		return int(vDetail)
+	}
+	return int(m.view)
+}
+
 // tabLabels are the tab titles, shortened on narrow terminals.
 func (m Model) tabLabels() []string {
-	out := make([]string, len(tabNames))
-	for i, n := range tabNames {
+	out := make([]string, tabCount)
+	for i, v := range m.views[:tabCount] {
+		n := v.Title()
 		switch {
 		case m.ctx.Width < 50:
 			out[i] = fmt.Sprintf("%d", i+1)
@@ -802,12 +730,8 @@ func (m Model) View() string {
 		return clampLines("ctop: the terminal is too small", w, h)
 	}
 	var tabs strings.Builder
-	active := m.view
-	if active > vDetail {
-		active = vDetail
-	}
 	for i, name := range m.tabLabels() {
-		if view(i) == active {
+		if i == m.tab() {
 			tabs.WriteString(" " + st.TabActive.Render(name) + " ")
 		} else {
 			tabs.WriteString(" " + st.TabInactive.Render(name) + " ")
@@ -861,10 +785,7 @@ func (m Model) body(w, h int) string {
 	case h <= 0:
 		return ""
 	case m.showHelp:
-		hm := m.help
-		hm.ShowAll = true
-		s = m.ctx.Styles.Title.Render("Keys") + "\n\n" + hm.View(m.ctx.Keys) +
-			"\n\n" + m.ctx.Styles.Faint.Render("e explains the selected number or namespace: where it is read and how to change it. esc closes.")
+		s = m.helpView()
 	case m.form != nil:
 		s = m.form.View(w, h)
 	case m.output != nil:
@@ -873,24 +794,26 @@ func (m Model) body(w, h int) string {
 	case m.explain != nil:
 		s = m.explain.View(w, h)
 	default:
-		switch m.view {
-		case vCgroups:
-			s = m.cgroups.View(w, h)
-		case vProcs:
-			s = m.procs.View(w, h)
-		case vNS:
-			s = m.ns.View(w, h)
-		case vSandboxes:
-			s = m.sandboxes.View(w, h)
-		case vDetail:
-			s = m.detail.View(w, h)
-		case vIsolation:
-			s = m.isolation.View(w, h)
-		}
+		s = m.current().View(w, h)
 	}
 	s = clampLines(s, w, h)
 	if n := strings.Count(s, "\n") + 1; n < h {
 		s += strings.Repeat("\n", h-n)
 	}
 	return s
+}
+
+// helpView is the ? screen: the current view's own keys, then those that
+// work everywhere.
+func (m Model) helpView() string {
+	st := m.ctx.Styles
+	hm := m.help
+	hm.ShowAll = true
+	var b strings.Builder
+	if own := hm.View(m.current().Keys()); own != "" {
+		b.WriteString(st.Title.Render("Keys in "+m.current().Title()) + "\n\n" + own + "\n\n")
+	}
+	b.WriteString(st.Title.Render("Keys everywhere") + "\n\n" + hm.View(m.ctx.Keys) + "\n\n")
+	b.WriteString(st.Faint.Render("e explains the selected number or namespace: where it is read and how to change it. esc closes."))
+	return b.String()
 }

@@ -48,7 +48,7 @@ func TestCgroupTree(t *testing.T) {
 	m := newTestModel(t, newFakeHost(), 80, 24, 2, "")
 	paths := func() []string {
 		var out []string
-		for _, r := range m.cgroups.rows {
+		for _, r := range cgroupsOf(m).rows {
 			out = append(out, r.g.Path)
 		}
 		return out
@@ -85,12 +85,12 @@ func TestMouse(t *testing.T) {
 	m = keys(m, "1")
 	// Body starts at line 1, its header at 1, rows from 2: /ctop/web is the third row.
 	m = send(m, tea.MouseMsg{X: 5, Y: 4, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
-	if g := m.cgroups.selected(); g == nil || g.Path != "/ctop/web" {
+	if g := cgroupsOf(m).selected(); g == nil || g.Path != "/ctop/web" {
 		t.Errorf("click selected %v, want /ctop/web", g)
 	}
 	m = send(m, tea.MouseMsg{Button: tea.MouseButtonWheelUp, Y: 5})
-	if m.cgroups.list.cursor != 0 {
-		t.Errorf("wheel up left the cursor at %d", m.cgroups.list.cursor)
+	if cgroupsOf(m).list.cursor != 0 {
+		t.Errorf("wheel up left the cursor at %d", cgroupsOf(m).list.cursor)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -86,10 +87,67 @@ type namespacesView struct {
 	height int
 	// members shows the processes of sel when set.
 	members *procsView
+	keys    nsKeys
 }
 
+// nsKeys are the Namespaces view's own keys.
+type nsKeys struct {
+	navKeys
+	Open, Filter key.Binding
+}
+
+// ShortHelp lists the keys that do most.
+func (k nsKeys) ShortHelp() []key.Binding { return []key.Binding{k.Open, k.Filter} }
+
+// FullHelp lists them all.
+func (k nsKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.column(), {k.Open, k.Filter}} }
+
 func newNamespacesView(ctx *Context, data *store) namespacesView {
-	return namespacesView{ctx: ctx, data: data}
+	k := ctx.Keys
+	return namespacesView{ctx: ctx, data: data,
+		keys: nsKeys{navKeys: k.nav(), Open: named(k.Open, "its processes"), Filter: k.Filter}}
+}
+
+// Title names the view.
+func (v namespacesView) Title() string { return "Namespaces" }
+
+// Keys are the view's own keys: those of the process list while it shows
+// the processes of one namespace (less /, which filters the namespaces).
+func (v namespacesView) Keys() help.KeyMap {
+	if v.members != nil {
+		k := v.members.keys
+		k.Filter = key.Binding{}
+		return k
+	}
+	return v.keys
+}
+
+// Shows says the view shows processes, grouped by namespace.
+func (v namespacesView) Shows() (groups, procs bool) { return false, true }
+
+// Refresh rebuilds the list from the store.
+func (v namespacesView) Refresh() component {
+	v.rebuild()
+	return v
+}
+
+// Filter is the text the namespaces are filtered by.
+func (v namespacesView) Filter() string { return v.filter }
+
+// SetFilter keeps the namespaces whose type, inode, or lowest process's
+// command or user holds f.
+func (v namespacesView) SetFilter(f string) component {
+	v.filter = f
+	v.rebuild()
+	return v
+}
+
+// Topics explain the type of the selected namespace.
+func (v namespacesView) Topics() []topic {
+	if s := v.selected(); s != nil {
+		return nsTopics(s.key.typ)
+	}
+	return nil
 }
 
 func (v *namespacesView) rebuild() {
@@ -130,22 +188,36 @@ func (v namespacesView) selected() *nsGroup {
 	return nil
 }
 
-// Update handles the view's keys; esc leaves the member list.
-func (v namespacesView) Update(msg tea.Msg) (namespacesView, tea.Cmd) {
-	k := v.ctx.Keys
+// Update handles the view's keys; esc leaves the member list, or else
+// clears the filter.
+func (v namespacesView) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := v.keys
+	if sz, ok := msg.(tea.WindowSizeMsg); ok {
+		v.height = max(sz.Height-1, 1)
+		if v.members != nil {
+			v.members.height = max(v.height-1, 1)
+		}
+		return v, nil
+	}
+	back := v.ctx.Keys.Back
 	if v.members != nil {
-		if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, k.Back) {
+		if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, back) {
 			v.members = nil
 			return v, nil
 		}
-		m, cmd := v.members.Update(msg)
+		m, cmd := v.members.update(msg)
 		v.members = &m
 		return v, cmd
 	}
-	if v.list.update(k, msg, len(v.groups), v.height, 1) {
+	if v.list.move(k.navKeys, msg, len(v.groups), v.height, 1) {
 		if s := v.selected(); s != nil {
 			v.sel = s.key
 		}
+		return v, nil
+	}
+	if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, back) && v.filter != "" {
+		v.filter = ""
+		v.rebuild()
 		return v, nil
 	}
 	if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, k.Open) {
@@ -162,11 +234,8 @@ func (v namespacesView) Update(msg tea.Msg) (namespacesView, tea.Cmd) {
 	return v, nil
 }
 
-// inMembers reports whether esc should go back within this view.
-func (v namespacesView) inMembers() bool { return v.members != nil }
-
 // View renders the namespace list, or the processes of one namespace.
-func (v *namespacesView) View(w, h int) string {
+func (v namespacesView) View(w, h int) string {
 	st := v.ctx.Styles
 	if v.members != nil {
 		s := v.members.only

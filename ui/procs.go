@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -51,10 +52,80 @@ type procsView struct {
 	// only, when set, keeps the processes in one namespace.
 	only   *nsKey
 	height int
+	keys   procsKeys
+}
+
+// procsKeys are the Processes view's own keys.
+type procsKeys struct {
+	navKeys
+	Open, Isolation, Sort, Tree, Filter key.Binding
+}
+
+func newProcsKeys(k KeyMap) procsKeys {
+	return procsKeys{navKeys: k.nav(), Open: named(k.Open, "isolation"), Isolation: k.Isolation,
+		Sort: k.Sort, Tree: k.Tree, Filter: k.Filter}
+}
+
+// ShortHelp lists the keys that do most.
+func (k procsKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Sort, k.Tree, k.Filter}
+}
+
+// FullHelp lists them all: moving, then the process's isolation and the
+// order.
+func (k procsKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.column(), {k.Open, k.Isolation, k.Sort, k.Tree, k.Filter}}
 }
 
 func newProcsView(ctx *Context, data *store) procsView {
-	return procsView{ctx: ctx, data: data}
+	return procsView{ctx: ctx, data: data, keys: newProcsKeys(ctx.Keys)}
+}
+
+// Title names the view.
+func (v procsView) Title() string { return "Processes" }
+
+// Keys are the view's own keys.
+func (v procsView) Keys() help.KeyMap { return v.keys }
+
+// Shows says the view shows processes; their cgroups are read less often.
+func (v procsView) Shows() (groups, procs bool) { return false, true }
+
+// Refresh rebuilds the rows from the store.
+func (v procsView) Refresh() component {
+	v.rebuild()
+	return v
+}
+
+// Filter is the text the processes are filtered by.
+func (v procsView) Filter() string { return v.filter }
+
+// SetFilter keeps the processes whose command, user or cgroup holds f, or
+// whose pid is f.
+func (v procsView) SetFilter(f string) component {
+	v.filter = f
+	v.rebuild()
+	return v
+}
+
+// Topics explain the first namespace the selected process does not share
+// with the host, and its cgroup.
+func (v procsView) Topics() []topic {
+	p := v.selected()
+	if p == nil {
+		return nil
+	}
+	first := NSMnt
+	for _, t := range NSTypes {
+		if p.NS[t] != v.data.procs.Host[t] {
+			first = t
+			break
+		}
+	}
+	ts := nsTopics(first)
+	if g := v.data.byPath[p.Cgroup]; g != nil {
+		ts = append(ts, groupTopics(v.ctx, g, "")...)
+	}
+	return ts
 }
 
 func (v procsView) selected() *Process {
@@ -144,10 +215,18 @@ func (v *procsView) rebuild() {
 	}
 }
 
-// Update handles the view's keys.
-func (v procsView) Update(msg tea.Msg) (procsView, tea.Cmd) {
-	k := v.ctx.Keys
-	if v.list.update(k, msg, len(v.rows), v.height, 1) {
+// Update handles the view's keys and esc, which clears its filter.
+func (v procsView) Update(msg tea.Msg) (component, tea.Cmd) { return v.update(msg) }
+
+// update is Update for the namespaces view, which lists the processes of
+// one namespace with a procsView of its own.
+func (v procsView) update(msg tea.Msg) (procsView, tea.Cmd) {
+	k := v.keys
+	if sz, ok := msg.(tea.WindowSizeMsg); ok {
+		v.height = max(sz.Height-1, 1)
+		return v, nil
+	}
+	if v.list.move(k.navKeys, msg, len(v.rows), v.height, 1) {
 		if p := v.selected(); p != nil {
 			v.selPID = p.PID
 		}
@@ -158,6 +237,9 @@ func (v procsView) Update(msg tea.Msg) (procsView, tea.Cmd) {
 		return v, nil
 	}
 	switch {
+	case key.Matches(km, v.ctx.Keys.Back) && v.filter != "":
+		v.filter = ""
+		v.rebuild()
 	case key.Matches(km, k.Sort):
 		v.sortBy = (v.sortBy + 1) % procSortCount
 		v.tree = false
@@ -197,7 +279,7 @@ func nsCells(ctx *Context, p *Process, host [nsCount]NSID, sel bool) string {
 }
 
 // View renders the process table in w×h cells.
-func (v *procsView) View(w, h int) string {
+func (v procsView) View(w, h int) string {
 	v.height = h - 1
 	st := v.ctx.Styles
 	if v.ctx.Sources.Procs == nil {

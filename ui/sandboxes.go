@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -28,10 +29,55 @@ type sandboxesView struct {
 	list   list
 	height int
 	now    func() time.Time
+	keys   sandboxesKeys
 }
 
+// sandboxesKeys are the Sandboxes view's own keys; the actions on the
+// selected sandbox (u, K, x, o) work in the Detail view too, and are the
+// root's.
+type sandboxesKeys struct {
+	navKeys
+	Open key.Binding
+}
+
+// ShortHelp lists the keys that do most.
+func (k sandboxesKeys) ShortHelp() []key.Binding { return []key.Binding{k.Open} }
+
+// FullHelp lists them all.
+func (k sandboxesKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.column(), {k.Open}} }
+
 func newSandboxesView(ctx *Context, data *store, now func() time.Time) sandboxesView {
-	return sandboxesView{ctx: ctx, data: data, now: now}
+	k := ctx.Keys
+	return sandboxesView{ctx: ctx, data: data, now: now,
+		keys: sandboxesKeys{navKeys: k.nav(), Open: named(k.Open, "charts")}}
+}
+
+// Title names the view.
+func (v sandboxesView) Title() string { return "Sandboxes" }
+
+// Keys are the view's own keys.
+func (v sandboxesView) Keys() help.KeyMap { return v.keys }
+
+// Shows says the view shows the sandboxes' cgroups.
+func (v sandboxesView) Shows() (groups, procs bool) { return true, false }
+
+// Refresh does nothing: the rows are the store's sandboxes.
+func (v sandboxesView) Refresh() component { return v }
+
+// SelectedGroup is the cgroup of the selected sandbox, known by its name.
+func (v sandboxesView) SelectedGroup() (path, target string) {
+	if s := v.selected(); s != nil {
+		return s.Cgroup, s.Name
+	}
+	return "", ""
+}
+
+// SelectedSandbox is the name of the selected sandbox.
+func (v sandboxesView) SelectedSandbox() string {
+	if s := v.selected(); s != nil {
+		return s.Name
+	}
+	return ""
 }
 
 func (v sandboxesView) selected() *Sandbox {
@@ -42,9 +88,13 @@ func (v sandboxesView) selected() *Sandbox {
 }
 
 // Update handles navigation and enter; the root handles the actions.
-func (v sandboxesView) Update(msg tea.Msg) (sandboxesView, tea.Cmd) {
-	k := v.ctx.Keys
-	if v.list.update(k, msg, len(v.data.sandboxes), v.height, 1) {
+func (v sandboxesView) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := v.keys
+	if sz, ok := msg.(tea.WindowSizeMsg); ok {
+		v.height = max(sz.Height-1, 1)
+		return v, nil
+	}
+	if v.list.move(k.navKeys, msg, len(v.data.sandboxes), v.height, 1) {
 		return v, nil
 	}
 	if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, k.Open) {
@@ -69,7 +119,7 @@ func uptime(d time.Duration) string {
 }
 
 // View renders the sandbox table in w×h cells.
-func (v *sandboxesView) View(w, h int) string {
+func (v sandboxesView) View(w, h int) string {
 	v.height = h - 1
 	st := v.ctx.Styles
 	if v.ctx.Sources.Launcher == nil {

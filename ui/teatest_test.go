@@ -37,7 +37,7 @@ func TestProgram(t *testing.T) {
 	teatest.WaitFor(t, tm.Output(), has("cpus 0.5 → 0.25"))
 	tm.Type("q")
 	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
-	if fm.detail.path != "/ctop/web" || f.quota != 25000 {
-		t.Errorf("final detail %q, quota %d µs; want /ctop/web at 25000", fm.detail.path, f.quota)
+	if detailOf(fm).path != "/ctop/web" || f.quota != 25000 {
+		t.Errorf("final detail %q, quota %d µs; want /ctop/web at 25000", detailOf(fm).path, f.quota)
 	}
 }
