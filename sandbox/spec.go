@@ -319,6 +319,22 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
+// DefaultSwap applies docker's default when a memory limit is given
+// without a memory+swap limit: as much swap as memory (memory plus swap =
+// twice the memory) where the kernel accounts swap (f.SwapAccounted);
+// elsewhere, as in docker, memory is limited and swap is not. It is
+// docker run's rule for --memory, so it lives with the spec rather than
+// with cgroup.Resources, which ctop update also writes and where a nil
+// MemorySwap must stay "leave alone".
+func (s *Spec) DefaultSwap(f *cgroup.FS) {
+	r := &s.Resources
+	if r.MemoryMax == nil || r.MemorySwap != nil || !r.MemoryMax.Finite() || !f.SwapAccounted() {
+		return
+	}
+	l := cgroup.LimitOf(2 * r.MemoryMax.V)
+	r.MemorySwap = &l
+}
+
 // CgroupPath is the sandbox's cgroup path.
 func (s *Spec) CgroupPath() string { return filepath.Join(s.CgroupParent, s.Name) }
 

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -419,7 +418,7 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		}
 	}
 	o.place.reap(f)
-	defaultSwap(f, &spec.Resources)
+	spec.DefaultSwap(f)
 	if o.interactive {
 		spec.Stdin = os.Stdin
 	}
@@ -469,42 +468,6 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		fmt.Fprintln(os.Stderr, "ctop:", werr)
 	}
 	return statusErr(res.ExitCode)
-}
-
-// defaultSwap applies docker's default when --memory is given without
-// --memory-swap: as much swap as memory (memory plus swap = twice the
-// memory) where the kernel accounts swap; elsewhere, as in docker, memory
-// is limited and swap is not.
-func defaultSwap(f *cgroup.FS, r *cgroup.Resources) {
-	if r.MemoryMax == nil || r.MemorySwap != nil || !r.MemoryMax.Finite() || !swapAccounted(f) {
-		return
-	}
-	l := cgroup.LimitOf(2 * r.MemoryMax.V)
-	r.MemorySwap = &l
-}
-
-// swapAccounted reports whether the kernel limits swap per group: v1 has
-// memory.memsw.* files, v2 memory.swap.max in non-root groups.
-func swapAccounted(f *cgroup.FS) bool {
-	if f.Mode() != cgroup.ModeUnified {
-		dir, ok := f.Dir("memory", "/")
-		if !ok {
-			return false
-		}
-		_, err := os.Stat(filepath.Join(dir, "memory.memsw.limit_in_bytes"))
-		return err == nil
-	}
-	root, ok := f.Dir("", "/")
-	if !ok {
-		return false
-	}
-	ents, _ := os.ReadDir(root)
-	for _, e := range ents {
-		if _, err := os.Stat(filepath.Join(root, e.Name(), "memory.swap.max")); e.IsDir() && err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // relayed are the signals ctop run passes on to the sandbox.

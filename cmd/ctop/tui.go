@@ -392,7 +392,7 @@ func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
 	// As ctop run does: clean up after a killed ctop, and give docker's
 	// default swap with a memory limit.
 	sandbox.Reap(l.fs, l.place.stateDir, l.place.cgroupParent)
-	defaultSwap(l.fs, &spec.Resources)
+	spec.DefaultSwap(l.fs)
 	sb, err := sandbox.Start(spec)
 	if err != nil {
 		return ui.Sandbox{}, err
