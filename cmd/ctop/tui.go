@@ -309,15 +309,8 @@ func (s isolationSource) Isolation(pid int) (ui.Isolation, error) {
 	// it; a sandbox's is in its state.
 	if iso.NS[ui.NSUts] == iso.Host[ui.NSUts] {
 		iso.Hostname, _ = os.Hostname()
-	} else if states, err := sandbox.List(s.place.stateDir); err == nil {
-		for _, st := range states {
-			if st.Cgroup == iso.Cgroup {
-				iso.Hostname = st.Hostname
-				if iso.Hostname == "" {
-					iso.Hostname = st.Name
-				}
-			}
-		}
+	} else {
+		iso.Hostname, _ = sandbox.Hostname(s.place.stateDir, iso.Cgroup)
 	}
 	return iso, nil
 }
@@ -410,21 +403,9 @@ func (l *launcher) Output(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if st.Log == "" {
-		return "", fmt.Errorf("sandbox %s keeps no output log (it was not started detached)", name)
-	}
-	fh, err := os.Open(st.Log)
+	b, err := st.Output(64 << 10)
 	if err != nil {
-		return "", fmt.Errorf("read output of sandbox %s: %w", name, err)
-	}
-	defer fh.Close()
-	const tail = 64 << 10
-	if fi, err := fh.Stat(); err == nil && fi.Size() > tail {
-		_, _ = fh.Seek(-tail, io.SeekEnd)
-	}
-	b, err := io.ReadAll(fh)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", st.Log, err)
+		return "", err
 	}
 	if len(b) == 0 {
 		return "(no output yet)", nil
