@@ -173,10 +173,13 @@ type Spec struct {
 
 	// CgroupParent is the group under which the sandbox's group is made,
 	// default DefaultCgroupParent. StateDir holds the state of running
-	// sandboxes, default DefaultStateDir. CgroupRoot is the root the cgroup
-	// filesystems are found under ("/" on a host).
+	// sandboxes, default DefaultStateDir.
 	CgroupParent string `json:"cgroup_parent,omitempty"`
 	StateDir     string `json:"state_dir,omitempty"`
+	// Cgroups is the cgroup layout the sandbox's group is made in; nil
+	// reads the live host's. A caller that has read it already passes it
+	// on, and one that starts many sandboxes keeps a cgroup.Host for it.
+	Cgroups *cgroup.FS `json:"-"`
 
 	// logToState sends the output to a log file in the state directory
 	// (set by the monitor of a detached sandbox).

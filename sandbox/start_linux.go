@@ -263,7 +263,11 @@ func (sb *Sandbox) prepare() error {
 }
 
 func (sb *Sandbox) openFS() error {
-	f, err := cgroup.OpenHost()
+	if sb.spec.Cgroups != nil {
+		sb.fs = sb.spec.Cgroups
+		return nil
+	}
+	f, err := cgroup.Open("/")
 	if err != nil {
 		return err
 	}

@@ -401,11 +401,12 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	// The layout sandbox.Start reads too: kept, it is parsed once.
-	f, err := cgroup.OpenHost()
+	// The layout sandbox.Start reads too: passed on, it is parsed once.
+	f, err := cgroup.Open("/")
 	if err != nil {
 		return usageErr(err)
 	}
+	spec.Cgroups = f
 	if os.Geteuid() != 0 {
 		if err := o.place.forUser(c.Flags(), f); err != nil {
 			return usageErr(fmt.Errorf("run: %w", err))

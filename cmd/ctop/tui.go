@@ -326,7 +326,10 @@ func idMapText(m []nsinfo.IDMapEntry) string {
 // launcher starts, lists and stops sandboxes through the sandbox package,
 // with ctop run's validation.
 type launcher struct {
-	fs      *cgroup.FS
+	fs *cgroup.FS
+	// host is the layout each sandbox is made in, read again after the
+	// mount table changed.
+	host    cgroup.Host
 	place   sandboxPlace
 	scanner *cgroup.Scanner
 }
@@ -360,6 +363,9 @@ func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
 	// default swap with a memory limit.
 	sandbox.Reap(l.fs, l.place.stateDir, l.place.cgroupParent)
 	spec.DefaultSwap(l.fs)
+	if spec.Cgroups, err = l.host.FS(); err != nil {
+		return ui.Sandbox{}, err
+	}
 	sb, err := sandbox.Start(spec)
 	if err != nil {
 		return ui.Sandbox{}, err
