@@ -85,7 +85,7 @@ func Start(spec Spec) (*Sandbox, error) {
 	t0 := time.Now()
 	spec.normalize()
 	if err := spec.Validate(); err != nil {
-		return nil, startErr(125, err)
+		return nil, startErr(ExitFailed, err)
 	}
 	if spec.Detach {
 		return startDetached(spec, t0)
@@ -93,7 +93,7 @@ func Start(spec Spec) (*Sandbox, error) {
 	sb := &Sandbox{Name: spec.Name, Started: t0, spec: spec}
 	if err := sb.start(); err != nil {
 		sb.abort()
-		return nil, startErr(125, err)
+		return nil, startErr(ExitFailed, err)
 	}
 	sb.StartLatency = time.Since(t0)
 	return sb, nil
@@ -363,7 +363,7 @@ func (sb *Sandbox) launch(n *nest) error {
 		pid, err = n.start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio))
 	}
 	if err != nil {
-		return startErr(125, err)
+		return startErr(ExitFailed, err)
 	}
 	sb.Pid = pid
 	if sb.proc, err = os.FindProcess(pid); err != nil {

@@ -32,8 +32,8 @@ func statusErr(code int) error {
 	return &exitError{code: code, err: quietExit{code}}
 }
 
-// usageErr is bad input: docker exits 125 for it.
-func usageErr(err error) error { return &exitError{code: 125, err: err} }
+// usageErr is bad input: docker exits 125 (sandbox.ExitFailed) for it.
+func usageErr(err error) error { return &exitError{code: sandbox.ExitFailed, err: err} }
 
 // flagErr125 makes cobra's own flag errors exit 125, as docker's do.
 func flagErr125(_ *cobra.Command, err error) error { return usageErr(err) }
