@@ -203,8 +203,10 @@ func GenerateName() string {
 	return "sb-" + hex.EncodeToString(b[:])
 }
 
-// normalize fills defaults; Validate must pass afterwards.
-func (s *Spec) normalize() {
+// normalize fills defaults and makes paths absolute: the step Start takes
+// before Validate, which only checks. Its error is a working directory it
+// cannot read for a relative --rootfs.
+func (s *Spec) normalize() error {
 	if s.Name == "" {
 		s.Name = GenerateName()
 	}
@@ -226,10 +228,21 @@ func (s *Spec) normalize() {
 	if s.Overlay && s.KeepUpper != "" {
 		s.KeepUpper = filepath.Clean(s.KeepUpper)
 	}
+	if s.Rootfs != "" && !filepath.IsAbs(s.Rootfs) {
+		abs, err := filepath.Abs(s.Rootfs)
+		if err != nil {
+			return fmt.Errorf("--rootfs %s: %w", s.Rootfs, err)
+		}
+		s.Rootfs = abs
+	}
+	return nil
 }
 
-// Validate checks the spec without touching the system beyond stat calls.
-// Messages name the flag ctop run takes for the field.
+// Validate checks the spec without changing it and without touching the
+// system beyond stat calls. Messages name the flag ctop run takes for the
+// field. Start fills the defaults first (a name, the network, the
+// hostname, an absolute rootfs); a spec validated without them may fail
+// for want of a name.
 func (s *Spec) Validate() error {
 	if len(s.Command) == 0 || s.Command[0] == "" {
 		return fmt.Errorf("no command: give one after the flags, like ctop run -- sh")
@@ -271,13 +284,6 @@ func (s *Spec) Validate() error {
 		}
 		if !st.IsDir() {
 			return fmt.Errorf("--rootfs %s: not a directory", s.Rootfs)
-		}
-		if !filepath.IsAbs(s.Rootfs) {
-			abs, err := filepath.Abs(s.Rootfs)
-			if err != nil {
-				return fmt.Errorf("--rootfs %s: %w", s.Rootfs, err)
-			}
-			s.Rootfs = abs
 		}
 	}
 	if s.Overlay && s.Rootfs == "" {

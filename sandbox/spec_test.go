@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/ctop-dev/ctop/cgroup"
@@ -58,5 +59,38 @@ func TestDefaultSwap(t *testing.T) {
 				t.Errorf("%s: memory %v gave memory+swap %v", tc.name, m, *s.Resources.MemorySwap)
 			}
 		}
+	}
+}
+
+// TestValidateChangesNothing: Validate only checks; normalize is the step
+// that fills defaults and makes a relative rootfs absolute.
+func TestValidateChangesNothing(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rel, err := filepath.Rel(wd, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := func() Spec {
+		return Spec{Name: "box", Command: []string{"true"}, Namespaces: DefaultNamespaces(), Network: NetworkNone, Rootfs: rel}
+	}
+	s := spec()
+	if err := s.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if want := spec(); !reflect.DeepEqual(s, want) {
+		t.Errorf("Validate changed the spec:\n%+v\nwant\n%+v", s, want)
+	}
+	if err := s.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Rootfs != dir || s.Hostname != "box" || s.CgroupParent != DefaultCgroupParent || s.StateDir != DefaultStateDir {
+		t.Errorf("normalize: rootfs %q hostname %q parent %q state %q, want %q box and the defaults", s.Rootfs, s.Hostname, s.CgroupParent, s.StateDir, dir)
+	}
+	if err := s.Validate(); err != nil {
+		t.Errorf("Validate after normalize: %v", err)
 	}
 }

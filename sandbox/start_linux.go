@@ -83,7 +83,9 @@ func (s *Sandbox) Cgroup() string { return s.spec.CgroupPath() }
 // nothing is left behind.
 func Start(spec Spec) (*Sandbox, error) {
 	t0 := time.Now()
-	spec.normalize()
+	if err := spec.normalize(); err != nil {
+		return nil, startErr(ExitFailed, err)
+	}
 	if err := spec.Validate(); err != nil {
 		return nil, startErr(ExitFailed, err)
 	}
