@@ -15,8 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file is the write side of the package: it creates groups, writes
-// their limits, places processes in them, kills and removes them. Plain file
+// This file and create.go, limits.go, kill.go and delete.go are the write
+// side of the package: they create groups, write their limits, place
+// processes in them, kill and remove them. Plain file
 // writes are used rather than containerd's cgroup1/cgroup2 managers so that
 // every kernel refusal names the file and the value, and so that one value
 // type (the FS read from mountinfo) drives v1, hybrid and v2 alike.
