@@ -15,7 +15,7 @@ import (
 // FS is the cgroup filesystems of one host as seen from a root directory:
 // "/" on a live host, or a fixture tree that mirrors / (with
 // proc/self/mountinfo and sys/fs/cgroup/...) in tests. The layout is read
-// once, from the root's mountinfo; OpenHost keeps the live host's until its
+// once, from the root's mountinfo; a Host keeps the live host's until its
 // mount table changes.
 type FS struct {
 	root string

@@ -6,9 +6,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// host is the layout OpenHost keeps.
-var host struct {
-	sync.Mutex
+// Host keeps the live host's layout (Open("/")) for a process that needs
+// it again and again, such as one that starts many sandboxes (the TUI):
+// it keeps the layout it read and reads it again only once the mount
+// table of this process's mount namespace has changed. poll(2) on an open
+// /proc/self/mountinfo reports every mount and unmount as POLLPRI
+// (proc_pid_mountinfo(5)); libmount's monitor watches the same file. Until
+// then FS returns one *FS, which nothing modifies once it is read. The
+// caller owns the Host and its cache; the zero value is ready to use, and
+// Close releases the descriptor it watches.
+type Host struct {
+	mu sync.Mutex
 	fs *FS
 	// watch is this process's /proc/self/mountinfo, open to be polled:
 	// a plain fd, not an *os.File, whose registration with Go's netpoller
@@ -17,34 +25,42 @@ var host struct {
 	watching bool
 }
 
-// OpenHost is Open("/") for a process that needs the layout again and
-// again, such as one that starts many sandboxes (the TUI): it keeps the
-// layout it read and reads it again only once the mount table of this
-// process's mount namespace has changed. poll(2) on an open
-// /proc/self/mountinfo reports every mount and unmount as POLLPRI
-// (proc_pid_mountinfo(5)); libmount's monitor watches the same file. Until
-// then callers share one *FS, which nothing modifies once it is read.
-func OpenHost() (*FS, error) {
-	host.Lock()
-	defer host.Unlock()
-	if !host.watching {
+// FS returns the live host's layout, read again only if the mount table
+// changed since the last call.
+func (h *Host) FS() (*FS, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.watching {
 		// Opened before the layout is read, so that a change while it is
 		// read shows at the next call.
 		w, err := unix.Open("/proc/self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return Open("/")
 		}
-		host.watch, host.watching = w, true
-	} else if host.fs != nil && !mountsChanged(host.watch) {
-		return host.fs, nil
+		h.watch, h.watching = w, true
+	} else if h.fs != nil && !mountsChanged(h.watch) {
+		return h.fs, nil
 	}
 	f, err := Open("/")
 	if err != nil {
-		host.fs = nil
+		h.fs = nil
 		return nil, err
 	}
-	host.fs = f
+	h.fs = f
 	return f, nil
+}
+
+// Close stops watching the mount table and forgets the layout; a later
+// FS starts again.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fs = nil
+	if !h.watching {
+		return nil
+	}
+	h.watching = false
+	return unix.Close(h.watch)
 }
 
 // mountsChanged reports whether the mount table changed since the last

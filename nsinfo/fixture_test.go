@@ -113,7 +113,7 @@ func TestHybridUnreadableInit(t *testing.T) {
 	if byPID[3073].User != "root" {
 		t.Errorf("user of 3073 = %q, want root from testdata/hybrid/etc/passwd", byPID[3073].User)
 	}
-	if got := byPID[16039].CgroupPath(); got != "/process_api/1a7f3d07eb4cb1f78c76369fc547e1d5" {
+	if got := CgroupPath(byPID[16039].Cgroups); got != "/process_api/1a7f3d07eb4cb1f78c76369fc547e1d5" {
 		t.Errorf("CgroupPath of 16039 = %q, want its memory cgroup", got)
 	}
 	for _, ns := range Group(procs) {

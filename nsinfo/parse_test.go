@@ -3,6 +3,8 @@ package nsinfo
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -195,10 +197,26 @@ func TestCgroupPath(t *testing.T) {
 		{"unread", nil, ""},
 	}
 	for _, tt := range tests {
-		p := Process{Cgroups: tt.cgroups}
-		if got := p.CgroupPath(); got != tt.want {
+		if got := CgroupPath(tt.cgroups); got != tt.want {
 			t.Errorf("%s: CgroupPath = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestCgroupPathHybridService: a process whose v1 memory and cpu groups
+// are "/" while its service's group is deeper elsewhere is shown in the
+// service's group, not the root.
+func TestCgroupPathHybridService(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "cgroup", "hybrid-service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := parseCgroup(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := CgroupPath(es); got != "/system.slice/cron.service" {
+		t.Errorf("CgroupPath = %q, want /system.slice/cron.service", got)
 	}
 }
 

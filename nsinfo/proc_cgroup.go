@@ -131,24 +131,35 @@ func atoi(b []byte) (int, error) {
 	return n, nil
 }
 
-// CgroupPath returns the most telling of the process's cgroup paths: on a
-// pure v2 host its only (unified) path; on a v1 or hybrid host the deepest
-// path, because v1 hierarchies that nobody manages leave processes at "/"
-// while the one a service manager or container runtime uses holds the real
-// group (ties go to the v2 path, then to the lowest hierarchy id). It is ""
-// when the cgroups could not be read.
-func (p Process) CgroupPath() string {
+// CgroupPath is the one group ctop shows a process in, picked from its
+// /proc/PID/cgroup entries es: the deepest path, ties going to the v2
+// path, then to the lowest hierarchy id; "" when es is empty (the cgroups
+// could not be read). ctop ps and the TUI both use it, so that the two
+// name the same group for a process.
+//
+// On a pure v2 host there is one entry and nothing to choose. On a v1 or
+// hybrid host a process sits in one group per hierarchy, and the paths
+// differ: hierarchies nobody manages leave it at "/" (or at a parent
+// slice), while the ones its manager uses hold its real group. Which
+// those are varies: a runtime may use the memory hierarchy alone, while
+// systemd, with memory accounting off, puts a service into its named
+// hierarchy, pids and the v2 tree and leaves memory and cpu at "/". A
+// fixed controller order (memory, then cpu) would show such a service in
+// the root group; the deepest path is the group that names it, in every
+// case, and every path is a group ctop's cgroup scan lists, since it
+// walks every hierarchy.
+func CgroupPath(es []CgroupEntry) string {
 	best := -1
-	for i, e := range p.Cgroups {
-		if best < 0 || depth(e.Path) > depth(p.Cgroups[best].Path) ||
-			depth(e.Path) == depth(p.Cgroups[best].Path) && e.HierarchyID < p.Cgroups[best].HierarchyID {
+	for i, e := range es {
+		if best < 0 || depth(e.Path) > depth(es[best].Path) ||
+			depth(e.Path) == depth(es[best].Path) && e.HierarchyID < es[best].HierarchyID {
 			best = i
 		}
 	}
 	if best < 0 {
 		return ""
 	}
-	return p.Cgroups[best].Path
+	return es[best].Path
 }
 
 // depth counts the components of a cgroup path; "/" has none.

@@ -48,7 +48,7 @@ func BenchmarkStartToReap(b *testing.B) {
 		Namespaces: []Namespace{NSPid, NSMount, NSUTS, NSIPC, NSNet},
 		Resources: cgroup.Resources{CPU: &cgroup.CPUMax{Quota: quota, Period: 100000},
 			MemoryMax: &mem, PidsMax: &pids},
-		CgroupParent: top + "/ctop", StateDir: b.TempDir(),
+		CgroupParent: top + "/ctop", StateDir: b.TempDir(), Cgroups: f,
 	}
 	var ctop, peer []time.Duration
 	b.ResetTimer()

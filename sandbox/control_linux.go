@@ -167,11 +167,11 @@ func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 
 func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if !st.Running() {
-		return 125, fmt.Errorf("sandbox %s is not running", st.Name)
+		return ExitFailed, fmt.Errorf("sandbox %s is not running", st.Name)
 	}
 	m, err := cgroup.Load(f, st.Cgroup)
 	if err != nil {
-		return 125, err
+		return ExitFailed, err
 	}
 	// Open every namespace first, so a sandbox that ends meanwhile fails
 	// here rather than half-entered.
@@ -192,16 +192,16 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		p := "/proc/" + strconv.Itoa(st.Pid) + "/ns/" + string(n)
 		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return 125, fmt.Errorf("exec in %s: open %s: %w", st.Name, p, err)
+			return ExitFailed, fmt.Errorf("exec in %s: open %s: %w", st.Name, p, err)
 		}
 		fds = append(fds, nsFile{n, fd})
 	}
 	if !st.Running() {
-		return 125, fmt.Errorf("sandbox %s ended", st.Name)
+		return ExitFailed, fmt.Errorf("sandbox %s ended", st.Name)
 	}
 	cgFD, useFD, err := m.FD()
 	if err != nil {
-		return 125, err
+		return ExitFailed, err
 	}
 	if useFD {
 		defer unix.Close(cgFD)
@@ -219,7 +219,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 			// by inheritance into whatever this process starts meanwhile.
 			fd, err := unix.FcntlInt(uintptr(n.fd), unix.F_DUPFD_CLOEXEC, 0)
 			if err != nil {
-				return 125, fmt.Errorf("exec in %s: %w", st.Name, err)
+				return ExitFailed, fmt.Errorf("exec in %s: %w", st.Name, err)
 			}
 			f := os.NewFile(uintptr(fd), string(n.ns)+"-ns")
 			defer f.Close()
@@ -231,7 +231,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 			continue
 		}
 		if err := unix.Setns(n.fd, int(n.ns.Flag())); err != nil {
-			return 125, fmt.Errorf("exec in %s: enter %s namespace: %w", st.Name, n.ns, err)
+			return ExitFailed, fmt.Errorf("exec in %s: enter %s namespace: %w", st.Name, n.ns, err)
 		}
 	}
 	spec := Spec{Name: st.Name, Command: o.Command, Env: o.Env, Workdir: o.Workdir, User: st.User,
@@ -244,7 +244,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	}
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
-		return 125, err
+		return ExitFailed, err
 	}
 	defer parentEnd.Close()
 	cmd := &exec.Cmd{
@@ -273,7 +273,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	sb := &Sandbox{spec: Spec{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}}
 	if err := sb.stdio(cmd); err != nil {
 		childEnd.Close()
-		return 125, err
+		return ExitFailed, err
 	}
 	if useFD {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgFD
@@ -285,7 +285,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	}
 	sb.closers = nil
 	if err != nil {
-		return 125, fmt.Errorf("exec in %s: %w", st.Name, err)
+		return ExitFailed, fmt.Errorf("exec in %s: %w", st.Name, err)
 	}
 	if !useFD || f.Mode() != cgroup.ModeUnified {
 		add := m.AddProc
@@ -295,13 +295,13 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		if err := add(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			return 125, err
+			return ExitFailed, err
 		}
 	}
 	if err := send(parentEnd, message{Type: msgConfig, Config: cfg}); err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return 125, err
+		return ExitFailed, err
 	}
 	var msg message
 	if derr := jsonDecode(parentEnd, &msg); derr == nil && msg.Type == msgError {
@@ -322,7 +322,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		return ws.ExitStatus(), nil
 	}
 	if err != nil {
-		return 125, err
+		return ExitFailed, err
 	}
 	return 0, nil
 }

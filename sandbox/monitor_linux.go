@@ -18,7 +18,7 @@ import (
 func startDetached(spec Spec, t0 time.Time) (*Sandbox, error) {
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
-		return nil, startErr(125, err)
+		return nil, startErr(ExitFailed, err)
 	}
 	defer parentEnd.Close()
 	cmd := &exec.Cmd{
@@ -31,19 +31,19 @@ func startDetached(spec Spec, t0 time.Time) (*Sandbox, error) {
 	err = cmd.Start()
 	childEnd.Close()
 	if err != nil {
-		return nil, startErr(125, fmt.Errorf("start sandbox monitor: %w", err))
+		return nil, startErr(ExitFailed, fmt.Errorf("start sandbox monitor: %w", err))
 	}
 	cfg := &initConfig{Spec: spec, Resources: &spec.Resources}
 	cfg.Cwd, _ = os.Getwd()
 	if err := send(parentEnd, message{Type: msgConfig, Config: cfg}); err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return nil, startErr(125, err)
+		return nil, startErr(ExitFailed, err)
 	}
 	var m message
 	if err := json.NewDecoder(parentEnd).Decode(&m); err != nil {
 		_ = cmd.Wait()
-		return nil, startErr(125, fmt.Errorf("sandbox monitor: %w", err))
+		return nil, startErr(ExitFailed, fmt.Errorf("sandbox monitor: %w", err))
 	}
 	if m.Type != msgStarted {
 		_ = cmd.Wait()
@@ -69,8 +69,8 @@ func (sb *Sandbox) waitDetached() (Result, error) {
 func monitorMain(sync *os.File) int {
 	var m message
 	if err := json.NewDecoder(sync).Decode(&m); err != nil || m.Config == nil {
-		_ = send(sync, message{Type: msgError, Code: 125, Error: fmt.Sprintf("sandbox monitor: read config: %v", err)})
-		return 125
+		_ = send(sync, message{Type: msgError, Code: ExitFailed, Error: fmt.Sprintf("sandbox monitor: read config: %v", err)})
+		return ExitFailed
 	}
 	cfg := m.Config
 	if cfg.Cwd != "" {
@@ -84,7 +84,7 @@ func monitorMain(sync *os.File) int {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
 	sb, err := Start(spec)
 	if err != nil {
-		code := 125
+		code := ExitFailed
 		var se *StartError
 		if errors.As(err, &se) {
 			code = se.Code

@@ -173,10 +173,13 @@ type Spec struct {
 
 	// CgroupParent is the group under which the sandbox's group is made,
 	// default DefaultCgroupParent. StateDir holds the state of running
-	// sandboxes, default DefaultStateDir. CgroupRoot is the root the cgroup
-	// filesystems are found under ("/" on a host).
+	// sandboxes, default DefaultStateDir.
 	CgroupParent string `json:"cgroup_parent,omitempty"`
 	StateDir     string `json:"state_dir,omitempty"`
+	// Cgroups is the cgroup layout the sandbox's group is made in; nil
+	// reads the live host's. A caller that has read it already passes it
+	// on, and one that starts many sandboxes keeps a cgroup.Host for it.
+	Cgroups *cgroup.FS `json:"-"`
 
 	// logToState sends the output to a log file in the state directory
 	// (set by the monitor of a detached sandbox).
@@ -200,8 +203,10 @@ func GenerateName() string {
 	return "sb-" + hex.EncodeToString(b[:])
 }
 
-// normalize fills defaults; Validate must pass afterwards.
-func (s *Spec) normalize() {
+// normalize fills defaults and makes paths absolute: the step Start takes
+// before Validate, which only checks. Its error is a working directory it
+// cannot read for a relative --rootfs.
+func (s *Spec) normalize() error {
 	if s.Name == "" {
 		s.Name = GenerateName()
 	}
@@ -223,10 +228,21 @@ func (s *Spec) normalize() {
 	if s.Overlay && s.KeepUpper != "" {
 		s.KeepUpper = filepath.Clean(s.KeepUpper)
 	}
+	if s.Rootfs != "" && !filepath.IsAbs(s.Rootfs) {
+		abs, err := filepath.Abs(s.Rootfs)
+		if err != nil {
+			return fmt.Errorf("--rootfs %s: %w", s.Rootfs, err)
+		}
+		s.Rootfs = abs
+	}
+	return nil
 }
 
-// Validate checks the spec without touching the system beyond stat calls.
-// Messages name the flag ctop run takes for the field.
+// Validate checks the spec without changing it and without touching the
+// system beyond stat calls. Messages name the flag ctop run takes for the
+// field. Start fills the defaults first (a name, the network, the
+// hostname, an absolute rootfs); a spec validated without them may fail
+// for want of a name.
 func (s *Spec) Validate() error {
 	if len(s.Command) == 0 || s.Command[0] == "" {
 		return fmt.Errorf("no command: give one after the flags, like ctop run -- sh")
@@ -269,13 +285,6 @@ func (s *Spec) Validate() error {
 		if !st.IsDir() {
 			return fmt.Errorf("--rootfs %s: not a directory", s.Rootfs)
 		}
-		if !filepath.IsAbs(s.Rootfs) {
-			abs, err := filepath.Abs(s.Rootfs)
-			if err != nil {
-				return fmt.Errorf("--rootfs %s: %w", s.Rootfs, err)
-			}
-			s.Rootfs = abs
-		}
 	}
 	if s.Overlay && s.Rootfs == "" {
 		return fmt.Errorf("--overlay needs --rootfs: it layers over the root filesystem")
@@ -317,6 +326,22 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("cgroup parent %q: want an absolute path without '..'", s.CgroupParent)
 	}
 	return nil
+}
+
+// DefaultSwap applies docker's default when a memory limit is given
+// without a memory+swap limit: as much swap as memory (memory plus swap =
+// twice the memory) where the kernel accounts swap (f.SwapAccounted);
+// elsewhere, as in docker, memory is limited and swap is not. It is
+// docker run's rule for --memory, so it lives with the spec rather than
+// with cgroup.Resources, which ctop update also writes and where a nil
+// MemorySwap must stay "leave alone".
+func (s *Spec) DefaultSwap(f *cgroup.FS) {
+	r := &s.Resources
+	if r.MemoryMax == nil || r.MemorySwap != nil || !r.MemoryMax.Finite() || !f.SwapAccounted() {
+		return
+	}
+	l := cgroup.LimitOf(2 * r.MemoryMax.V)
+	r.MemorySwap = &l
 }
 
 // CgroupPath is the sandbox's cgroup path.

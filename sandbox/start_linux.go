@@ -83,9 +83,11 @@ func (s *Sandbox) Cgroup() string { return s.spec.CgroupPath() }
 // nothing is left behind.
 func Start(spec Spec) (*Sandbox, error) {
 	t0 := time.Now()
-	spec.normalize()
+	if err := spec.normalize(); err != nil {
+		return nil, startErr(ExitFailed, err)
+	}
 	if err := spec.Validate(); err != nil {
-		return nil, startErr(125, err)
+		return nil, startErr(ExitFailed, err)
 	}
 	if spec.Detach {
 		return startDetached(spec, t0)
@@ -93,7 +95,7 @@ func Start(spec Spec) (*Sandbox, error) {
 	sb := &Sandbox{Name: spec.Name, Started: t0, spec: spec}
 	if err := sb.start(); err != nil {
 		sb.abort()
-		return nil, startErr(125, err)
+		return nil, startErr(ExitFailed, err)
 	}
 	sb.StartLatency = time.Since(t0)
 	return sb, nil
@@ -263,7 +265,11 @@ func (sb *Sandbox) prepare() error {
 }
 
 func (sb *Sandbox) openFS() error {
-	f, err := cgroup.OpenHost()
+	if sb.spec.Cgroups != nil {
+		sb.fs = sb.spec.Cgroups
+		return nil
+	}
+	f, err := cgroup.Open("/")
 	if err != nil {
 		return err
 	}
@@ -359,7 +365,7 @@ func (sb *Sandbox) launch(n *nest) error {
 		pid, err = n.start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio))
 	}
 	if err != nil {
-		return startErr(125, err)
+		return startErr(ExitFailed, err)
 	}
 	sb.Pid = pid
 	if sb.proc, err = os.FindProcess(pid); err != nil {

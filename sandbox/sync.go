@@ -36,7 +36,7 @@ import (
 //	record pid in state, return
 //
 // EOF without an error message means the command is running. An execve
-// failure is reported as msgError (126: cannot execute, 127: not found).
+// failure is reported as msgError (ExitCannotExec, ExitNotFound).
 //
 // For a detached sandbox, the caller first starts a monitor (role monitor)
 // the same way, without new namespaces: it sends msgConfig to the monitor,
@@ -77,7 +77,8 @@ const (
 type message struct {
 	Type   msgType     `json:"type"`
 	Config *initConfig `json:"config,omitempty"`
-	// Code is the exit code a failure maps to (125, 126, 127).
+	// Code is the exit code a failure maps to (ExitFailed, ExitCannotExec,
+	// ExitNotFound).
 	Code  int    `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
 	// Pid and Name answer a monitor's caller.
@@ -118,8 +119,7 @@ func send(w io.Writer, m message) error {
 }
 
 // StartError is a failure to start a sandbox; Code is the exit status
-// docker gives the same failure: 125 (ctop failed), 126 (the command cannot
-// be executed) or 127 (the command was not found).
+// docker gives the same failure: ExitFailed, ExitCannotExec or ExitNotFound.
 type StartError struct {
 	Code int
 	Err  error

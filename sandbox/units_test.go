@@ -146,7 +146,9 @@ func TestSpecValidate(t *testing.T) {
 	dir := t.TempDir()
 	base := func() Spec {
 		s := Spec{Command: []string{"true"}, Namespaces: DefaultNamespaces()}
-		s.normalize()
+		if err := s.normalize(); err != nil {
+			t.Fatal(err)
+		}
 		return s
 	}
 	if s := base(); s.Validate() != nil || s.Network != NetworkNone || s.Hostname != s.Name {

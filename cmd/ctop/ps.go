@@ -147,7 +147,7 @@ func psDoc(ref nsinfo.Reference, procs []nsinfo.Process) any {
 		p := &procs[k]
 		j := &doc.Processes[k]
 		*j = psProc{PID: p.PID, PPID: p.PPID, NSpidChain: p.NSpid, UID: p.UID, GID: p.GID, User: p.User,
-			Comm: p.Comm, StartTime: p.StartTime, Cgroup: p.CgroupPath(), Cgroups: p.Cgroups,
+			Comm: p.Comm, StartTime: p.StartTime, Cgroup: nsinfo.CgroupPath(p.Cgroups), Cgroups: p.Cgroups,
 			Unavailable: psUnavailable(p)}
 		if p.Unavailable&nsinfo.FieldStatus == 0 {
 			own := p.OwnPID()
@@ -217,7 +217,7 @@ func writePsJSON(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) erro
 		b = append(b, `,"start_time":`...)
 		b = strconv.AppendUint(b, p.StartTime, 10)
 		b = append(b, `,"cgroup":`...)
-		b = appendString(b, p.CgroupPath())
+		b = appendString(b, nsinfo.CgroupPath(p.Cgroups))
 		b = append(b, `,"cgroups":`...)
 		if p.Cgroups == nil {
 			b = append(b, "null"...)
@@ -392,7 +392,7 @@ func writePsTable(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) err
 			}
 		}
 		line = append(line, '\t')
-		if cg := p.CgroupPath(); cg != "" {
+		if cg := nsinfo.CgroupPath(p.Cgroups); cg != "" {
 			line = append(line, cg...)
 		} else {
 			line = append(line, '?')

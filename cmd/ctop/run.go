@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -33,8 +32,8 @@ func statusErr(code int) error {
 	return &exitError{code: code, err: quietExit{code}}
 }
 
-// usageErr is bad input: docker exits 125 for it.
-func usageErr(err error) error { return &exitError{code: 125, err: err} }
+// usageErr is bad input: docker exits 125 (sandbox.ExitFailed) for it.
+func usageErr(err error) error { return &exitError{code: sandbox.ExitFailed, err: err} }
 
 // flagErr125 makes cobra's own flag errors exit 125, as docker's do.
 func flagErr125(_ *cobra.Command, err error) error { return usageErr(err) }
@@ -402,11 +401,12 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	// The layout sandbox.Start reads too: kept, it is parsed once.
-	f, err := cgroup.OpenHost()
+	// The layout sandbox.Start reads too: passed on, it is parsed once.
+	f, err := cgroup.Open("/")
 	if err != nil {
 		return usageErr(err)
 	}
+	spec.Cgroups = f
 	if os.Geteuid() != 0 {
 		if err := o.place.forUser(c.Flags(), f); err != nil {
 			return usageErr(fmt.Errorf("run: %w", err))
@@ -419,7 +419,7 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		}
 	}
 	o.place.reap(f)
-	defaultSwap(f, &spec.Resources)
+	spec.DefaultSwap(f)
 	if o.interactive {
 		spec.Stdin = os.Stdin
 	}
@@ -469,42 +469,6 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		fmt.Fprintln(os.Stderr, "ctop:", werr)
 	}
 	return statusErr(res.ExitCode)
-}
-
-// defaultSwap applies docker's default when --memory is given without
-// --memory-swap: as much swap as memory (memory plus swap = twice the
-// memory) where the kernel accounts swap; elsewhere, as in docker, memory
-// is limited and swap is not.
-func defaultSwap(f *cgroup.FS, r *cgroup.Resources) {
-	if r.MemoryMax == nil || r.MemorySwap != nil || !r.MemoryMax.Finite() || !swapAccounted(f) {
-		return
-	}
-	l := cgroup.LimitOf(2 * r.MemoryMax.V)
-	r.MemorySwap = &l
-}
-
-// swapAccounted reports whether the kernel limits swap per group: v1 has
-// memory.memsw.* files, v2 memory.swap.max in non-root groups.
-func swapAccounted(f *cgroup.FS) bool {
-	if f.Mode() != cgroup.ModeUnified {
-		dir, ok := f.Dir("memory", "/")
-		if !ok {
-			return false
-		}
-		_, err := os.Stat(filepath.Join(dir, "memory.memsw.limit_in_bytes"))
-		return err == nil
-	}
-	root, ok := f.Dir("", "/")
-	if !ok {
-		return false
-	}
-	ents, _ := os.ReadDir(root)
-	for _, e := range ents {
-		if _, err := os.Stat(filepath.Join(root, e.Name(), "memory.swap.max")); e.IsDir() && err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // relayed are the signals ctop run passes on to the sandbox.

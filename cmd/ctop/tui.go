@@ -104,7 +104,7 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	// Usage is read every tick; the walk and the limits every fullScanEvery
 	// ticks, and at once after the UI changed a limit or made a sandbox.
 	scanner := cgroup.NewScanner(f, cgroup.ScanOptions{Path: "/"}, fullScanEvery)
-	procs := &procSource{fs: nfs, tracker: nsinfo.NewTracker(nfs), mode: f.Mode()}
+	procs := &procSource{fs: nfs, tracker: nsinfo.NewTracker(nfs)}
 	src := ui.Sources{
 		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
@@ -151,10 +151,9 @@ func (g groupSource) Dir(controller, path string) (string, bool) { return g.fs.D
 type procSource struct {
 	fs      nsinfo.FS
 	tracker *nsinfo.Tracker
-	mode    cgroup.Mode
 	mu      sync.Mutex // the tracker and the cache are not safe for concurrent use
 
-	// paths caches cgroupOf by the entries' first element: nsinfo hands
+	// paths caches nsinfo.CgroupPath by the entries' first element: nsinfo hands
 	// out one slice per distinct /proc/PID/cgroup text.
 	paths    map[*nsinfo.CgroupEntry]string
 	host     [8]ui.NSID
@@ -248,7 +247,7 @@ func (s *procSource) convert(p *nsinfo.Process) ui.Process {
 	return up
 }
 
-// cachedCgroupOf is cgroupOf through the paths cache.
+// cachedCgroupOf is nsinfo.CgroupPath through the paths cache.
 func (s *procSource) cachedCgroupOf(es []nsinfo.CgroupEntry) string {
 	if len(es) == 0 {
 		return ""
@@ -259,34 +258,9 @@ func (s *procSource) cachedCgroupOf(es []nsinfo.CgroupEntry) string {
 	if s.paths == nil {
 		s.paths = map[*nsinfo.CgroupEntry]string{}
 	}
-	p := s.cgroupOf(es)
+	p := nsinfo.CgroupPath(es)
 	s.paths[&es[0]] = p
 	return p
-}
-
-// cgroupOf picks the path that keys the cgroup snapshot: the v2 path on a
-// unified host, else the memory hierarchy's (then cpu's, then any).
-func (s *procSource) cgroupOf(es []nsinfo.CgroupEntry) string {
-	if s.mode == cgroup.ModeUnified {
-		for _, e := range es {
-			if e.HierarchyID == 0 {
-				return e.Path
-			}
-		}
-	}
-	for _, want := range []string{"memory", "cpu", "pids", "name=systemd"} {
-		for _, e := range es {
-			for _, c := range e.Controllers {
-				if c == want {
-					return e.Path
-				}
-			}
-		}
-	}
-	if len(es) > 0 {
-		return es[0].Path
-	}
-	return ""
 }
 
 // nsOrder maps nsinfo's type order to the ui's, once.
@@ -330,20 +304,13 @@ func (s isolationSource) Isolation(pid int) (ui.Isolation, error) {
 	}
 	iso := ui.Isolation{PID: pid, NSPid: p.OwnPID(), Command: p.Command(), NS: nsSet(p.NS), Host: nsSet(ref.NS),
 		HostFrom: fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm), Root: d.Root,
-		UIDMap: idMapText(d.UIDMap), GIDMap: idMapText(d.GIDMap), Cgroup: s.procs.cgroupOf(p.Cgroups)}
+		UIDMap: idMapText(d.UIDMap), GIDMap: idMapText(d.GIDMap), Cgroup: nsinfo.CgroupPath(p.Cgroups)}
 	// The hostname of another uts namespace cannot be read without entering
 	// it; a sandbox's is in its state.
 	if iso.NS[ui.NSUts] == iso.Host[ui.NSUts] {
 		iso.Hostname, _ = os.Hostname()
-	} else if states, err := sandbox.List(s.place.stateDir); err == nil {
-		for _, st := range states {
-			if st.Cgroup == iso.Cgroup {
-				iso.Hostname = st.Hostname
-				if iso.Hostname == "" {
-					iso.Hostname = st.Name
-				}
-			}
-		}
+	} else {
+		iso.Hostname, _ = sandbox.Hostname(s.place.stateDir, iso.Cgroup)
 	}
 	return iso, nil
 }
@@ -359,7 +326,10 @@ func idMapText(m []nsinfo.IDMapEntry) string {
 // launcher starts, lists and stops sandboxes through the sandbox package,
 // with ctop run's validation.
 type launcher struct {
-	fs      *cgroup.FS
+	fs *cgroup.FS
+	// host is the layout each sandbox is made in, read again after the
+	// mount table changed.
+	host    cgroup.Host
 	place   sandboxPlace
 	scanner *cgroup.Scanner
 }
@@ -392,7 +362,10 @@ func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
 	// As ctop run does: clean up after a killed ctop, and give docker's
 	// default swap with a memory limit.
 	sandbox.Reap(l.fs, l.place.stateDir, l.place.cgroupParent)
-	defaultSwap(l.fs, &spec.Resources)
+	spec.DefaultSwap(l.fs)
+	if spec.Cgroups, err = l.host.FS(); err != nil {
+		return ui.Sandbox{}, err
+	}
 	sb, err := sandbox.Start(spec)
 	if err != nil {
 		return ui.Sandbox{}, err
@@ -436,21 +409,9 @@ func (l *launcher) Output(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if st.Log == "" {
-		return "", fmt.Errorf("sandbox %s keeps no output log (it was not started detached)", name)
-	}
-	fh, err := os.Open(st.Log)
+	b, err := st.Output(64 << 10)
 	if err != nil {
-		return "", fmt.Errorf("read output of sandbox %s: %w", name, err)
-	}
-	defer fh.Close()
-	const tail = 64 << 10
-	if fi, err := fh.Stat(); err == nil && fi.Size() > tail {
-		_, _ = fh.Seek(-tail, io.SeekEnd)
-	}
-	b, err := io.ReadAll(fh)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", st.Log, err)
+		return "", err
 	}
 	if len(b) == 0 {
 		return "(no output yet)", nil

@@ -1,18 +1,24 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 
-	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 // TestProcSourceFixture: the TUI's process table holds, for every process
-// of the v2 fixture host, what a fresh nsinfo read says, with the host's
+// of the fixture hosts, what a fresh nsinfo read says, with the host's
 // reference namespaces; a second sample (from the tracker's caches) holds
 // the same.
 func TestProcSourceFixture(t *testing.T) {
-	fs, err := nsinfo.Open(nsFixtures[1])
+	for _, root := range nsFixtures {
+		t.Run(filepath.Base(root), func(t *testing.T) { testProcSource(t, root) })
+	}
+}
+
+func testProcSource(t *testing.T, root string) {
+	fs, err := nsinfo.Open(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +30,7 @@ func TestProcSourceFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &procSource{fs: fs, tracker: nsinfo.NewTracker(fs), mode: cgroup.ModeUnified}
+	src := &procSource{fs: fs, tracker: nsinfo.NewTracker(fs)}
 	for sample := range 2 {
 		table, err := src.Processes()
 		if err != nil {
@@ -39,7 +45,7 @@ func TestProcSourceFixture(t *testing.T) {
 		for i, p := range table.Procs {
 			w := want[i]
 			if p.PID != w.PID || p.PPID != w.PPID || p.User != w.User || p.Command != w.Comm ||
-				p.Start != w.StartTime || p.NS != nsSet(w.NS) || p.Cgroup != w.CgroupPath() {
+				p.Start != w.StartTime || p.NS != nsSet(w.NS) || p.Cgroup != nsinfo.CgroupPath(w.Cgroups) {
 				t.Errorf("sample %d: pid %d shown as %+v, nsinfo reads %+v", sample, w.PID, p, w)
 			}
 			if own := w.OwnPID(); own != w.PID && p.NSPid != own {

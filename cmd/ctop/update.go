@@ -36,7 +36,7 @@ The flags, their units and their validation are ctop run's.`,
 				return usageErr(err)
 			}
 			if r.Empty() {
-				return usageErr(errors.New("update: no limit to change: give --cpus, --memory, --pids-limit..."))
+				return usageErr(errors.New("update: no limit to change: give --cpus, --memory, --pids-limit or another limit flag"))
 			}
 			f, err := cgroup.Open("/")
 			if err != nil {
