@@ -141,7 +141,7 @@ func TestStopConfirms(t *testing.T) {
 	if len(f.stopped) != 0 {
 		t.Fatal("stopped without a yes")
 	}
-	m = keys(m, "K", "y")
+	keys(m, "K", "y")
 	if diff := cmp.Diff([]string{"web"}, f.stopped); diff != "" {
 		t.Errorf("stopped (-want +got):\n%s", diff)
 	}

@@ -19,11 +19,10 @@ type nsKey struct {
 // nsGroup is a namespace as lsns shows it: its processes counted, and the
 // lowest pid in it with that process's user and command.
 type nsGroup struct {
-	key     nsKey
-	procs   int
-	lowest  *Process
-	host    bool
-	matches bool
+	key    nsKey
+	procs  int
+	lowest *Process
+	host   bool
 }
 
 var nsColumns = []column{
