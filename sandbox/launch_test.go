@@ -142,12 +142,12 @@ func TestExecFailure(t *testing.T) {
 		code  int
 		msg   string
 	}{
-		{"tool", []string{"/bin/tool"}, -1, unix.ENOENT, 127, "tool: executable file not found in $PATH"},
-		{"/no/tool", []string{"/no/tool"}, -1, unix.ENOENT, 127, "/no/tool: no such file or directory"},
-		{"/a/b", []string{"/a/b"}, 0, unix.ENOTDIR, 127, "/a/b: no such file or directory"},
-		{"d", []string{dir}, 0, unix.EACCES, 126, dir + " is a directory"},
-		{"f", []string{file}, 0, unix.EACCES, 126, file + ": permission denied"},
-		{"f", []string{file}, 0, unix.ENOEXEC, 126, "exec " + file + ": exec format error"},
+		{"tool", []string{"/bin/tool"}, -1, unix.ENOENT, ExitNotFound, "tool: executable file not found in $PATH"},
+		{"/no/tool", []string{"/no/tool"}, -1, unix.ENOENT, ExitNotFound, "/no/tool: no such file or directory"},
+		{"/a/b", []string{"/a/b"}, 0, unix.ENOTDIR, ExitNotFound, "/a/b: no such file or directory"},
+		{"d", []string{dir}, 0, unix.EACCES, ExitCannotExec, dir + " is a directory"},
+		{"f", []string{file}, 0, unix.EACCES, ExitCannotExec, file + ": permission denied"},
+		{"f", []string{file}, 0, unix.ENOEXEC, ExitCannotExec, "exec " + file + ": exec format error"},
 	} {
 		err := execFailure(tc.name, tc.paths, tc.i, tc.errno)
 		var se *StartError
@@ -175,8 +175,8 @@ func TestCanLaunch(t *testing.T) {
 	}
 }
 
-// TestLaunchSetupFailure: a step that fails in the child is reported by
-// name, with exit code 125, and leaves nothing behind.
+// TestLaunchSetupFailure: a step that fails in the child or the init is
+// reported by name, with exit code 125, and leaves nothing behind.
 func TestLaunchSetupFailure(t *testing.T) {
 	e := newTestEnv(t)
 	for _, tc := range []struct {
@@ -186,14 +186,18 @@ func TestLaunchSetupFailure(t *testing.T) {
 		{func(s *Spec) { s.Workdir = "/no/such/dir" }, "--workdir /no/such/dir: no such file or directory"},
 		{func(s *Spec) { s.Binds = []Bind{{Source: "/no/such/src", Dest: "/mnt"}} }, "-v /no/such/src:/mnt: no such file or directory"},
 	} {
-		s := e.spec("true")
-		tc.mod(&s)
-		_, err := Start(s)
-		var se *StartError
-		if !errors.As(err, &se) || se.Code != 125 || err.Error() != tc.want {
-			t.Errorf("got %v, want 125 %q", err, tc.want)
+		// The same failure, by the same step, on both paths.
+		for _, viaInit := range []bool{false, true} {
+			s := e.spec("true")
+			s.viaInit = viaInit
+			tc.mod(&s)
+			_, err := Start(s)
+			var se *StartError
+			if !errors.As(err, &se) || se.Code != ExitFailed || err.Error() != tc.want {
+				t.Errorf("re-executed init %v: got %v, want 125 %q", viaInit, err, tc.want)
+			}
+			e.assertGone()
 		}
-		e.assertGone()
 	}
 }
 
@@ -214,7 +218,7 @@ func TestStateFile(t *testing.T) {
 	}
 	_, err = Start(s)
 	var se *StartError
-	if !errors.As(err, &se) || se.Code != 125 || !strings.Contains(err.Error(), "--name dup") {
+	if !errors.As(err, &se) || se.Code != ExitFailed || !strings.Contains(err.Error(), "--name dup") {
 		t.Errorf("second sandbox named dup: %v, want a 125 error naming --name dup", err)
 	}
 	// The first is untouched: its state, pid (written while it runs) and
