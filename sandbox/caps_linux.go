@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -41,18 +40,4 @@ func lastCap() int {
 		}
 	}
 	return unix.CAP_LAST_CAP
-}
-
-// dropPrivileges limits the calling thread (which then execs the command)
-// to docker's default capabilities, switches to the spec's user, sets
-// no_new_privs and re-arms the parent-death signal: the steps a launch
-// makes in its child (see launch.privileges), made here by the
-// re-executed init.
-func dropPrivileges(s *Spec) error {
-	l := &launch{}
-	l.privileges(s)
-	if i, errno := l.run(); errno != 0 {
-		return fmt.Errorf("%s: %w", l.ops[i].what, errno)
-	}
-	return nil
 }

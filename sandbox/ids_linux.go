@@ -4,7 +4,7 @@ package sandbox
 
 import "golang.org/x/sys/unix"
 
-// The system calls that set 32-bit user and group ids (launch.privileges).
+// The system calls that set 32-bit user and group ids (plan.privileges).
 const (
 	sysSetresuid = unix.SYS_SETRESUID
 	sysSetresgid = unix.SYS_SETRESGID

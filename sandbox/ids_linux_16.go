@@ -4,7 +4,7 @@ package sandbox
 
 import "golang.org/x/sys/unix"
 
-// The system calls that set 32-bit user and group ids (launch.privileges):
+// The system calls that set 32-bit user and group ids (plan.privileges):
 // on 386 and arm the calls without the suffix take 16-bit ids.
 const (
 	sysSetresuid = unix.SYS_SETRESUID32

@@ -7,8 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
+	"syscall"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +31,7 @@ func Init() bool {
 	sync, err := syncFile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ctop:", err)
-		os.Exit(125)
+		os.Exit(ExitFailed)
 	}
 	os.Unsetenv(envSyncFD)
 	var code int
@@ -41,7 +42,7 @@ func Init() bool {
 		code = monitorMain(sync)
 		os.Exit(code)
 	default:
-		code, err = 125, fmt.Errorf("unknown role %q", role)
+		code, err = ExitFailed, fmt.Errorf("unknown role %q", role)
 	}
 	// childMain returns only on failure.
 	if err == nil {
@@ -54,180 +55,150 @@ func Init() bool {
 	return true
 }
 
-// childMain reads the config and sets the sandbox up; it returns only on
-// failure, with the exit code the failure maps to.
+// childMain reads the config and runs the sandbox's plan; it returns only
+// on failure, with the exit code the failure maps to.
 func childMain(role string, sync *os.File) (int, error) {
-	if role == roleExec {
-		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-			return 125, fmt.Errorf("set parent-death signal: %w", err)
-		}
-	}
 	var m message
 	if err := json.NewDecoder(sync).Decode(&m); err != nil || m.Type != msgConfig || m.Config == nil {
-		return 125, fmt.Errorf("read sandbox config: %v", err)
+		return ExitFailed, fmt.Errorf("read sandbox config: %v", err)
 	}
 	cfg := m.Config
-	if role == roleInit {
-		if err := setupNamespaces(cfg); err != nil {
-			return 125, err
+	e := planEnv{via: viaInit, cwd: cfg.Cwd, overlay: cfg.Overlay}
+	if role == roleExec {
+		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD}
+	}
+	p := buildPlan(&cfg.Spec, e)
+	if err := runSteps(p.steps); err != nil {
+		return ExitFailed, err
+	}
+	for _, fd := range []int{cfg.MountNSFD, cfg.CgroupNSFD} {
+		if fd > 0 {
+			unix.Close(fd)
 		}
-	}
-	if role == roleExec && cfg.CgroupNSFD > 0 {
-		if err := unix.Setns(cfg.CgroupNSFD, unix.CLONE_NEWCGROUP); err != nil {
-			return 125, fmt.Errorf("enter cgroup namespace: %w", err)
-		}
-		unix.Close(cfg.CgroupNSFD)
-	}
-	if role == roleExec && cfg.MountNSFD > 0 {
-		// A thread sharing its filesystem context (all Go threads do) may
-		// not join a mount namespace; this one stops sharing it first.
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			return 125, fmt.Errorf("unshare fs: %w", err)
-		}
-		if err := unix.Setns(cfg.MountNSFD, unix.CLONE_NEWNS); err != nil {
-			return 125, fmt.Errorf("enter mount namespace: %w", err)
-		}
-		unix.Close(cfg.MountNSFD)
-	}
-	return finishAndExec(cfg, sync)
-}
-
-// setupNamespaces prepares the new namespaces: cgroup, mounts and root,
-// hostname, loopback.
-func setupNamespaces(cfg *initConfig) error {
-	s := &cfg.Spec
-	if s.Has(NSCgroup) {
-		// Unshared only now that the parent has placed this process in its
-		// cgroup, so the namespace's root is the sandbox's own group.
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
-	if s.Has(NSMount) {
-		if err := setupMounts(cfg); err != nil {
-			return err
-		}
-	}
-	if s.Has(NSUTS) && s.Hostname != "" {
-		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
-			return fmt.Errorf("set hostname %q: %w", s.Hostname, err)
-		}
-	}
-	if s.Has(NSNet) {
-		if err := loopbackUp(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// loopbackUp brings up lo in a new network namespace (SIOCSIFFLAGS, as
-// ip link set lo up does, with no dependency on the ip binary).
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("bring up lo: socket: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return fmt.Errorf("bring up lo: %w", err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bring up lo: get flags: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bring up lo: set flags: %w", err)
-	}
-	return nil
-}
-
-// finishAndExec does the last steps in the sandbox: workdir, command lookup,
-// capabilities, user, no_new_privs, and execve. It returns only on failure.
-func finishAndExec(cfg *initConfig, sync *os.File) (int, error) {
-	s := &cfg.Spec
-	dir := s.Workdir
-	if dir == "" && s.Rootfs == "" {
-		dir = cfg.Cwd
-	}
-	if dir != "" {
-		if err := os.Chdir(dir); err != nil {
-			return 125, fmt.Errorf("--workdir %s: %w", dir, err)
-		}
-	}
-	env := s.environ()
-	path, code, err := lookPath(s.Command[0], env)
-	if err != nil {
-		return code, err
-	}
-	if err := dropPrivileges(s); err != nil {
-		return 125, err
-	}
-	// Ignored signals stay ignored across execve: the command gets the
-	// default actions, as a launched one does.
-	sigs := &launch{}
-	sigs.resetSignals()
-	if i, errno := sigs.run(); errno != 0 {
-		return 125, fmt.Errorf("%s: %w", sigs.ops[i].what, errno)
 	}
 	unix.CloseOnExec(int(sync.Fd()))
-	err = unix.Exec(path, s.Command, env)
-	code = 126
-	if errors.Is(err, unix.ENOENT) {
-		code = 127
+	err := p.exec()
+	var se *StartError
+	if errors.As(err, &se) {
+		return se.Code, se.Err
 	}
-	return code, fmt.Errorf("exec %s: %w", path, err)
+	return ExitCannotExec, err
 }
 
-// lookPath finds name in the PATH of env, as a shell would, inside the
-// sandbox's root. It returns 127 when nothing is found and 126 when the
-// file exists but cannot be executed.
-func lookPath(name string, env []string) (string, int, error) {
-	check := func(p string) (int, error) {
-		st, err := os.Stat(p)
-		if err != nil {
-			return 127, err
+// runSteps makes the steps of a plan in the re-executed init, by the
+// system calls a launch's child makes (launch.add, launch.run). In a
+// sandbox with a root of its own (stepRoot) the sandbox's paths resolve in
+// that root until pivot_root; symlinks in it are resolved as if it were
+// "/", so a link such as rootfs/evil -> /etc cannot make ctop mount on the
+// host, and the mount points missing there are made.
+func runSteps(steps []step) error {
+	root := ""
+	freshProc := true
+	for i := range steps {
+		st := steps[i]
+		if st.fresh && !freshProc {
+			continue
 		}
-		if st.IsDir() {
-			return 126, fmt.Errorf("%s is a directory", p)
-		}
-		if err := unix.Access(p, unix.X_OK); err != nil {
-			return 126, fmt.Errorf("%s: permission denied", p)
-		}
-		return 0, nil
-	}
-	if strings.Contains(name, "/") {
-		if code, err := check(name); err != nil {
-			if code == 127 {
-				return "", 127, fmt.Errorf("%s: no such file or directory", name)
+		if st.inRoot && root != "" {
+			t, err := securejoin.SecureJoin(root, st.path)
+			if err != nil {
+				return fmt.Errorf("%s: resolve %s in %s: %w", st.what, st.path, root, err)
 			}
-			return "", code, err
+			st.path = t
+			if err := makeMountPoint(&st); err != nil {
+				return err
+			}
 		}
-		return name, 0, nil
+		var err error
+		switch st.kind {
+		case stepDev:
+			err = setupDev(st.path)
+		case stepSys:
+			err = setupSys(st.path, st.n != 0)
+		case stepPivot:
+			err = pivot(root)
+		default:
+			l := &launch{}
+			l.add(&st)
+			_, errno := l.run()
+			if errno == unix.EPERM && st.kind == stepProc && root != "" {
+				// A user namespace without its own pid namespace may
+				// not mount proc: the host's is bound, and left as it
+				// is (the masks are the fresh one's).
+				freshProc = false
+				err = mount("/proc", st.path, "", unix.MS_BIND|unix.MS_REC, "")
+				break
+			}
+			if errno != 0 {
+				err = fmt.Errorf("%s: %w", st.what, errno)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if st.kind == stepRoot {
+			root = st.path
+		}
 	}
-	pathEnv := ""
-	for _, e := range env {
-		if v, ok := strings.CutPrefix(e, "PATH="); ok {
-			pathEnv = v
+	return nil
+}
+
+// makeMountPoint makes what a step mounts on, where it is missing in the
+// sandbox's root.
+func makeMountPoint(st *step) error {
+	var err error
+	switch st.mk {
+	case mkDir:
+		err = os.MkdirAll(st.path, st.mode)
+	case mkSource:
+		if _, lerr := os.Lstat(st.path); lerr == nil {
+			return nil
+		}
+		var fi os.FileInfo
+		if fi, err = os.Stat(st.src); err != nil {
+			return fmt.Errorf("%s: %w", st.what, err)
+		}
+		if fi.IsDir() {
+			err = os.MkdirAll(st.path, 0o755)
+		} else if err = os.MkdirAll(filepath.Dir(st.path), 0o755); err == nil {
+			var f *os.File
+			if f, err = os.OpenFile(st.path, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+				f.Close()
+			}
 		}
 	}
-	denied := ""
-	for _, d := range filepath.SplitList(pathEnv) {
-		if d == "" {
-			d = "."
-		}
-		p := filepath.Join(d, name)
-		code, err := check(p)
-		if err == nil {
-			return p, 0, nil
-		}
-		if code == 126 && denied == "" {
-			denied = p
-		}
+	if err != nil {
+		return fmt.Errorf("%s: %w", st.what, err)
 	}
-	if denied != "" {
-		return "", 126, fmt.Errorf("%s: permission denied", denied)
+	return nil
+}
+
+// exec executes the command, trying the plan's candidates in order as a
+// launch's child does (launch.child); it returns only on failure, mapped
+// as a launch's by execFailure. syscall.Exec, not a raw execve, so that
+// the runtime restores the open files limit it raised and no thread is
+// being made meanwhile.
+func (p *plan) exec() error {
+	denied, last := -1, syscall.Errno(unix.ENOENT)
+	for i, path := range p.paths {
+		err := syscall.Exec(path, p.argv, p.env)
+		e, ok := err.(syscall.Errno)
+		if !ok {
+			return fmt.Errorf("exec %s: %w", path, err)
+		}
+		switch e {
+		case unix.ENOENT, unix.ENOTDIR:
+		case unix.EACCES:
+			if denied < 0 {
+				denied = i
+			}
+		default:
+			return execFailure(p.argv[0], p.paths, i, e)
+		}
+		last = e
 	}
-	return "", 127, fmt.Errorf("%s: executable file not found in $PATH", name)
+	if denied >= 0 {
+		return execFailure(p.argv[0], p.paths, denied, unix.EACCES)
+	}
+	return execFailure(p.argv[0], p.paths, -1, last)
 }

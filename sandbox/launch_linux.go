@@ -15,8 +15,11 @@ import (
 )
 
 // A launch is a sandbox's init written out as the system calls it makes:
-// the parent prepares every argument, then a child cloned from it makes
-// the calls between clone and execve, with nothing else running in it.
+// the parent compiles the child's steps of the sandbox's plan
+// (plan_linux.go) and prepares every argument, then a child cloned from it
+// makes the calls between clone and execve, with nothing else running in
+// it. The re-executed init makes the same steps by the same calls
+// (runSteps).
 //
 // This replaces re-executing ctop as the init (see init_linux.go) for the
 // sandboxes whose setup decides nothing inside the new mount namespace:
@@ -75,6 +78,9 @@ const (
 	// of ctop, set by start) has exited: a parent that died before the
 	// child set its parent-death signal would never send it.
 	opParentAlive
+	// opLoopback brings up lo (SIOCSIFFLAGS, as ip link set lo up does,
+	// with no dependency on the ip binary).
+	opLoopback
 )
 
 // op is one step of a launch.
@@ -146,6 +152,102 @@ func (l *launch) mount(what, src, target, fstype string, flags uintptr, data str
 		d = l.cstr(data)
 	}
 	return l.call(what, unix.SYS_MOUNT, s, l.cstr(target), t, flags, d)
+}
+
+// add compiles a step of a plan into the system calls that make it. The
+// steps only the re-executed init makes (stepRoot's bind excepted) have
+// none: runSteps makes them.
+func (l *launch) add(st *step) {
+	var o *op
+	switch st.kind {
+	case stepUnshare:
+		o = l.call(st.what, unix.SYS_UNSHARE, uintptr(st.n))
+	case stepSetns:
+		o = l.call(st.what, unix.SYS_SETNS, uintptr(st.fd), uintptr(st.n))
+	case stepSetsid:
+		o = l.call(st.what, unix.SYS_SETSID)
+	case stepDup:
+		o = l.call(st.what, unix.SYS_DUP3, uintptr(st.fd), uintptr(st.n), 0)
+	case stepCtty:
+		o = l.call(st.what, unix.SYS_IOCTL, 0, unix.TIOCSCTTY, 1)
+	case stepPdeathsig:
+		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+	case stepParentAlive:
+		l.ops = append(l.ops, op{kind: opParentAlive, what: st.what})
+		l.alive = len(l.ops)
+		o = &l.ops[len(l.ops)-1]
+	case stepSignal:
+		// A zeroed struct sigaction: SIG_DFL, no flags, no mask.
+		o = l.call(st.what, unix.SYS_RT_SIGACTION, uintptr(st.n), uintptr(unsafe.Pointer(&defaultAction)), 0, 8)
+	case stepJoin:
+		l.ops = append(l.ops, op{kind: opJoin, args: [6]uintptr{l.cstr(st.path)}, what: st.what})
+		o = &l.ops[len(l.ops)-1]
+	case stepHostname:
+		o = l.call(st.what, unix.SYS_SETHOSTNAME, l.cstr(st.path), uintptr(len(st.path)))
+	case stepLoopback:
+		l.ops = append(l.ops, op{kind: opLoopback, what: st.what})
+		o = &l.ops[len(l.ops)-1]
+	case stepMount, stepProc, stepRoot:
+		src := st.src
+		if st.self {
+			src = st.path
+		}
+		o = l.mount(st.what, src, st.path, st.fstype, st.flags, st.data)
+	case stepReadOnly:
+		o = l.remountRO(st.what, st.path, st.flags, st.haveFlags)
+	case stepChdir:
+		o = l.call(st.what, unix.SYS_CHDIR, l.cstr(st.path))
+	case stepNofile:
+		var lim unix.Rlimit
+		_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+		l.nofile = &unix.Rlimit{Cur: uint64(st.n), Max: lim.Max}
+		o = l.call(st.what, unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(l.nofile)), 0)
+	case stepCapDrop:
+		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(st.n))
+	case stepAmbientClear:
+		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
+	case stepCapset:
+		l.capHdr = &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		l.capData = &[2]unix.CapUserData{
+			{Effective: uint32(st.mask), Permitted: uint32(st.mask)},
+			{Effective: uint32(st.mask >> 32), Permitted: uint32(st.mask >> 32)},
+		}
+		o = l.call(st.what, unix.SYS_CAPSET, uintptr(unsafe.Pointer(l.capHdr)), uintptr(unsafe.Pointer(l.capData)))
+	case stepSetgroups:
+		o = l.call(st.what, sysSetgroups, 0, 0)
+	case stepSetgid:
+		o = l.call(st.what, sysSetresgid, uintptr(st.n), uintptr(st.n), uintptr(st.n))
+	case stepSetuid:
+		o = l.call(st.what, sysSetresuid, uintptr(st.n), uintptr(st.n), uintptr(st.n))
+	case stepNoNewPrivs:
+		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
+	default:
+		return
+	}
+	o.skip = st.skip
+}
+
+// defaultAction is struct sigaction (any architecture's layout) for
+// SIG_DFL.
+var defaultAction [4]uint64
+
+// remountRO makes the tree at target read-only with mount_setattr (Linux
+// 5.12). On an older kernel it falls back, when haveFlags, to remounting
+// the top mount with flags, those of the mount target will be, which the
+// kernel may refuse to see cleared (see lockedFlags).
+func (l *launch) remountRO(what, target string, flags uintptr, haveFlags bool) *op {
+	if l.roAttr == nil {
+		l.roAttr = &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	}
+	o := l.call(what, unix.SYS_MOUNT_SETATTR, atFDCWD, l.cstr(target), unix.AT_RECURSIVE,
+		uintptr(unsafe.Pointer(l.roAttr)), unsafe.Sizeof(*l.roAttr))
+	if haveFlags {
+		alt := op{kind: opCall, trap: unix.SYS_MOUNT, what: what,
+			args: [6]uintptr{0, l.cstr(target), 0, unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | flags}}
+		l.alts = append(l.alts, alt)
+		o.fallback = len(l.alts)
+	}
+	return o
 }
 
 // childFailure is what the child writes to the parent before it exits: the
@@ -348,14 +450,14 @@ func (l *launch) failure(f childFailure) error {
 		if f.op < 0 || int(f.op) >= len(l.ops) {
 			return fmt.Errorf("sandbox init: step %d failed: %w", f.op, errno)
 		}
-		return &StartError{Code: 125, Err: fmt.Errorf("%s: %w", l.ops[f.op].what, errno)}
+		return &StartError{Code: ExitFailed, Err: fmt.Errorf("%s: %w", l.ops[f.op].what, errno)}
 	}
 	return execFailure(l.name, l.pathNames, int(f.path), errno)
 }
 
 // execFailure maps the execve that failed to docker's exit code and a
-// message like a shell's: 127 when nothing was found, 126 when a file was
-// found but cannot be executed.
+// message like a shell's: ExitNotFound when nothing was found,
+// ExitCannotExec when a file was found but cannot be executed.
 func execFailure(name string, paths []string, i int, errno syscall.Errno) error {
 	path := name
 	if i >= 0 && i < len(paths) {
@@ -364,16 +466,16 @@ func execFailure(name string, paths []string, i int, errno syscall.Errno) error 
 	switch {
 	case errno == unix.ENOENT || errno == unix.ENOTDIR:
 		if strings.Contains(name, "/") {
-			return &StartError{Code: 127, Err: fmt.Errorf("%s: no such file or directory", name)}
+			return &StartError{Code: ExitNotFound, Err: fmt.Errorf("%s: no such file or directory", name)}
 		}
-		return &StartError{Code: 127, Err: fmt.Errorf("%s: executable file not found in $PATH", name)}
+		return &StartError{Code: ExitNotFound, Err: fmt.Errorf("%s: executable file not found in $PATH", name)}
 	case errno == unix.EACCES:
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			return &StartError{Code: 126, Err: fmt.Errorf("%s is a directory", path)}
+			return &StartError{Code: ExitCannotExec, Err: fmt.Errorf("%s is a directory", path)}
 		}
-		return &StartError{Code: 126, Err: fmt.Errorf("%s: permission denied", path)}
+		return &StartError{Code: ExitCannotExec, Err: fmt.Errorf("%s: permission denied", path)}
 	}
-	return &StartError{Code: 126, Err: fmt.Errorf("exec %s: %w", path, errno)}
+	return &StartError{Code: ExitCannotExec, Err: fmt.Errorf("exec %s: %w", path, errno)}
 }
 
 // zeroTimespec is a poll timeout of zero: do not wait.
@@ -480,6 +582,21 @@ func (o *op) run() syscall.Errno {
 		}
 		zero := [1]byte{'0'}
 		_, _, e = syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&zero[0])), 1)
+		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		return e
+	case opLoopback:
+		fd, _, e := syscall.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if e != 0 {
+			return e
+		}
+		// struct ifreq: the name, then (a union) the flags.
+		var ifr [40]byte
+		ifr[0], ifr[1] = 'l', 'o'
+		_, _, e = syscall.RawSyscall(unix.SYS_IOCTL, fd, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&ifr[0])))
+		if e == 0 {
+			*(*uint16)(unsafe.Pointer(&ifr[unix.IFNAMSIZ])) |= unix.IFF_UP
+			_, _, e = syscall.RawSyscall(unix.SYS_IOCTL, fd, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&ifr[0])))
+		}
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
 		return e
 	case opParentAlive:

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"math/bits"
 	"os"
 	"os/signal"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
 
@@ -140,12 +142,12 @@ func TestExecFailure(t *testing.T) {
 		code  int
 		msg   string
 	}{
-		{"tool", []string{"/bin/tool"}, -1, unix.ENOENT, 127, "tool: executable file not found in $PATH"},
-		{"/no/tool", []string{"/no/tool"}, -1, unix.ENOENT, 127, "/no/tool: no such file or directory"},
-		{"/a/b", []string{"/a/b"}, 0, unix.ENOTDIR, 127, "/a/b: no such file or directory"},
-		{"d", []string{dir}, 0, unix.EACCES, 126, dir + " is a directory"},
-		{"f", []string{file}, 0, unix.EACCES, 126, file + ": permission denied"},
-		{"f", []string{file}, 0, unix.ENOEXEC, 126, "exec " + file + ": exec format error"},
+		{"tool", []string{"/bin/tool"}, -1, unix.ENOENT, ExitNotFound, "tool: executable file not found in $PATH"},
+		{"/no/tool", []string{"/no/tool"}, -1, unix.ENOENT, ExitNotFound, "/no/tool: no such file or directory"},
+		{"/a/b", []string{"/a/b"}, 0, unix.ENOTDIR, ExitNotFound, "/a/b: no such file or directory"},
+		{"d", []string{dir}, 0, unix.EACCES, ExitCannotExec, dir + " is a directory"},
+		{"f", []string{file}, 0, unix.EACCES, ExitCannotExec, file + ": permission denied"},
+		{"f", []string{file}, 0, unix.ENOEXEC, ExitCannotExec, "exec " + file + ": exec format error"},
 	} {
 		err := execFailure(tc.name, tc.paths, tc.i, tc.errno)
 		var se *StartError
@@ -173,8 +175,8 @@ func TestCanLaunch(t *testing.T) {
 	}
 }
 
-// TestLaunchSetupFailure: a step that fails in the child is reported by
-// name, with exit code 125, and leaves nothing behind.
+// TestLaunchSetupFailure: a step that fails in the child or the init is
+// reported by name, with exit code 125, and leaves nothing behind.
 func TestLaunchSetupFailure(t *testing.T) {
 	e := newTestEnv(t)
 	for _, tc := range []struct {
@@ -184,14 +186,18 @@ func TestLaunchSetupFailure(t *testing.T) {
 		{func(s *Spec) { s.Workdir = "/no/such/dir" }, "--workdir /no/such/dir: no such file or directory"},
 		{func(s *Spec) { s.Binds = []Bind{{Source: "/no/such/src", Dest: "/mnt"}} }, "-v /no/such/src:/mnt: no such file or directory"},
 	} {
-		s := e.spec("true")
-		tc.mod(&s)
-		_, err := Start(s)
-		var se *StartError
-		if !errors.As(err, &se) || se.Code != 125 || err.Error() != tc.want {
-			t.Errorf("got %v, want 125 %q", err, tc.want)
+		// The same failure, by the same step, on both paths.
+		for _, viaInit := range []bool{false, true} {
+			s := e.spec("true")
+			s.viaInit = viaInit
+			tc.mod(&s)
+			_, err := Start(s)
+			var se *StartError
+			if !errors.As(err, &se) || se.Code != ExitFailed || err.Error() != tc.want {
+				t.Errorf("re-executed init %v: got %v, want 125 %q", viaInit, err, tc.want)
+			}
+			e.assertGone()
 		}
-		e.assertGone()
 	}
 }
 
@@ -212,7 +218,7 @@ func TestStateFile(t *testing.T) {
 	}
 	_, err = Start(s)
 	var se *StartError
-	if !errors.As(err, &se) || se.Code != 125 || !strings.Contains(err.Error(), "--name dup") {
+	if !errors.As(err, &se) || se.Code != ExitFailed || !strings.Contains(err.Error(), "--name dup") {
 		t.Errorf("second sandbox named dup: %v, want a 125 error naming --name dup", err)
 	}
 	// The first is untouched: its state, pid (written while it runs) and
@@ -435,6 +441,195 @@ func TestNestThreadsEnd(t *testing.T) {
 			t.Fatalf("threads %v are still in sandboxes' network namespaces", stray)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	e.assertGone()
+}
+
+// stepNames names a plan's steps, the host-dependent runs (docker's masks,
+// the capabilities dropped from the bounding set, signal resets) as one
+// name each.
+func stepNames(steps []step) []string {
+	var out []string
+	for _, st := range steps {
+		n := st.what
+		switch {
+		case strings.HasPrefix(n, "mask "):
+			n = "mask…"
+		case strings.HasPrefix(n, "read-only /proc/"):
+			n = "read-only /proc…"
+		case st.kind == stepCapDrop:
+			n = "drop capabilities…"
+		case st.kind == stepSignal:
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1] == n && strings.HasSuffix(n, "…") {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// hostSteps are the names stepNames gives the host-dependent mount steps
+// of a plan with a mount namespace, in order.
+func hostSteps(withCgroupFS bool) []string {
+	out := stepNames(hostMasks())
+	if _, err := os.Stat("/sys/fs/cgroup"); err == nil && withCgroupFS {
+		out = append(out, "cgroup filesystems")
+	}
+	return out
+}
+
+// TestBuildPlan: the plan of representative specs has the expected steps
+// in order, and the re-executed init's plan of a spec is the launch's, less
+// only the steps a launch's child needs for want of a parent's help.
+func TestBuildPlan(t *testing.T) {
+	def := Spec{Command: []string{"sh"}, Namespaces: DefaultNamespaces()}
+	privs := []string{"drop capabilities…", "clear ambient capabilities", "set capabilities", "set no_new_privs", "set parent-death signal"}
+	cat := func(parts ...[]string) []string { return slices.Concat(parts...) }
+	user := &User{UID: 1000, GID: 100}
+	withUser := def
+	withUser.User = user
+	hostNet := def
+	hostNet.Namespaces = []Namespace{NSPid, NSMount, NSUTS, NSIPC, NSCgroup}
+	rootfs := def
+	rootfs.Rootfs = "/srv/root"
+	userNS := rootfs
+	userNS.Namespaces, userNS.User = append(DefaultNamespaces(), NSUser), user
+	exec := Spec{Command: []string{"sh"}, Namespaces: DefaultNamespaces(), Workdir: "/", User: user}
+	launchHead := []string{"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal",
+		"ctop exited while starting the sandbox", "join cgroup /sys/fs/cgroup/pids/ctop/x"}
+	userSteps := []string{"--user 1000:100: setgroups", "--user 1000:100: setgid", "--user 1000:100: setuid"}
+	mounts := cat([]string{"unshare cgroup namespace", "mount proc on /proc"}, hostSteps(true))
+	rootMounts := cat([]string{"unshare cgroup namespace", "--rootfs /srv/root", "mount proc on /proc", "/dev", "/sys"},
+		hostSteps(false), []string{"pivot_root"})
+	joins := []string{"/sys/fs/cgroup/pids/ctop/x/tasks"}
+	for _, tc := range []struct {
+		name string
+		s    Spec
+		e    planEnv
+		want []string
+	}{
+		{"default launch", def, planEnv{via: viaLaunch, cwd: "/work", joins: joins},
+			cat([]string{"create namespaces", "make mounts private", "bring up lo"}, launchHead, mounts,
+				[]string{"--workdir /work"}, privs)},
+		{"default init", def, planEnv{via: viaInit, cwd: "/work"},
+			cat([]string{"make mounts private", "bring up lo"}, mounts, []string{"--workdir /work"}, privs)},
+		{"--network host", hostNet, planEnv{via: viaLaunch, joins: joins},
+			cat([]string{"create namespaces", "make mounts private"}, launchHead, mounts, privs)},
+		{"--user", withUser, planEnv{via: viaLaunch, joins: joins},
+			cat([]string{"create namespaces", "make mounts private", "bring up lo"}, launchHead, mounts,
+				privs[:3], userSteps, privs[3:])},
+		{"--rootfs", rootfs, planEnv{via: viaInit, cwd: "/work"},
+			cat([]string{"make mounts private", "bring up lo"}, rootMounts, privs)},
+		{"user namespace", userNS, planEnv{via: viaInit},
+			cat([]string{"make mounts private", "bring up lo"}, rootMounts, privs[:3], userSteps[1:], privs[3:])},
+		{"exec", exec, planEnv{via: viaExec, cwd: "/work", mountNSFD: 4, cgroupNSFD: 5},
+			cat([]string{"set parent-death signal", "enter cgroup namespace", "unshare fs", "enter mount namespace", "--workdir /"},
+				privs[:3], userSteps, privs[3:])},
+	} {
+		p := buildPlan(&tc.s, tc.e)
+		got := slices.DeleteFunc(stepNames(p.steps), func(n string) bool { return n == "restore the open files limit" })
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%s: steps (-want +got):\n%s", tc.name, d)
+		}
+		for _, st := range p.steps[p.forkAt:] {
+			if tc.e.via == viaLaunch && st.kind >= stepRoot {
+				t.Errorf("%s: a launch's child cannot make step %q", tc.name, st.what)
+			}
+		}
+	}
+
+	// One list: the init's plan of a spec is the launch's, step for step,
+	// once the launch's own steps are left out (the nest's unshare, made
+	// by clone for the init; the child's streams, parent checks and
+	// cgroup joins, made by the parent for the init; the open files limit,
+	// restored by the init's execve).
+	launchOnly := func(st step) bool {
+		switch st.kind {
+		case stepSetsid, stepDup, stepCtty, stepParentAlive, stepJoin, stepNofile:
+			return true
+		case stepUnshare:
+			return st.what == "create namespaces"
+		}
+		return false
+	}
+	for _, s := range []Spec{def, hostNet, withUser, {Command: []string{"sh"}, Namespaces: []Namespace{NSPid}, TTY: true, Hostname: ""}} {
+		l := buildPlan(&s, planEnv{via: viaLaunch, cwd: "/work", joins: joins, stdio: [3]int{3, 4, 5}})
+		in := buildPlan(&s, planEnv{via: viaInit, cwd: "/work"})
+		// The first parent-death signal, before the parent check, is the
+		// launch's own (the init's parent sets it, SysProcAttr.Pdeathsig);
+		// the last follows the change of credentials on both paths.
+		first := slices.IndexFunc(l.steps, func(st step) bool { return st.kind == stepPdeathsig })
+		var shared []step
+		for i, st := range l.steps {
+			if i == first || launchOnly(st) {
+				continue
+			}
+			shared = append(shared, st)
+		}
+		if d := cmp.Diff(in.steps, shared, cmp.AllowUnexported(step{})); d != "" {
+			t.Errorf("ns %v: the init's steps differ from the launch's (-init +launch):\n%s", s.Namespaces, d)
+		}
+	}
+}
+
+// TestBehaviourBothPaths: each step of a sandbox's setup has the same
+// effect whether the sandbox starts by a launch or by the re-executed
+// init, as seen from inside.
+func TestBehaviourBothPaths(t *testing.T) {
+	e := newTestEnv(t)
+	if !haveClone3() || !directLaunchArch {
+		t.Skip("no launch here: every sandbox takes the re-executed init")
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps := fmt.Sprintf("%016x", DefaultCapMask())
+	type row struct {
+		name   string
+		mod    func(*Spec)
+		script string
+		want   string
+	}
+	rows := []row{
+		{"read-only /proc/sys", nil,
+			"if echo 1 2>/dev/null > /proc/sys/kernel/sysrq; then echo writable; else echo read-only; fi", "read-only"},
+		{"hostname", func(s *Spec) { s.Hostname = "planbox" }, "cat /proc/sys/kernel/hostname", "planbox"},
+		// The local routing table has 127.0.0.1 once lo is up.
+		{"loopback up", nil, "grep -q 127.0.0.1 /proc/net/fib_trie && echo up || echo down", "up"},
+		{"capabilities", nil, "grep -E '^Cap(Eff|Bnd|Amb):' /proc/self/status",
+			"CapEff:\t" + caps + "\nCapBnd:\t" + caps + "\nCapAmb:\t0000000000000000"},
+		{"no_new_privs", nil, "grep NoNewPrivs /proc/self/status", "NoNewPrivs:\t1"},
+		{"user and groups", func(s *Spec) { s.User = &User{UID: 1234, GID: 2345} },
+			"grep -E '^(Uid|Gid|Groups|CapEff):' /proc/self/status",
+			"Uid:\t1234\t1234\t1234\t1234\nGid:\t2345\t2345\t2345\t2345\nGroups:\t \nCapEff:\t0000000000000000"},
+		{"workdir", func(s *Spec) { s.Workdir = "/tmp" }, "pwd", "/tmp"},
+		{"default workdir", nil, "pwd", cwd},
+		{"cgroup filesystems read-only", nil,
+			"if mkdir /sys/fs/cgroup/pids/ctop-test-plan-x 2>/dev/null; then echo writable; else echo read-only; fi", "read-only"},
+	}
+	for _, p := range maskedPaths() {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && strings.HasPrefix(p, "/proc/") {
+			rows = append(rows, row{"masked " + p, nil, "wc -c < " + p, "0"})
+		}
+	}
+	for _, r := range rows {
+		for _, viaInit := range []bool{false, true} {
+			s := e.spec("sh", "-c", r.script)
+			s.viaInit = viaInit
+			if r.mod != nil {
+				r.mod(&s)
+			}
+			if canLaunch(&s) == viaInit {
+				t.Fatalf("%s: canLaunch %v with viaInit %v", r.name, !viaInit, viaInit)
+			}
+			res, out := e.run(s)
+			if got := strings.TrimRight(out, "\n"); res.ExitCode != 0 || got != r.want {
+				t.Errorf("%s (re-executed init %v): exit %d, %q; want %q", r.name, viaInit, res.ExitCode, got, r.want)
+			}
+		}
 	}
 	e.assertGone()
 }

@@ -88,25 +88,15 @@ func (n *nest) run(s *Spec, release <-chan struct{}, locked chan<- struct{}) {
 	}
 }
 
-// enter unshares the namespaces and prepares them, as the re-executed init
-// does first in setupNamespaces and setupMounts.
+// enter unshares the namespaces and prepares them: the plan's first
+// steps (nestSteps), which the re-executed init makes as well.
 func (n *nest) enter(s *Spec) error {
-	if err := unix.Unshare(nestFlags(s)); err != nil {
-		return fmt.Errorf("create namespaces: %w", err)
+	l := &launch{}
+	for _, st := range nestSteps(s, viaLaunch) {
+		l.add(&st)
 	}
-	if s.Has(NSMount) {
-		// Nothing mounted in the sandbox may propagate back to the host.
-		if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			return err
-		}
-	}
-	if s.Has(NSUTS) && s.Hostname != "" {
-		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
-			return fmt.Errorf("set hostname %q: %w", s.Hostname, err)
-		}
-	}
-	if s.Has(NSNet) {
-		return loopbackUp()
+	if i, errno := l.run(); errno != 0 {
+		return fmt.Errorf("%s: %w", l.ops[i].what, errno)
 	}
 	return nil
 }

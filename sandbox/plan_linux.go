@@ -9,10 +9,140 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// A plan is a sandbox's init as data: the steps that set the sandbox up,
+// in order, then the command to execute. buildPlan writes it once from
+// the spec, and every way of starting a sandbox runs that one list:
+//
+//   - a launch (launch_linux.go): the nest thread makes the first forkAt
+//     steps (the namespaces and what in them needs no process of the
+//     sandbox), then the vfork child makes the rest as raw system calls
+//     (plan.launch compiles them) and executes the command;
+//   - the re-executed init and ctop exec's child (init_linux.go, runSteps)
+//     make the same steps on their locked thread, by the same raw calls,
+//     resolving the sandbox's paths in its root when it has one.
+//
+// A hardening step is therefore added here once and is made on every
+// path. Steps that only one path can make (joining v1 cgroups from the
+// child, pivot_root onto a rootfs, the overlay) are steps of the same
+// list that buildPlan includes only where the spec and the path need them.
+type plan struct {
+	steps []step
+	// forkAt: on a launch, steps[:forkAt] are the nest's, the rest the
+	// child's; 0 otherwise.
+	forkAt int
+	// cloneFlags are clone3's namespace flags for a launch's child.
+	cloneFlags uint64
+	// argv and env are the command's; paths are the files to try, in
+	// order, as execvp does.
+	argv, env, paths []string
+}
+
+// via says which start a plan is for.
+type via uint8
+
+const (
+	// viaLaunch: the nest and the vfork child of a launch.
+	viaLaunch via = iota
+	// viaInit: the re-executed init, started in its namespaces (clone's
+	// flags) and placed in its cgroups by the parent.
+	viaInit
+	// viaExec: ctop exec's child, which joins a running sandbox.
+	viaExec
+)
+
+// planEnv is what a plan needs besides the spec.
+type planEnv struct {
+	via via
+	// cwd is the caller's directory, the default workdir without a root.
+	cwd string
+	// joins are the cgroup files (v1 tasks) by which a launch's child
+	// moves itself into its groups; stdio are the fds (above 2) of its
+	// streams.
+	joins []string
+	stdio [3]int
+	// overlay is the init's --overlay root.
+	overlay *overlayDirs
+	// mountNSFD and cgroupNSFD are exec's fds of the sandbox's
+	// namespaces to join (0: none).
+	mountNSFD, cgroupNSFD int
+}
+
+type stepKind uint8
+
+const (
+	stepUnshare      stepKind = iota // unshare(n)
+	stepSetns                        // setns(fd, n)
+	stepSetsid                       // setsid()
+	stepDup                          // dup3(fd, n)
+	stepCtty                         // make the terminal on fd 0 the controlling one
+	stepPdeathsig                    // parent-death signal SIGKILL
+	stepParentAlive                  // fail when ctop (pidfd set at fork) has exited
+	stepSignal                       // reset signal n to its default action
+	stepJoin                         // join a v1 cgroup: write "0" to path
+	stepHostname                     // sethostname(path)
+	stepLoopback                     // bring up lo
+	stepMount                        // mount(src, path, fstype, flags, data)
+	stepProc                         // mount a fresh proc on path
+	stepReadOnly                     // make the tree at path read-only
+	stepChdir                        // chdir(path)
+	stepNofile                       // soft limit on open files to n
+	stepCapDrop                      // drop capability n from the bounding set
+	stepAmbientClear                 // clear the ambient set
+	stepCapset                       // effective and permitted sets to mask
+	stepSetgroups                    // no supplementary groups
+	stepSetgid                       // all gids to n
+	stepSetuid                       // all uids to n
+	stepNoNewPrivs                   // set no_new_privs
+	// The steps of a sandbox with a root of its own, which only the
+	// re-executed init makes.
+	stepRoot  // mount src on path (a bind of the rootfs, or the overlay): the root
+	stepDev   // a minimal /dev at path
+	stepSys   // a read-only /sys at path; n: in a new network namespace
+	stepPivot // pivot_root into the root
+)
+
+// mkKind says what the init makes at a step's path, in a root, when absent.
+type mkKind uint8
+
+const (
+	mkNone   mkKind = iota
+	mkDir           // a directory of mode mode
+	mkSource        // a directory or an empty file, as src is
+)
+
+// step is one step of a plan.
+type step struct {
+	kind stepKind
+	// what names the step in an error message.
+	what string
+	n    int
+	fd   int
+	// path is the sandbox's: a target, a directory, a file, a name.
+	path              string
+	src, fstype, data string
+	// flags are mount(2)'s; for stepReadOnly the fallback remount's
+	// (see launch.remountRO), used when haveFlags.
+	flags     uintptr
+	haveFlags bool
+	mask      uint64
+	// skip is an errno meaning the step does not apply (ENOENT: a path
+	// docker masks that this kernel does not have).
+	skip syscall.Errno
+	// inRoot: path (and src, with self) resolve in the sandbox's root,
+	// where mk says what to make when absent.
+	inRoot bool
+	self   bool // src is path: a bind of a path onto itself
+	mk     mkKind
+	mode   os.FileMode
+	// fresh marks a step on the fresh /proc, left out when the init had
+	// to bind the host's instead (a user namespace without its own pid
+	// namespace may not mount proc).
+	fresh bool
+}
 
 // canLaunch reports whether a sandbox can start by a launch (see
 // launch_linux.go) rather than by the re-executed init: one that keeps the
@@ -20,7 +150,7 @@ import (
 // and has no user namespace, whose id maps the parent would have to write
 // while the child waits.
 func canLaunch(s *Spec) bool {
-	return directLaunchArch && s.Rootfs == "" && !s.Has(NSUser) && haveClone3()
+	return directLaunchArch && s.Rootfs == "" && !s.Has(NSUser) && !s.viaInit && haveClone3()
 }
 
 // haveClone3 reports whether clone3 exists (Linux 5.3) and may be used (a
@@ -32,142 +162,176 @@ var haveClone3 = sync.OnceValue(func() bool {
 	return e != unix.ENOSYS && e != unix.EPERM
 })
 
-// planLaunch writes out the init of a sandbox without a rootfs as system
-// calls, step for step as setupNamespaces, setupMounts (without a root)
-// and finishAndExec make them, less what the nest that clones the child
-// has done (nest.enter). joins are the cgroup files (v1 tasks) by which
-// the child moves itself into its groups; stdio are the fds (above 2) of
-// its streams.
-func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
-	l := &launch{cgroupFD: -1, name: s.Command[0]}
-	if s.Has(NSTime) {
-		l.flags = unix.CLONE_NEWTIME
+// nestSteps are a plan's first steps: the namespaces (a launch's nest
+// unshares them; the init is cloned in them) and what in them needs no
+// process of the sandbox.
+func nestSteps(s *Spec, v via) []step {
+	var out []step
+	if v == viaExec {
+		return nil
 	}
-	if s.TTY {
-		l.call("start a session", unix.SYS_SETSID)
-	}
-	for i, fd := range stdio {
-		l.call("set up fd "+strconv.Itoa(i), unix.SYS_DUP3, uintptr(fd), uintptr(i), 0)
-	}
-	if s.TTY {
-		l.call("set the controlling terminal", unix.SYS_IOCTL, 0, unix.TIOCSCTTY, 1)
-	}
-	l.call("set parent-death signal", unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
-	l.ops = append(l.ops, op{kind: opParentAlive, what: "ctop exited while starting the sandbox"})
-	l.alive = len(l.ops)
-	l.resetSignals()
-	for _, f := range joins {
-		l.ops = append(l.ops, op{kind: opJoin, args: [6]uintptr{l.cstr(f)}, what: "join cgroup " + filepath.Dir(f)})
-	}
-	if s.Has(NSCgroup) {
-		// Unshared only now that this process is in its cgroup, so the
-		// namespace's root is the sandbox's own group.
-		l.call("unshare cgroup namespace", unix.SYS_UNSHARE, unix.CLONE_NEWCGROUP)
+	if v == viaLaunch {
+		out = append(out, step{kind: stepUnshare, n: nestFlags(s), what: "create namespaces"})
 	}
 	if s.Has(NSMount) {
-		l.mounts(s)
+		// Nothing mounted in the sandbox may propagate back to the host.
+		out = append(out, step{kind: stepMount, path: "/", flags: unix.MS_REC | unix.MS_PRIVATE, what: "make mounts private"})
 	}
-	dir := s.Workdir
-	if dir == "" {
-		dir = cwd
+	if s.Has(NSUTS) && s.Hostname != "" {
+		out = append(out, step{kind: stepHostname, path: s.Hostname, what: fmt.Sprintf("set hostname %q", s.Hostname)})
 	}
-	if dir != "" {
-		l.call("--workdir "+dir, unix.SYS_CHDIR, l.cstr(dir))
+	if s.Has(NSNet) {
+		out = append(out, step{kind: stepLoopback, what: "bring up lo"})
 	}
-	l.restoreNofile()
-	l.privileges(s)
-	l.command(s.Command, s.environ())
-	return l
+	return out
 }
 
-// resetSignals gives the command the default action for every signal
-// ctop ignores (a detached sandbox's monitor ignores SIGHUP, SIGINT,
-// SIGTERM and SIGPIPE; a ctop started under nohup, SIGHUP), as a
-// container starts with. The runtime has already reset those it handles
-// (runtime_AfterForkInChild), and execve resets the rest but keeps an
-// ignored signal ignored.
-func (l *launch) resetSignals() {
-	for sig := 1; sig <= 64; sig++ {
-		if s := syscall.Signal(sig); s != unix.SIGKILL && s != unix.SIGSTOP && signal.Ignored(s) {
-			// A zeroed struct sigaction: SIG_DFL, no flags, no mask.
-			l.call(fmt.Sprintf("reset the action of signal %d", sig), unix.SYS_RT_SIGACTION,
-				uintptr(sig), uintptr(unsafe.Pointer(&defaultAction)), 0, 8)
+// buildPlan writes out the init of a sandbox for the start e.via.
+func buildPlan(s *Spec, e planEnv) *plan {
+	p := &plan{argv: s.Command, env: s.environ()}
+	// Room for every step, so that the list (some 80 steps) grows once.
+	p.steps = make([]step, 0, 32+len(hostMasks())+len(cgroupRO())+len(capDrops())+len(s.Binds)*2+len(s.Tmpfs))
+	p.steps = append(p.steps, nestSteps(s, e.via)...)
+	add := func(st step) { p.steps = append(p.steps, st) }
+	switch e.via {
+	case viaLaunch:
+		p.forkAt = len(p.steps)
+		if s.Has(NSTime) {
+			// See nestFlags.
+			p.cloneFlags = unix.CLONE_NEWTIME
+		}
+		if s.TTY {
+			add(step{kind: stepSetsid, what: "start a session"})
+		}
+		for i, fd := range e.stdio {
+			add(step{kind: stepDup, fd: fd, n: i, what: "set up fd " + strconv.Itoa(i)})
+		}
+		if s.TTY {
+			add(step{kind: stepCtty, what: "set the controlling terminal"})
+		}
+		add(step{kind: stepPdeathsig, what: "set parent-death signal"})
+		add(step{kind: stepParentAlive, what: "ctop exited while starting the sandbox"})
+		for _, f := range e.joins {
+			add(step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)})
+		}
+	case viaExec:
+		// The parent cannot set it: see ctop exec's NOTE.
+		add(step{kind: stepPdeathsig, what: "set parent-death signal"})
+		if e.cgroupNSFD > 0 {
+			add(step{kind: stepSetns, fd: e.cgroupNSFD, n: unix.CLONE_NEWCGROUP, what: "enter cgroup namespace"})
+		}
+		if e.mountNSFD > 0 {
+			// A thread sharing its filesystem context (all Go threads
+			// do) may not join a mount namespace.
+			add(step{kind: stepUnshare, n: unix.CLONE_FS, what: "unshare fs"})
+			add(step{kind: stepSetns, fd: e.mountNSFD, n: unix.CLONE_NEWNS, what: "enter mount namespace"})
 		}
 	}
-}
-
-// defaultAction is struct sigaction (any architecture's layout) for
-// SIG_DFL.
-var defaultAction [4]uint64
-
-// restoreNofile lowers the soft limit on open files back where it most
-// likely was. The Go runtime raises it to the hard limit less one at start
-// and restores it in its own children (syscall.origRlimitNofile, which it
-// keeps to itself); the re-executed init gets the original back that way.
-// A soft limit just below the hard one is taken as raised by Go, from the
-// kernel's default of 1024.
-func (l *launch) restoreNofile() {
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Max == 0 || lim.Cur != lim.Max-1 {
-		return
+	if e.via != viaExec {
+		if s.Has(NSCgroup) {
+			// Unshared only now that this process is in its cgroup, so
+			// the namespace's root is the sandbox's own group.
+			add(step{kind: stepUnshare, n: unix.CLONE_NEWCGROUP, what: "unshare cgroup namespace"})
+		}
+		if s.Has(NSMount) {
+			p.mounts(s, e)
+		}
 	}
-	l.nofile = &unix.Rlimit{Cur: min(1024, lim.Max), Max: lim.Max}
-	l.call("restore the open files limit", unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(l.nofile)), 0)
+	p.steps = append(p.steps, signalResets()...)
+	dir := s.Workdir
+	if dir == "" && s.Rootfs == "" {
+		dir = e.cwd
+	}
+	if dir != "" {
+		add(step{kind: stepChdir, path: dir, what: "--workdir " + dir})
+	}
+	if e.via == viaLaunch {
+		// The init's execve restores Go's own record (syscall.Exec).
+		if n, ok := goRaisedNofile(); ok {
+			add(step{kind: stepNofile, n: n, what: "restore the open files limit"})
+		}
+	}
+	p.privileges(s)
+	p.paths = candidates(s.Command[0], p.env)
+	return p
 }
 
-// mounts: in the private copy of the host's mounts (nest.enter), a fresh
-// /proc, the binds and tmpfs asked for, docker's masked and read-only
-// paths, and the cgroup filesystems read-only.
-func (l *launch) mounts(s *Spec) {
-	l.mount("mount proc on /proc", "proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+// mounts: a fresh /proc, the binds and tmpfs asked for, docker's masked
+// and read-only paths, and the cgroup filesystems read-only; with a root
+// of its own, first the root, then /dev and /sys in it, and last
+// pivot_root into it.
+func (p *plan) mounts(s *Spec, e planEnv) {
+	add := func(st step) { p.steps = append(p.steps, st) }
+	hasRoot := e.overlay != nil || s.Rootfs != ""
+	switch {
+	case e.overlay != nil:
+		o := e.overlay
+		add(step{kind: stepRoot, src: "overlay", path: o.Merged, fstype: "overlay", what: "--overlay",
+			data: "lowerdir=" + o.Lower + ",upperdir=" + o.Upper + ",workdir=" + o.Work})
+	case s.Rootfs != "":
+		// pivot_root needs the new root to be a mount point.
+		add(step{kind: stepRoot, src: s.Rootfs, path: s.Rootfs, flags: unix.MS_BIND | unix.MS_REC, what: "--rootfs " + s.Rootfs})
+	}
+	add(step{kind: stepProc, src: "proc", path: "/proc", fstype: "proc", flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
+		inRoot: true, mk: mkDir, mode: 0o555, what: "mount proc on /proc"})
+	if hasRoot {
+		add(step{kind: stepDev, path: "/dev", inRoot: true, what: "/dev"})
+		n := 0
+		if s.Has(NSNet) {
+			n = 1
+		}
+		add(step{kind: stepSys, path: "/sys", n: n, inRoot: true, what: "/sys"})
+	}
 	for _, b := range s.Binds {
 		what := fmt.Sprintf("-v %s:%s", b.Source, b.Dest)
-		target := filepath.Join("/", b.Dest)
-		l.mount(what, b.Source, target, "", unix.MS_BIND|unix.MS_REC, "")
+		add(step{kind: stepMount, src: b.Source, path: filepath.Join("/", b.Dest), flags: unix.MS_BIND | unix.MS_REC,
+			inRoot: true, mk: mkSource, what: what})
 		if b.ReadOnly {
 			// MS_RDONLY on the first bind is ignored; a bind mount becomes
 			// read-only only by remounting it. The bind will have the
 			// source's mount flags.
 			flags, err := lockedFlags(b.Source)
-			l.remountRO(what+":ro", target, flags, err == nil)
+			add(step{kind: stepReadOnly, path: filepath.Join("/", b.Dest), flags: flags, haveFlags: err == nil,
+				inRoot: true, what: what + ":ro"})
 		}
 	}
 	for _, t := range s.Tmpfs {
-		l.mount("--tmpfs "+t.Dest, "tmpfs", filepath.Join("/", t.Dest), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpfsData(t))
+		add(step{kind: stepMount, src: "tmpfs", path: filepath.Join("/", t.Dest), fstype: "tmpfs",
+			flags: unix.MS_NOSUID | unix.MS_NODEV, data: tmpfsData(t), inRoot: true, mk: mkDir, mode: 0o755,
+			what: "--tmpfs " + t.Dest})
 	}
-	l.include(hostMasks())
+	p.steps = append(p.steps, hostMasks()...)
+	if !hasRoot {
+		p.steps = append(p.steps, cgroupRO()...)
+	} else {
+		add(step{kind: stepPivot, what: "pivot_root"})
+	}
 }
 
-// hostMasks and capDrops are the steps every launch shares, made once
-// per process; their memory stays referenced for the process's life.
+// hostMasks, cgroupRO and capDrops are steps plans share, made once per
+// process: they read the host, which a start should not pay for again.
 var (
-	hostMasks = sync.OnceValue(func() *launch {
-		l := &launch{}
-		l.masks()
-		return l
-	})
-	capDrops = sync.OnceValue(func() *launch {
-		l := &launch{}
-		l.dropCaps()
-		return l
-	})
+	hostMasks = sync.OnceValue(masks)
+	cgroupRO  = sync.OnceValue(cgroupReadOnly)
+	capDrops  = sync.OnceValue(dropCaps)
 )
 
-// include appends the steps of b, whose memory b keeps.
-func (l *launch) include(b *launch) {
-	n := len(l.alts)
-	for _, o := range b.ops {
-		if o.fallback > 0 {
-			o.fallback += n
-		}
-		l.ops = append(l.ops, o)
+// cgroupReadOnly: the host's cgroup filesystems are in view of a sandbox
+// without a root of its own. Left writable, root in the sandbox could move
+// itself out of its cgroup and its limits; docker mounts them read-only
+// too.
+func cgroupReadOnly() []step {
+	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
+		return nil
 	}
-	l.alts = append(l.alts, b.alts...)
+	flags, err := lockedFlags("/sys/fs/cgroup")
+	return []step{{kind: stepReadOnly, path: "/sys/fs/cgroup", flags: flags, haveFlags: err == nil,
+		skip: unix.ENOENT, what: "cgroup filesystems"}}
 }
 
-// masks: docker's masked and read-only paths and the cgroup filesystems
-// read-only.
-func (l *launch) masks() {
+// masks: docker's masked and read-only paths.
+func masks() []step {
+	var out []step
 	// The fresh /proc has the entries of the host's (one kernel), so what
 	// to mask is decided here; ENOENT is still taken as "absent".
 	for _, p := range maskedPaths() {
@@ -175,123 +339,145 @@ func (l *launch) masks() {
 		if err != nil {
 			continue
 		}
-		var o *op
+		m := step{kind: stepMount, path: p, skip: unix.ENOENT, inRoot: true, fresh: true, what: "mask " + p}
 		if st.IsDir() {
-			o = l.mount("mask "+p, "tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0")
+			m.src, m.fstype, m.flags, m.data = "tmpfs", "tmpfs", unix.MS_RDONLY, "size=0"
 		} else {
-			o = l.mount("mask "+p, "/dev/null", p, "", unix.MS_BIND, "")
+			m.src, m.flags = "/dev/null", unix.MS_BIND
 		}
-		o.skip = unix.ENOENT
+		out = append(out, m)
 	}
 	for _, p := range readonlyPaths() {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		l.mount("read-only "+p, p, p, "", unix.MS_BIND|unix.MS_REC, "").skip = unix.ENOENT
-		// The bind is of the fresh /proc, not the host's.
-		l.remountRO("read-only "+p, p, procFlags, true)
+		out = append(out,
+			step{kind: stepMount, path: p, self: true, flags: unix.MS_BIND | unix.MS_REC, skip: unix.ENOENT,
+				inRoot: true, fresh: true, what: "read-only " + p},
+			// The bind is of the fresh /proc, not the host's.
+			step{kind: stepReadOnly, path: p, flags: procFlags, haveFlags: true, inRoot: true, fresh: true,
+				what: "read-only " + p})
 	}
-	// The host's cgroup filesystems are in view: left writable, root in
-	// the sandbox could move itself out of its cgroup and its limits.
-	// Docker mounts them read-only too.
-	if _, err := os.Stat("/sys/fs/cgroup"); err == nil {
-		flags, err := lockedFlags("/sys/fs/cgroup")
-		l.remountRO("cgroup filesystems", "/sys/fs/cgroup", flags, err == nil).skip = unix.ENOENT
-	}
+	return out
 }
 
-// procFlags are the mount flags of the /proc a launch mounts (relatime is
+// procFlags are the mount flags of the /proc a plan mounts (relatime is
 // the kernel's default), which a remount of it must repeat.
 const procFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME
 
-// remountRO makes the tree at target read-only with mount_setattr (Linux
-// 5.12). On an older kernel it falls back, when haveFlags, to remounting
-// the top mount with flags, those of the mount target will be, which the
-// kernel may refuse to see cleared (see lockedFlags).
-func (l *launch) remountRO(what, target string, flags uintptr, haveFlags bool) *op {
-	if l.roAttr == nil {
-		l.roAttr = &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+// signalResets give the command the default action for every signal
+// ctop ignores (a detached sandbox's monitor ignores SIGHUP, SIGINT,
+// SIGTERM and SIGPIPE; a ctop started under nohup, SIGHUP), as a
+// container starts with. The runtime has already reset those it handles
+// in a launch's child (runtime_AfterForkInChild), and execve resets the
+// rest but keeps an ignored signal ignored.
+func signalResets() []step {
+	var out []step
+	for sig := 1; sig <= 64; sig++ {
+		if s := syscall.Signal(sig); s != unix.SIGKILL && s != unix.SIGSTOP && signal.Ignored(s) {
+			out = append(out, step{kind: stepSignal, n: sig, what: fmt.Sprintf("reset the action of signal %d", sig)})
+		}
 	}
-	o := l.call(what, unix.SYS_MOUNT_SETATTR, atFDCWD, l.cstr(target), unix.AT_RECURSIVE,
-		uintptr(unsafe.Pointer(l.roAttr)), unsafe.Sizeof(*l.roAttr))
-	if haveFlags {
-		alt := op{kind: opCall, trap: unix.SYS_MOUNT, what: what,
-			args: [6]uintptr{0, l.cstr(target), 0, unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | flags}}
-		l.alts = append(l.alts, alt)
-		o.fallback = len(l.alts)
+	return out
+}
+
+// goRaisedNofile returns the soft limit on open files to restore, if it
+// was most likely raised. The Go runtime raises it to the hard limit less
+// one at start and restores it in its own children
+// (syscall.origRlimitNofile, which it keeps to itself). A soft limit just
+// below the hard one is taken as raised by Go, from the kernel's default
+// of 1024.
+func goRaisedNofile() (int, bool) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Max == 0 || lim.Cur != lim.Max-1 {
+		return 0, false
 	}
-	return o
+	return int(min(1024, lim.Max)), true
 }
 
 // privileges: docker's default capabilities, the spec's user, no_new_privs
 // and the parent-death signal again (a change of credentials clears it).
-// The re-executed init makes the same steps (dropPrivileges).
-func (l *launch) privileges(s *Spec) {
-	l.include(capDrops())
+func (p *plan) privileges(s *Spec) {
+	p.steps = append(p.steps, capDrops()...)
+	add := func(st step) { p.steps = append(p.steps, st) }
 	if u := s.User; u != nil {
 		who := fmt.Sprintf("--user %d:%d", u.UID, u.GID)
 		// setgroups is denied in a user namespace ctop made (it writes
 		// "deny" to setgroups so an unprivileged caller can map gids).
 		if !s.Has(NSUser) {
-			l.call(who+": setgroups", sysSetgroups, 0, 0)
+			add(step{kind: stepSetgroups, what: who + ": setgroups"})
 		}
-		l.call(who+": setgid", sysSetresgid, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID))
+		add(step{kind: stepSetgid, n: int(u.GID), what: who + ": setgid"})
 		// A non-zero uid loses its permitted and effective capabilities
 		// here, as in docker for a non-root user.
-		l.call(who+": setuid", sysSetresuid, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID))
+		add(step{kind: stepSetuid, n: int(u.UID), what: who + ": setuid"})
 	}
-	l.call("set no_new_privs", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
-	l.call("set parent-death signal", unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+	add(step{kind: stepNoNewPrivs, what: "set no_new_privs"})
+	add(step{kind: stepPdeathsig, what: "set parent-death signal"})
 }
 
 // dropCaps limits the bounding, ambient, effective and permitted sets to
 // docker's default capabilities.
-func (l *launch) dropCaps() {
-	mask := DefaultCapMask()
-	last := lastCap()
+func dropCaps() []step {
+	var out []step
+	mask, last := DefaultCapMask(), lastCap()
 	for c := 0; c <= last; c++ {
 		if mask&(1<<uint(c)) == 0 {
-			l.call(fmt.Sprintf("drop capability %d from the bounding set", c), unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c))
+			out = append(out, step{kind: stepCapDrop, n: c, what: fmt.Sprintf("drop capability %d from the bounding set", c)})
 		}
 	}
-	l.call("clear ambient capabilities", unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
-	l.capHdr = &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	l.capData = &[2]unix.CapUserData{
-		{Effective: uint32(mask), Permitted: uint32(mask)},
-		{Effective: uint32(mask >> 32), Permitted: uint32(mask >> 32)},
-	}
-	l.call("set capabilities", unix.SYS_CAPSET, uintptr(unsafe.Pointer(l.capHdr)), uintptr(unsafe.Pointer(l.capData)))
+	return append(out,
+		step{kind: stepAmbientClear, what: "clear ambient capabilities"},
+		step{kind: stepCapset, mask: mask, what: "set capabilities"})
 }
 
-// command prepares execve's arguments and the paths to try: the name
-// itself when it has a slash, else each directory of the sandbox's PATH
-// in order, as execvp does.
-func (l *launch) command(argv, env []string) {
-	name := argv[0]
+// candidates are the paths to try for the command: the name itself when
+// it has a slash, else each directory of the sandbox's PATH in order, as
+// execvp does.
+func candidates(name string, env []string) []string {
 	if strings.Contains(name, "/") {
-		l.pathNames = []string{name}
-	} else {
-		pathEnv := ""
-		for _, e := range env {
-			if v, ok := strings.CutPrefix(e, "PATH="); ok {
-				pathEnv = v
-			}
-		}
-		for _, d := range filepath.SplitList(pathEnv) {
-			if d == "" {
-				d = "."
-			}
-			l.pathNames = append(l.pathNames, filepath.Join(d, name))
+		return []string{name}
+	}
+	pathEnv := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
 		}
 	}
-	for _, p := range l.pathNames {
-		l.paths = append(l.paths, l.cstrp(p))
+	var out []string
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		out = append(out, filepath.Join(d, name))
 	}
-	for _, a := range argv {
+	return out
+}
+
+// planLaunch is the launch of a sandbox without a rootfs, less the nest's
+// steps.
+func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
+	return buildPlan(s, planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio}).launch()
+}
+
+// launch compiles the child's steps and the command into a launch.
+func (p *plan) launch() *launch {
+	n := len(p.steps) - p.forkAt
+	l := &launch{cgroupFD: -1, name: p.argv[0], flags: p.cloneFlags,
+		ops: make([]op, 0, n), keep: make([][]byte, 0, n+len(p.argv)+len(p.env)+len(p.paths))}
+	for i := p.forkAt; i < len(p.steps); i++ {
+		l.add(&p.steps[i])
+	}
+	l.pathNames = p.paths
+	for _, s := range p.paths {
+		l.paths = append(l.paths, l.cstrp(s))
+	}
+	for _, a := range p.argv {
 		l.argv = append(l.argv, l.cstrp(a))
 	}
-	for _, e := range env {
+	for _, e := range p.env {
 		l.envv = append(l.envv, l.cstrp(e))
 	}
 	l.argv, l.envv = append(l.argv, nil), append(l.envv, nil)
+	return l
 }

@@ -184,6 +184,9 @@ type Spec struct {
 	// logToState sends the output to a log file in the state directory
 	// (set by the monitor of a detached sandbox).
 	logToState bool
+	// viaInit starts the sandbox by the re-executed init even where a
+	// launch could (see canLaunch): the tests run one plan on both paths.
+	viaInit bool
 }
 
 // Defaults.

@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -224,7 +226,9 @@ func TestReportAndSummary(t *testing.T) {
 	}
 }
 
-func TestLookPath(t *testing.T) {
+// TestPlanExec: the re-executed init's exec tries the command's
+// candidates as a launch's child does and maps a failure as a shell would.
+func TestPlanExec(t *testing.T) {
 	dir := t.TempDir()
 	exe, noexec := filepath.Join(dir, "tool"), filepath.Join(dir, "data")
 	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
@@ -234,16 +238,25 @@ func TestLookPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := []string{"PATH=/no/such:" + dir}
+	if got := candidates("tool", env); !slices.Equal(got, []string{"/no/such/tool", exe}) {
+		t.Errorf("candidates of tool: %q", got)
+	}
+	if got := candidates(exe, env); !slices.Equal(got, []string{exe}) {
+		t.Errorf("candidates of %s: %q", exe, got)
+	}
+	// Only failures: a success would replace the test.
 	for _, tc := range []struct {
 		name string
-		path string
 		code int
 	}{
-		{"tool", exe, 0}, {exe, exe, 0}, {"missing", "", 127}, {dir + "/missing", "", 127}, {noexec, "", 126}, {dir, "", 126},
+		{"missing", ExitNotFound}, {dir + "/missing", ExitNotFound}, {noexec, ExitCannotExec}, {dir, ExitCannotExec},
+		{"data", ExitCannotExec},
 	} {
-		p, code, err := lookPath(tc.name, env)
-		if p != tc.path || code != tc.code || (code != 0) != (err != nil) {
-			t.Errorf("lookPath(%q) = %q, %d, %v; want %q, %d", tc.name, p, code, err, tc.path, tc.code)
+		p := &plan{argv: []string{tc.name}, env: env, paths: candidates(tc.name, env)}
+		err := p.exec()
+		var se *StartError
+		if !errors.As(err, &se) || se.Code != tc.code {
+			t.Errorf("exec %q: %v, want code %d", tc.name, err, tc.code)
 		}
 	}
 }
