@@ -34,7 +34,9 @@ var managedV2 = []string{"cpu", "cpuset", "memory", "io", "pids"}
 
 // CPUMax is a CPU bandwidth limit: Quota microseconds of CPU time per
 // Period microseconds (v2 cpu.max, v1 cpu.cfs_quota_us and cpu.cfs_period_us).
-// An unlimited Quota removes the limit. A zero Period keeps the current one.
+// An unlimited Quota removes the limit. A zero Period keeps the current one,
+// as does a Quota that is not OK (the zero Limit: a change of period alone,
+// docker's --cpu-period).
 type CPUMax struct {
 	Quota  Limit
 	Period uint64
@@ -660,7 +662,18 @@ func (m *Manager) setCPU(c CPUMax) error {
 		return err
 	}
 	if v == 2 {
-		val := v2Limit(c.Quota)
+		quota := c.Quota
+		if !quota.OK {
+			// cpu.max takes the quota first: the current one is kept.
+			b, err := os.ReadFile(filepath.Join(dir, "cpu.max"))
+			if err != nil {
+				return fmt.Errorf("set cpu period of %s: %w", m.path, err)
+			}
+			if quota, _, err = parseCPUMax("cpu.max", b); err != nil {
+				return err
+			}
+		}
+		val := v2Limit(quota)
 		if c.Period != 0 {
 			val += " " + strconv.FormatUint(c.Period, 10)
 		}
@@ -670,6 +683,9 @@ func (m *Manager) setCPU(c CPUMax) error {
 		if err := writeFile(dir, "cpu.cfs_period_us", strconv.FormatUint(c.Period, 10)); err != nil {
 			return err
 		}
+	}
+	if !c.Quota.OK {
+		return nil
 	}
 	return writeFile(dir, "cpu.cfs_quota_us", v1Limit(c.Quota))
 }

@@ -75,20 +75,6 @@ func TestSandboxCommandsBadInput(t *testing.T) {
 	}
 }
 
-func TestParseCPUs(t *testing.T) {
-	for in, want := range map[string]cgroup.Limit{"0.5": cgroup.LimitOf(50000), "2": cgroup.LimitOf(200000), ".25": cgroup.LimitOf(25000), "0": cgroup.Max} {
-		got, err := parseCPUs(in, 2)
-		if err != nil || got != want {
-			t.Errorf("parseCPUs(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "x", "-0.5", "0.001", "3", "NaN", "Inf"} {
-		if _, err := parseCPUs(in, 2); err == nil {
-			t.Errorf("parseCPUs(%q) succeeded", in)
-		}
-	}
-}
-
 // TestSandboxCommandsLive drives run, ls, exec, update and stop as a user
 // would, in a parent group and state directory of its own.
 func TestSandboxCommandsLive(t *testing.T) {
@@ -138,9 +124,15 @@ func TestSandboxCommandsLive(t *testing.T) {
 		t.Fatalf("run -d: exit %d, %q, %v", code, out, err)
 	}
 	out, _, err = ctop(t, "ls", "--json", "--state-dir", state, "--cgroup-parent", parent)
-	var states []sandbox.State
+	var states []struct {
+		sandbox.State
+		Limits map[string]any `json:"limits"`
+	}
 	if err != nil || json.Unmarshal([]byte(out), &states) != nil || len(states) != 1 || states[0].Name != "cli" {
 		t.Fatalf("ls --json: %q, %v", out, err)
+	}
+	if l := states[0].Limits; l["cpus"] != 0.5 || l["pids_limit"] != 20.0 || l["memory"] != "max" {
+		t.Errorf("ls --json limits: %v, want cpus 0.5, pids_limit 20, memory max", l)
 	}
 	if _, code, err := ctop(t, "exec", "--state-dir", state, "cli", "--", "sh", "-c", "exit 4"); code != 4 {
 		t.Errorf("exec: exit %d, %v", code, err)
