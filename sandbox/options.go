@@ -149,11 +149,11 @@ func Options() []Option {
 				}
 				return err
 			},
-			// A quota per another period is written as --cpu-period and
-			// --cpu-quota, which docker does not let --cpus go with.
+			// Other quotas are written as --cpu-quota (and --cpu-period),
+			// which docker does not let --cpus go with.
 			Format: func(l cgroup.Limits) []string {
-				if c := l.CPU; c.Quota.Finite() && c.Period == cgroup.Known(defaultPeriod) {
-					return []string{strconv.FormatFloat(c.Cores(), 'f', -1, 64)}
+				if asCPUs(l.CPU) {
+					return []string{strconv.FormatFloat(l.CPU.Cores(), 'f', -1, 64)}
 				}
 				return nil
 			},
@@ -248,9 +248,8 @@ func Options() []Option {
 				}
 				return nil
 			},
-			// With the default period the quota is written as --cpus.
 			Format: func(l cgroup.Limits) []string {
-				if c := l.CPU; c.Quota.Finite() && c.Period.OK && c.Period.V != defaultPeriod {
+				if c := l.CPU; c.Quota.Finite() && c.Period.OK && !asCPUs(c) {
 					return []string{strconv.FormatUint(c.Quota.V, 10)}
 				}
 				return nil
@@ -786,6 +785,12 @@ func parseCPUs(s string, ncpu int) (cgroup.Limit, error) {
 		return cgroup.Limit{}, fmt.Errorf("want 0.01 to %d (this host has %d CPUs)", ncpu, ncpu)
 	}
 	return cgroup.LimitOf(uint64(math.Round(f * defaultPeriod))), nil
+}
+
+// asCPUs reports whether --cpus writes c's quota: one per the default
+// period, of at most this host's CPUs.
+func asCPUs(c cgroup.CPULimits) bool {
+	return c.Quota.Finite() && c.Period == cgroup.Known(defaultPeriod) && c.Quota.V <= uint64(runtime.NumCPU())*defaultPeriod
 }
 
 // cpuMax is r's CPU bandwidth, made when absent: --cpu-period and
