@@ -158,7 +158,18 @@ func (m *Manager) setCPU(c CPUMax) error {
 		return err
 	}
 	if v == 2 {
-		val := v2Limit(c.Quota)
+		quota := c.Quota
+		if !quota.OK {
+			// cpu.max takes the quota first: the current one is kept.
+			b, err := os.ReadFile(filepath.Join(dir, "cpu.max"))
+			if err != nil {
+				return fmt.Errorf("set cpu period of %s: %w", m.path, err)
+			}
+			if quota, _, err = parseCPUMax("cpu.max", b); err != nil {
+				return err
+			}
+		}
+		val := v2Limit(quota)
 		if c.Period != 0 {
 			val += " " + strconv.FormatUint(c.Period, 10)
 		}
@@ -168,6 +179,9 @@ func (m *Manager) setCPU(c CPUMax) error {
 		if err := writeFile(dir, "cpu.cfs_period_us", strconv.FormatUint(c.Period, 10)); err != nil {
 			return err
 		}
+	}
+	if !c.Quota.OK {
+		return nil
 	}
 	return writeFile(dir, "cpu.cfs_quota_us", v1Limit(c.Quota))
 }

@@ -9,7 +9,9 @@ import (
 
 // CPUMax is a CPU bandwidth limit: Quota microseconds of CPU time per
 // Period microseconds (v2 cpu.max, v1 cpu.cfs_quota_us and cpu.cfs_period_us).
-// An unlimited Quota removes the limit. A zero Period keeps the current one.
+// An unlimited Quota removes the limit. A zero Period keeps the current one,
+// as does a Quota that is not OK (the zero Limit: a change of period alone,
+// docker's --cpu-period).
 type CPUMax struct {
 	Quota  Limit
 	Period uint64

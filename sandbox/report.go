@@ -23,48 +23,9 @@ func FormatBytes(n uint64) string {
 	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
 }
 
-// Summary writes limits the way ctop run takes them, for ls and reports.
-func Summary(r cgroup.Resources) string {
-	var s []string
-	if r.CPU != nil && r.CPU.Quota.Finite() {
-		period := r.CPU.Period
-		if period == 0 {
-			period = 100000
-		}
-		s = append(s, "--cpus "+strconv.FormatFloat(float64(r.CPU.Quota.V)/float64(period), 'f', -1, 64))
-	}
-	if r.CPUShares != nil {
-		s = append(s, fmt.Sprintf("--cpu-shares %d", *r.CPUShares))
-	}
-	if r.CpusetCpus != nil {
-		s = append(s, "--cpuset-cpus "+*r.CpusetCpus)
-	}
-	lim := func(flag string, l *cgroup.Limit) {
-		switch {
-		case l == nil:
-		case l.Unlimited:
-			s = append(s, flag+" -1")
-		default:
-			s = append(s, flag+" "+strings.ReplaceAll(FormatBytes(l.V), " ", ""))
-		}
-	}
-	lim("--memory", r.MemoryMax)
-	lim("--memory-reservation", r.MemoryLow)
-	lim("--memory-swap", r.MemorySwap)
-	if r.PidsMax != nil {
-		if r.PidsMax.Unlimited {
-			s = append(s, "--pids-limit -1")
-		} else {
-			s = append(s, fmt.Sprintf("--pids-limit %d", r.PidsMax.V))
-		}
-	}
-	for _, t := range r.IO {
-		flag := map[string]string{"rbps": "--device-read-bps", "wbps": "--device-write-bps",
-			"riops": "--device-read-iops", "wiops": "--device-write-iops"}[t.Kind]
-		s = append(s, fmt.Sprintf("%s %s:%d", flag, t.Device, t.Rate))
-	}
-	return strings.Join(s, " ")
-}
+// Summary writes limits the way ctop run takes them, for ls and reports:
+// those r sets on a new group, through the option table (see Format).
+func Summary(r cgroup.Resources) string { return Format(LimitsOf(r)) }
 
 // Report returns one line per limit the sandbox ran into, read from its
 // cgroup's counters when it ended: the OOM killer (v2 memory.events

@@ -76,7 +76,7 @@ type DeviceRate struct {
 }
 
 // ParseDeviceRate parses DEVICE:RATE where DEVICE is the path of a block
-// device (not a partition: the kernel throttles whole disks) and RATE is a
+// device, or its MAJOR:MINOR numbers (not a partition: the kernel throttles whole disks) and RATE is a
 // size in docker's units when bytes is true (--device-write-bps /dev/vda:1mb)
 // or a plain count per second otherwise (--device-write-iops /dev/vda:100).
 // root is prepended to DEVICE when reading /sys and /dev ("/" on a host).
@@ -103,18 +103,34 @@ func ParseDeviceRate(root, s string, bytes bool) (DeviceRate, error) {
 	if d.Rate == 0 {
 		return DeviceRate{}, fmt.Errorf("rate %q of %s: want more than 0", rate, path)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(filepath.Join(root, path), &st); err != nil {
-		return DeviceRate{}, fmt.Errorf("device %s: %w", path, err)
+	if dev, ok := deviceNumbers(path); ok {
+		// As ls writes it back; the kernel refuses a device it lacks.
+		d.Device = dev
+	} else {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(root, path), &st); err != nil {
+			return DeviceRate{}, fmt.Errorf("device %s: %w", path, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFBLK {
+			return DeviceRate{}, fmt.Errorf("device %s is not a block device", path)
+		}
+		d.Device = cgroup.Device{Major: unix.Major(st.Rdev), Minor: unix.Minor(st.Rdev)}
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
-		return DeviceRate{}, fmt.Errorf("device %s is not a block device", path)
-	}
-	d.Device = cgroup.Device{Major: unix.Major(st.Rdev), Minor: unix.Minor(st.Rdev)}
 	if _, err := os.Stat(filepath.Join(root, "sys/dev/block", d.Device.String(), "partition")); err == nil {
 		return DeviceRate{}, fmt.Errorf("device %s is a partition: the kernel throttles whole disks, give the disk it is on", path)
 	}
 	return d, nil
+}
+
+// deviceNumbers reads MAJOR:MINOR.
+func deviceNumbers(s string) (cgroup.Device, bool) {
+	a, b, ok := strings.Cut(s, ":")
+	maj, err1 := strconv.ParseUint(a, 10, 32)
+	min, err2 := strconv.ParseUint(b, 10, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return cgroup.Device{}, false
+	}
+	return cgroup.Device{Major: uint32(maj), Minor: uint32(min)}, true
 }
 
 // ParseUser parses --user UID[:GID] (numeric ids; GID defaults to UID).

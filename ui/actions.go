@@ -1,13 +1,13 @@
 package ui
 
 import (
-	"fmt"
-	"strconv"
+	"errors"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/sandbox"
 )
 
 // launchedMsg reports a sandbox launch.
@@ -37,134 +37,106 @@ type outputMsg struct {
 // shellDoneMsg arrives when the interactive shell exits.
 type shellDoneMsg struct{ err error }
 
-var knownNS = map[string]bool{"mnt": true, "pid": true, "net": true, "ipc": true, "uts": true, "user": true, "cgroup": true, "time": true}
-
-// newSandboxForm is the form that launches a sandbox.
+// newSandboxForm is the form that launches a sandbox: the command, then
+// some of ctop run's options, from sandbox's option table.
 func newSandboxForm(ctx *Context) form {
-	return newForm(ctx, "New sandbox (launched detached, in new namespaces with cgroup limits)",
-		newField("command", "command", "sleep infinity", "what to run; quote arguments with spaces"),
-		newField("name", "name", "", "empty: a generated name; no / or .."),
-		newField("namespaces", "ns", "pid,mnt,uts,ipc,net,cgroup", "new namespaces, of: mnt pid net ipc uts user cgroup time"),
-		newField("cpus", "cpus", "", "CPU quota in CPUs, e.g. 0.5 (empty: no limit)"),
-		newField("memory", "memory", "", "e.g. 64m, 1g (empty: no limit)"),
-		newField("pids limit", "pids-limit", "", "most tasks at once, e.g. 100"),
-		newField("write bps", "device-write-bps", "", "DEVICE:RATE, e.g. /dev/sda:1mb"),
-		newField("read bps", "device-read-bps", "", "DEVICE:RATE, e.g. /dev/sda:10mb"),
-		newField("hostname", "hostname", "", "the hostname inside (needs a uts namespace)"),
-		newField("network", "network", "none", "none: only loopback; host: the host's network", "none", "host"),
-	)
+	fields := []field{newField("command", "command", "sleep infinity", "what to run; quote arguments with spaces")}
+	for _, name := range []string{"name", "ns", "cpus", "memory", "pids-limit", "device-write-bps", "device-read-bps", "hostname", "network"} {
+		o := sandbox.Lookup(name)
+		fields = append(fields, optionField(o, o.Default))
+	}
+	return newForm(ctx, "New sandbox (launched detached, in new namespaces with cgroup limits)", fields...)
 }
 
-// validateSandbox checks the form as `ctop run` would, marking each bad
-// field; it returns the spec when all is well.
-func validateSandbox(f *form, ls LimitSetter) (SandboxSpec, bool) {
+// validateSandbox checks the form through the option table, as ctop run
+// does, marking each bad field; it returns the spec when all is well.
+func validateSandbox(f *form) (sandbox.Spec, bool) {
 	f.clearErrs()
-	spec := SandboxSpec{
-		Name:     f.get("name"),
-		Command:  splitCommand(f.get("command")),
-		CPUs:     f.get("cpus"),
-		Memory:   f.get("memory"),
-		Pids:     f.get("pids-limit"),
-		WriteBps: f.get("device-write-bps"),
-		ReadBps:  f.get("device-read-bps"),
-		Hostname: f.get("hostname"),
-		Network:  f.get("network"),
-	}
-	if len(spec.Command) == 0 {
+	cmd := splitCommand(f.get("command"))
+	if len(cmd) == 0 {
 		f.setErr("command", "a command is needed, e.g. sleep infinity")
 	}
-	if strings.Contains(spec.Name, "/") || strings.Contains(spec.Name, "..") {
-		f.setErr("name", fmt.Sprintf("name %q may not contain / or ..", spec.Name))
-	}
-	for _, n := range strings.FieldsFunc(f.get("ns"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		if !knownNS[n] {
-			f.setErr("ns", fmt.Sprintf("unknown namespace %q: use mnt, pid, net, ipc, uts, user, cgroup or time", n))
-			break
-		}
-		spec.Namespaces = append(spec.Namespaces, n)
-	}
-	if ls != nil {
-		for _, flag := range []string{"cpus", "memory", "pids-limit", "device-write-bps", "device-read-bps"} {
-			if v := f.get(flag); v != "" {
-				if err := ls.ValidateLimit(flag, v); err != nil {
-					f.setErr(flag, err.Error())
-				}
-			}
-		}
-	}
-	if spec.Hostname != "" && !strings.Contains(","+f.get("ns")+",", ",uts,") {
-		f.setErr("hostname", "a hostname needs a new uts namespace: add uts to namespaces")
-	}
-	return spec, !f.hasErrs()
+	run, err := sandbox.ParseRun(formGiven(f, false))
+	markErrs(f, err)
+	run.Spec.Command = cmd
+	return run.Spec, !f.hasErrs()
 }
 
-// sizeString writes bytes as docker's units when exact: 256m, 1g.
-func sizeString(n uint64) string {
-	for _, u := range []struct {
-		s string
-		v uint64
-	}{{"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}} {
-		if n >= u.v && n%u.v == 0 {
-			return strconv.FormatUint(n/u.v, 10) + u.s
-		}
-	}
-	return strconv.FormatUint(n, 10)
-}
-
-// limitsForm is the form that edits a group's limits, filled with the
-// current values.
-func limitsForm(ctx *Context, g *cgroup.Group, target string) form {
-	l := g.Limits
-	// Values are written as the CLI takes them: --cpus 0 and
-	// --pids-limit -1 mean no limit; an empty memory is left as it is.
-	cpus := "0"
-	if c := l.CPU.Cores(); c > 0 {
-		cpus = cores(c)
-	}
-	mem := ""
-	if l.Memory.Max.Finite() {
-		mem = sizeString(l.Memory.Max.V)
-	}
-	pids := "-1"
-	if l.Pids.Finite() {
-		pids = strconv.FormatUint(l.Pids.V, 10)
-	}
-	var wbps, rbps string
-	for _, io := range l.IO {
-		if io.WriteBps.Finite() && wbps == "" {
-			wbps = io.Device.String() + ":" + strconv.FormatUint(io.WriteBps.V, 10)
-		}
-		if io.ReadBps.Finite() && rbps == "" {
-			rbps = io.Device.String() + ":" + strconv.FormatUint(io.ReadBps.V, 10)
-		}
-	}
-	return newForm(ctx, "Edit limits of "+target+" (applied at once, as `ctop update` does)",
-		newField("cpus", "cpus", cpus, "CPU quota in CPUs, e.g. 0.5; 0: no limit"),
-		newField("memory", "memory", mem, "memory.max, e.g. 64m (now "+limitBytes(l.Memory.Max)+"); in use: "+u64Bytes(g.Stats.Memory.Current)),
-		newField("pids limit", "pids-limit", pids, "most tasks at once; -1: no limit"),
-		newField("write bps", "device-write-bps", wbps, "DEVICE:RATE, e.g. /dev/sda:1mb"),
-		newField("read bps", "device-read-bps", rbps, "DEVICE:RATE"),
-	)
-}
-
-// limitChanges validates the changed fields of a limits form.
-func limitChanges(f *form, ls LimitSetter) ([]LimitChange, bool) {
-	f.clearErrs()
-	var ch []LimitChange
+// formGiven are the options the form's fields give: those not empty, and
+// with changed only those changed.
+func formGiven(f *form, changed bool) sandbox.Given {
+	g := sandbox.Given{}
 	for _, fl := range f.fields {
-		if fl.value() == strings.TrimSpace(fl.initial) {
+		v := fl.value()
+		if fl.opt == nil || v == "" || changed && v == strings.TrimSpace(fl.initial) {
 			continue
 		}
-		if err := ls.ValidateLimit(fl.flag, fl.value()); err != nil {
-			f.setErr(fl.flag, err.Error())
-			continue
+		if fl.opt.Kind == sandbox.KindStrings {
+			g[fl.flag] = strings.Fields(v)
+		} else {
+			g[fl.flag] = []string{v}
 		}
-		ch = append(ch, LimitChange{Flag: fl.flag, Value: fl.value()})
 	}
-	if !f.hasErrs() && len(ch) == 0 {
+	return g
+}
+
+// markErrs shows each option's error beside its field, others under the
+// form.
+func markErrs(f *form, err error) {
+	var errs sandbox.OptionErrors
+	switch {
+	case err == nil:
+	case errors.As(err, &errs):
+		for _, e := range errs {
+			f.setErr(e.Name, e.Error())
+		}
+	default:
+		f.err = err.Error()
+	}
+}
+
+// limitsForm is the form that edits a group's limits: every option of
+// ctop update, filled with the values in force (empty: none).
+func limitsForm(ctx *Context, g *cgroup.Group, target string) form {
+	var fields []field
+	for _, o := range sandbox.Options() {
+		if o.Commands&sandbox.CmdUpdate == 0 {
+			continue
+		}
+		fl := optionField(&o, strings.Join(o.Format(g.Limits), " "))
+		if o.Name == "memory" {
+			fl.hint += "; in use: " + u64Bytes(g.Stats.Memory.Current)
+		}
+		fields = append(fields, fl)
+	}
+	return newForm(ctx, "Edit limits of "+target+" (applied at once, as `ctop update` does)", fields...)
+}
+
+// limitChanges parses the changed fields of a limits form through the
+// option table, as ctop update does.
+func limitChanges(f *form) (cgroup.Resources, bool) {
+	f.clearErrs()
+	g := formGiven(f, true)
+	if len(g) == 0 {
 		f.err = "nothing changed"
+		return cgroup.Resources{}, false
 	}
-	return ch, !f.hasErrs()
+	r, err := sandbox.ParseUpdate(g)
+	markErrs(f, err)
+	return r, !f.hasErrs()
+}
+
+// liveLimits are a sandbox's limits in force, as the options that set
+// them; launched are those it was started with, for a group not read yet.
+func liveLimits(byPath map[string]*cgroup.Group, g *cgroup.Group, launched string) string {
+	if g == nil {
+		return launched
+	}
+	l := g.Limits
+	if root := byPath["/"]; root != nil {
+		l = sandbox.OwnLimits(l, root.Limits)
+	}
+	return sandbox.Format(l)
 }
 
 // confirm is a yes/no question; yes runs cmd.

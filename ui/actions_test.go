@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/sandbox"
 )
 
 // Editing limits: the form shows current values, a bad value is shown in
@@ -24,7 +28,7 @@ func TestEditLimits(t *testing.T) {
 	m = keys(m, "ctrl+u")
 	m = typeText(m, "zero")
 	m = keys(m, "ctrl+s")
-	if m.form == nil || !strings.Contains(m.View(), `invalid --cpus "zero"`) {
+	if m.form == nil || !strings.Contains(m.View(), `--cpus zero: want a number`) {
 		t.Fatalf("bad value not reported in place:\n%s", m.View())
 	}
 	if len(f.limits) != 0 {
@@ -36,8 +40,8 @@ func TestEditLimits(t *testing.T) {
 	if m.form != nil {
 		t.Fatalf("form still open after a good value:\n%s", m.View())
 	}
-	want := []LimitChange{{Flag: "cpus", Value: "0.2"}}
-	if diff := cmp.Diff(want, f.limits, cmp.AllowUnexported(LimitChange{})); diff != "" {
+	want := []cgroup.Resources{{CPU: &cgroup.CPUMax{Quota: cgroup.LimitOf(20000), Period: 100000}}}
+	if diff := cmp.Diff(want, f.limits); diff != "" {
 		t.Errorf("applied changes (-want +got):\n%s", diff)
 	}
 	if len(f.targets) != 1 || f.targets[0] != "/ctop/web" {
@@ -66,7 +70,7 @@ func TestLowerMemoryConfirms(t *testing.T) {
 		t.Fatalf("applied despite n: %v", f.limits)
 	}
 	m = keys(m, "ctrl+s", "y")
-	if len(f.limits) != 1 || f.limits[0].Value != "16m" {
+	if len(f.limits) != 1 || f.limits[0].MemoryMax == nil || *f.limits[0].MemoryMax != cgroup.LimitOf(16<<20) {
 		t.Errorf("applied %v, want memory 16m after y", f.limits)
 	}
 }
@@ -95,7 +99,7 @@ func TestNewSandbox(t *testing.T) {
 	m = typeText(m, "pid,bogus")
 	m = keys(m, "ctrl+s")
 	v := m.View()
-	if f.spec != nil || !strings.Contains(v, `may not contain / or ..`) || !strings.Contains(v, `unknown namespace "bogus"`) {
+	if f.spec != nil || !strings.Contains(v, `must not contain '/' or '..'`) || !strings.Contains(v, `unknown namespace "bogus"`) {
 		t.Fatalf("bad name and namespace not reported in place (launched %v):\n%s", f.spec, v)
 	}
 	// Fix both and set a memory limit.
@@ -108,8 +112,10 @@ func TestNewSandbox(t *testing.T) {
 	m = keys(m, "down", "down", "down", "down")
 	m = typeText(m, "inside")
 	m = keys(m, "ctrl+s")
-	want := &SandboxSpec{Name: "box", Command: []string{"sleep", "infinity"}, Namespaces: []string{"pid", "uts"}, Memory: "32m", Hostname: "inside", Network: "none"}
-	if diff := cmp.Diff(want, f.spec); diff != "" {
+	mem := cgroup.LimitOf(32 << 20)
+	want := &sandbox.Spec{Name: "box", Command: []string{"sleep", "infinity"}, Namespaces: []sandbox.Namespace{"pid", "uts"},
+		Resources: cgroup.Resources{MemoryMax: &mem}, Hostname: "inside", Network: "none"}
+	if diff := cmp.Diff(want, f.spec, cmpopts.IgnoreUnexported(sandbox.Spec{})); diff != "" {
 		t.Fatalf("launched spec (-want +got):\n%s", diff)
 	}
 	if m.form != nil || m.view != vSandboxes || !strings.Contains(m.View(), "launched sandbox box") {

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/sandbox"
 )
 
 // topic is one thing the explain panel can explain.
@@ -122,22 +123,27 @@ func unitOf(p string) string {
 
 // groupTopics lists what can be explained about a group: its numbers, then
 // its controllers and the hierarchy layout.
-func groupTopics(ctx *Context, g *cgroup.Group, sandbox string) []topic {
+func groupTopics(ctx *Context, g *cgroup.Group, sb string) []topic {
 	v2 := ctx.Mode == cgroup.ModeUnified
 	target := g.Path
-	if sandbox != "" {
-		target = sandbox
+	if sb != "" {
+		target = sb
 	}
 	unit := unitOf(g.Path)
 	f := func(ctl, v1, v2f string) string { return groupFile(ctx, g, ctl, v1, v2f) }
 	write := func(file, value string) string { return fmt.Sprintf("echo %s > %s", value, file) }
 
-	quotaFile := f("cpu", "cpu.cfs_quota_us", "cpu.max")
+	// The files an option of ctop run and update writes, from its table.
+	optFile := func(name string, i int) string {
+		fs := sandbox.Lookup(name).Files
+		return f(fs.Controller, fs.V1[i], fs.V2[min(i, len(fs.V2)-1)])
+	}
+	quotaFile := optFile("cpus", 0)
 	quotaWrite := write(quotaFile, "'50000 100000'")
 	if !v2 {
-		quotaWrite = write(quotaFile, "50000") + "   (period in cpu.cfs_period_us)"
+		quotaWrite = write(quotaFile, "50000") + "   (period in " + path.Base(optFile("cpus", 1)) + ")"
 	}
-	memMax := f("memory", "memory.limit_in_bytes", "memory.max")
+	memMax := optFile("memory", 0)
 	var ts []topic
 	ts = append(ts,
 		topic{"CPU usage (CPU%)", "CPU time used by the group's processes per second of wall time, as a percent of one core (200% is two cores busy). The kernel counts it cumulatively; ctop divides the change by the interval.",
@@ -156,13 +162,13 @@ func groupTopics(ctx *Context, g *cgroup.Group, sandbox string) []topic {
 		ts = append(ts, topic{"Memory high (memory.high)", "The soft limit. Above it the kernel throttles the group and reclaims its memory hard, but does not kill: usage held at high means the group is slowed down for lack of memory.",
 			high, []string{write(high, "200M"), "systemctl set-property " + unit + " MemoryHigh=200M", "docker has no flag for it"}})
 	}
-	pidsMax := f("pids", "pids.max", "pids.max")
+	pidsMax := optFile("pids-limit", 0)
 	ts = append(ts,
 		topic{"Tasks (PIDS)", "The number of processes and threads in the group and its descendants, against pids.max. At the limit fork() fails with EAGAIN.",
 			f("pids", "pids.current", "pids.current"), []string{write(pidsMax, "100"), "ctop update " + target + " --pids-limit 100", "systemctl set-property " + unit + " TasksMax=100", "docker update --pids-limit 100 CONTAINER"}},
 		topic{"IO rates (IO R/W)", "Bytes read and written per second on all block devices, from the cumulative per-device counters. On v1 only direct IO is counted per group.",
 			f("blkio", "blkio.throttle.io_service_bytes", "io.stat"), []string{
-				write(f("blkio", "blkio.throttle.write_bps_device", "io.max"), map[bool]string{true: "'8:0 wbps=1048576'", false: "'8:0 1048576'"}[v2]),
+				write(optFile("device-write-bps", 0), map[bool]string{true: "'8:0 wbps=1048576'", false: "'8:0 1048576'"}[v2]),
 				"ctop update " + target + " --device-write-bps /dev/sda:1mb", "systemctl set-property " + unit + " IOWriteBandwidthMax='/dev/sda 1M'", "docker run --device-write-bps /dev/sda:1mb (not changeable by docker update)"}},
 		topic{"Pressure (PSI)", "The share of the last 10 seconds in which at least one of the group's tasks waited for CPU, memory or IO (the highest of the three is shown). It says how much the group is held back, whatever the cause.",
 			f("", "", "cpu.pressure, memory.pressure, io.pressure"), nil},

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +37,9 @@ type fakeHost struct {
 	quota   uint64 // µs per 100 ms, of /ctop/web
 	memMax  uint64
 	oomAt   int // the step from which /ctop/web counts one OOM kill; 0: never
-	limits  []LimitChange
+	limits  []cgroup.Resources
 	targets []string
-	spec    *SandboxSpec
+	spec    *sandbox.Spec
 	stopped []string
 	sbs     []Sandbox
 	failSet error
@@ -150,7 +149,7 @@ func (f *fakeHost) Isolation(pid int) (Isolation, error) {
 	return Isolation{}, fmt.Errorf("read process %d: no such process", pid)
 }
 
-func (f *fakeHost) Launch(s SandboxSpec) (Sandbox, error) {
+func (f *fakeHost) Launch(s sandbox.Spec) (Sandbox, error) {
 	f.spec = &s
 	if s.Name == "fail" {
 		return Sandbox{}, errors.New("create cgroup /ctop/fail: permission denied")
@@ -173,46 +172,17 @@ func (f *fakeHost) Output(name string) (string, error) {
 
 func (f *fakeHost) Shell(name string) tea.ExecCommand { return nil }
 
-// ValidateLimit accepts what the fake understands: cpus as a positive
-// number, sizes, counts, and max.
-func (f *fakeHost) ValidateLimit(flag, value string) error {
-	if value == "max" {
-		return nil
-	}
-	switch flag {
-	case "cpus":
-		if c, err := strconv.ParseFloat(value, 64); err != nil || c <= 0 {
-			return fmt.Errorf("invalid --cpus %q: want a positive number of CPUs such as 0.5", value)
-		}
-	case "memory":
-		if _, err := f.Bytes(value); err != nil {
-			return fmt.Errorf("invalid --memory %q: want a size such as 64m", value)
-		}
-	case "pids-limit":
-		if _, err := strconv.Atoi(value); err != nil {
-			return fmt.Errorf("invalid --pids-limit %q: want a number", value)
-		}
-	}
-	return nil
-}
-
-// Bytes reads sizes as the CLI does.
-func (f *fakeHost) Bytes(value string) (uint64, error) { return sandbox.ParseSize(value) }
-
-func (f *fakeHost) SetLimits(target string, ch []LimitChange) error {
+func (f *fakeHost) SetLimits(target string, r cgroup.Resources) error {
 	if f.failSet != nil {
 		return f.failSet
 	}
 	f.targets = append(f.targets, target)
-	f.limits = append(f.limits, ch...)
-	for _, c := range ch {
-		switch c.Flag {
-		case "cpus":
-			v, _ := strconv.ParseFloat(c.Value, 64)
-			f.quota = uint64(v * 1e5)
-		case "memory":
-			f.memMax, _ = f.Bytes(c.Value)
-		}
+	f.limits = append(f.limits, r)
+	if r.CPU != nil && r.CPU.Quota.Finite() {
+		f.quota = r.CPU.Quota.V * 100000 / r.CPU.Period
+	}
+	if r.MemoryMax != nil && r.MemoryMax.Finite() {
+		f.memMax = r.MemoryMax.V
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ctop-dev/ctop/sandbox"
 )
 
 // field is one input of a form. A field with choices cycles through them
@@ -13,6 +15,7 @@ import (
 type field struct {
 	label   string
 	flag    string // the CLI flag it maps to, for validation and errors
+	opt     *sandbox.Option
 	hint    string
 	input   textinput.Model
 	choices []string
@@ -30,6 +33,18 @@ func newField(label, flag, value, hint string, choices ...string) field {
 	// A steady cursor: no blink timers running under the forms.
 	in.Cursor.SetMode(cursor.CursorStatic)
 	return field{label: label, flag: flag, hint: hint, input: in, choices: choices, initial: value}
+}
+
+// optionField is the field of an option of sandbox's table: labelled by
+// its name, its help as the hint, an example as the placeholder.
+func optionField(o *sandbox.Option, value string) field {
+	if value == "" && len(o.Choices) > 0 {
+		value = o.Choices[0]
+	}
+	f := newField(strings.ReplaceAll(o.Name, "-", " "), o.Name, value, o.Help, o.Choices...)
+	f.input.Placeholder = o.Example
+	f.opt = o
+	return f
 }
 
 // form is a column of labelled fields with errors shown beside each, and a

@@ -612,7 +612,7 @@ func (m *Model) submitForm() tea.Cmd {
 	f := m.form
 	switch m.formKind {
 	case formNew:
-		spec, ok := validateSandbox(f, m.ctx.Sources.Limits)
+		spec, ok := validateSandbox(f)
 		if !ok {
 			return nil
 		}
@@ -624,29 +624,24 @@ func (m *Model) submitForm() tea.Cmd {
 		}
 	case formLimits:
 		ls := m.ctx.Sources.Limits
-		ch, ok := limitChanges(f, ls)
+		r, ok := limitChanges(f)
 		if !ok {
 			return nil
 		}
 		target := m.formTarget
 		apply := func() tea.Msg {
-			return limitsSetMsg{target: target, err: ls.SetLimits(target, ch)}
+			return limitsSetMsg{target: target, err: ls.SetLimits(target, r)}
 		}
 		f.busy = "applying…"
 		path, _, _ := m.selectedGroupTarget()
 		if g := m.data.byPath[path]; g != nil && g.Stats.Memory.Current.OK {
-			for _, c := range ch {
-				if c.Flag != "memory" {
-					continue
+			if n := r.MemoryMax; n != nil && n.Finite() && n.V < g.Stats.Memory.Current.V {
+				m.confirm = &confirm{
+					question: fmt.Sprintf("Lower memory.max to %s, below the %s in use? The kernel will reclaim, and may OOM-kill a process.",
+						humanBytes(float64(n.V)), humanBytes(float64(g.Stats.Memory.Current.V))),
+					yes: apply,
 				}
-				if n, err := ls.Bytes(c.Value); err == nil && n < g.Stats.Memory.Current.V {
-					m.confirm = &confirm{
-						question: fmt.Sprintf("Lower memory.max to %s, below the %s in use? The kernel will reclaim, and may OOM-kill a process.",
-							humanBytes(float64(n)), humanBytes(float64(g.Stats.Memory.Current.V))),
-						yes: apply,
-					}
-					return nil
-				}
+				return nil
 			}
 		}
 		return apply

@@ -189,8 +189,8 @@ func (v sandboxesView) View(w, h int) string {
 			b.WriteString(cell + " ")
 		}
 		last := s.Command
-		if s.Limits != "" {
-			last = s.Limits + " · " + s.Command
+		if l := liveLimits(v.data.byPath, g, s.Limits); l != "" {
+			last = l + " · " + s.Command
 		}
 		b.WriteString(fit(last, cmdW))
 		return b.String()

@@ -6,6 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/sandbox"
 )
 
 // The ui reads and acts through the small interfaces below, so every view can
@@ -34,7 +35,9 @@ type IsolationSource interface {
 
 // Launcher starts, lists and stops sandboxes.
 type Launcher interface {
-	Launch(SandboxSpec) (Sandbox, error)
+	// Launch starts a sandbox detached; the spec was filled through
+	// sandbox's option table, as ctop run fills it.
+	Launch(sandbox.Spec) (Sandbox, error)
 	Stop(name string) error
 	Sandboxes() ([]Sandbox, error)
 	// Output returns the tail of what the sandbox wrote to stdout and stderr.
@@ -45,14 +48,10 @@ type Launcher interface {
 }
 
 // LimitSetter changes limits of a sandbox or of any cgroup, as
-// `ctop update` does, with the same flag names and validation.
+// `ctop update` does.
 type LimitSetter interface {
-	// ValidateLimit checks one value as `ctop update --FLAG VALUE` would.
-	ValidateLimit(flag, value string) error
-	// Bytes reads a size as `ctop update --memory` does.
-	Bytes(value string) (uint64, error)
-	// SetLimits applies changes to target: a sandbox name or a cgroup path.
-	SetLimits(target string, changes []LimitChange) error
+	// SetLimits writes r to target: a sandbox name or a cgroup path.
+	SetLimits(target string, r cgroup.Resources) error
 }
 
 // Sources bundles what the ui reads and acts through. Nil members make
@@ -145,21 +144,6 @@ type Isolation struct {
 	Cgroup     string
 }
 
-// SandboxSpec is what the new-sandbox form collects; values are as the
-// `ctop run` flags take them.
-type SandboxSpec struct {
-	Name       string
-	Command    []string
-	Namespaces []string // e.g. pid, mnt, uts, ipc, net, cgroup
-	CPUs       string   // --cpus
-	Memory     string   // --memory
-	Pids       string   // --pids-limit
-	WriteBps   string   // --device-write-bps DEVICE:RATE
-	ReadBps    string   // --device-read-bps DEVICE:RATE
-	Hostname   string
-	Network    string // none or host
-}
-
 // Sandbox is a sandbox ctop launched.
 type Sandbox struct {
 	Name    string
@@ -171,9 +155,4 @@ type Sandbox struct {
 	Started time.Time
 	// Limits summarises the limits it was started with, as flags.
 	Limits string
-}
-
-// LimitChange is one `ctop update` flag and its new value.
-type LimitChange struct {
-	Flag, Value string
 }

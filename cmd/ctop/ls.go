@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,23 +40,24 @@ the flags of ctop run and ctop update that would set them.`,
 			}
 			// Show the limits in force now, which ctop update (or any
 			// other tool) may have changed since the start.
-			allCpus := ""
-			if root, err := f.Read("/"); err == nil {
-				allCpus = root.Limits.CPU.EffectiveCpus
+			var root cgroup.Limits
+			if g, err := f.Read("/"); err == nil {
+				root = g.Limits
 			}
+			entries := []lsEntry{}
 			for _, st := range states {
+				e := lsEntry{State: st}
 				if g, err := f.Read(st.Cgroup); g != nil && err == nil {
-					st.Limits = liveLimits(g, allCpus)
+					l := sandbox.OwnLimits(g.Limits, root)
+					st.Limits, e.Limits = sandbox.Format(l), sandbox.Values(l)
 				}
+				entries = append(entries, e)
 			}
 			out := c.OutOrStdout()
 			if asJSON {
-				if states == nil {
-					states = []*sandbox.State{}
-				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(states)
+				return enc.Encode(entries)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tPID\tCREATED\tCGROUP\tCOMMAND\tLIMITS")
@@ -78,31 +78,9 @@ the flags of ctop run and ctop update that would set them.`,
 	return c
 }
 
-// liveLimits writes a group's limits as the flags that set them. A cpuset
-// of every CPU (allCpus; v1 requires one in each group) is no limit.
-func liveLimits(g *cgroup.Group, allCpus string) string {
-	var s []string
-	if c := g.Limits.CPU.Cores(); c > 0 {
-		s = append(s, "--cpus "+strconv.FormatFloat(c, 'f', -1, 64))
-	}
-	if c := g.Limits.CPU.Cpus; c != "" && c != allCpus {
-		s = append(s, "--cpuset-cpus "+c)
-	}
-	if m := g.Limits.Memory.Max; m.Finite() {
-		s = append(s, "--memory "+strings.ReplaceAll(sandbox.FormatBytes(m.V), " ", ""))
-	}
-	if p := g.Limits.Pids; p.Finite() {
-		s = append(s, "--pids-limit "+strconv.FormatUint(p.V, 10))
-	}
-	for _, l := range g.Limits.IO {
-		for _, x := range []struct {
-			flag string
-			l    cgroup.Limit
-		}{{"--device-read-bps", l.ReadBps}, {"--device-write-bps", l.WriteBps}, {"--device-read-iops", l.ReadIOps}, {"--device-write-iops", l.WriteIOps}} {
-			if x.l.Finite() {
-				s = append(s, x.flag+" "+l.Device.String()+":"+strconv.FormatUint(x.l.V, 10))
-			}
-		}
-	}
-	return strings.Join(s, " ")
+// lsEntry is a sandbox as ls --json shows it: its state, with the limits
+// in force as structured values by option (null: unknown).
+type lsEntry struct {
+	*sandbox.State
+	Limits map[string]any `json:"limits"`
 }

@@ -3,12 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -82,205 +79,45 @@ func (p *sandboxPlace) reap(f *cgroup.FS) {
 	}
 }
 
-// limitFlags are the cgroup limit flags ctop run and ctop update share,
-// with docker's names and meanings.
-type limitFlags struct {
-	cpus, cpusetCpus, cpusetMems           string
-	cpuShares, pidsLimit                   int64
-	memory, memoryReservation, memorySwap  string
-	readBps, writeBps, readIops, writeIops []string
+// registerOptions registers the options of the option table that cmd
+// takes as flags.
+func registerOptions(fs *pflag.FlagSet, cmd sandbox.Commands) {
+	for _, o := range sandbox.Options() {
+		if o.Commands&cmd == 0 {
+			continue
+		}
+		switch o.Kind {
+		case sandbox.KindString:
+			fs.StringP(o.Name, o.Short, o.Default, o.Help)
+		case sandbox.KindStrings:
+			fs.StringArrayP(o.Name, o.Short, nil, o.Help)
+		case sandbox.KindBool:
+			fs.BoolP(o.Name, o.Short, o.Default == "true", o.Help)
+		case sandbox.KindInt:
+			n, _ := strconv.ParseInt(o.Default, 10, 64)
+			fs.Int64P(o.Name, o.Short, n, o.Help)
+		}
+	}
 }
 
-func (l *limitFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&l.cpus, "cpus", "", "number of CPUs, like 0.5 (a CFS quota per 100ms period; 0: no limit)")
-	fs.Int64Var(&l.cpuShares, "cpu-shares", 0, "relative CPU weight, 2..262144 (v2: converted to cpu.weight)")
-	fs.StringVar(&l.cpusetCpus, "cpuset-cpus", "", "CPUs allowed, like 0-1,3")
-	fs.StringVar(&l.cpusetMems, "cpuset-mems", "", "memory nodes allowed, like 0")
-	fs.StringVarP(&l.memory, "memory", "m", "", "memory limit, like 256m (units b, k, m, g)")
-	fs.StringVar(&l.memoryReservation, "memory-reservation", "", "memory soft limit (v2 memory.low, v1 soft_limit_in_bytes)")
-	fs.StringVar(&l.memorySwap, "memory-swap", "", "memory plus swap limit; -1: unlimited swap")
-	fs.Int64Var(&l.pidsLimit, "pids-limit", 0, "maximum number of processes and threads; -1: no limit")
-	fs.StringArrayVar(&l.readBps, "device-read-bps", nil, "read rate of a device, DEVICE:RATE like /dev/vda:1mb")
-	fs.StringArrayVar(&l.writeBps, "device-write-bps", nil, "write rate of a device, DEVICE:RATE like /dev/vda:1mb")
-	fs.StringArrayVar(&l.readIops, "device-read-iops", nil, "read operations per second of a device, DEVICE:N")
-	fs.StringArrayVar(&l.writeIops, "device-write-iops", nil, "write operations per second of a device, DEVICE:N")
-}
-
-// resources validates the flags that were given and turns them into
-// cgroup resources. Errors name the flag and its value.
-func (l *limitFlags) resources(fs *pflag.FlagSet) (cgroup.Resources, error) {
-	var r cgroup.Resources
-	set := fs.Changed
-	if set("cpus") {
-		v, err := parseCPUs(l.cpus, runtime.NumCPU())
-		if err != nil {
-			return r, err
+// givenOptions are the table's options given on the command line, as typed.
+func givenOptions(fs *pflag.FlagSet) sandbox.Given {
+	g := sandbox.Given{}
+	fs.Visit(func(f *pflag.Flag) {
+		if sandbox.Lookup(f.Name) == nil {
+			return
 		}
-		r.CPU = &cgroup.CPUMax{Quota: v, Period: 100000}
-	}
-	if set("cpu-shares") {
-		if l.cpuShares < 2 || l.cpuShares > 262144 {
-			return r, fmt.Errorf("--cpu-shares %d: want 2..262144", l.cpuShares)
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			g[f.Name] = sv.GetSlice()
+		} else {
+			g[f.Name] = []string{f.Value.String()}
 		}
-		v := uint64(l.cpuShares)
-		r.CPUShares = &v
-	}
-	if set("cpuset-cpus") {
-		if _, err := cgroup.ParseCPUList(l.cpusetCpus); err != nil {
-			return r, fmt.Errorf("--cpuset-cpus: %w", err)
-		}
-		r.CpusetCpus = &l.cpusetCpus
-	}
-	if set("cpuset-mems") {
-		if _, err := cgroup.ParseCPUList(l.cpusetMems); err != nil {
-			return r, fmt.Errorf("--cpuset-mems: %w", err)
-		}
-		r.CpusetMems = &l.cpusetMems
-	}
-	if set("memory") {
-		v, err := sandbox.ParseSize(l.memory)
-		if err != nil {
-			return r, fmt.Errorf("--memory: %w", err)
-		}
-		// docker's floor: below it a process cannot even start.
-		if v < 6<<20 {
-			return r, fmt.Errorf("--memory %s: the minimum is 6m", l.memory)
-		}
-		lim := cgroup.LimitOf(v)
-		r.MemoryMax = &lim
-	}
-	if set("memory-reservation") {
-		v, err := sandbox.ParseSize(l.memoryReservation)
-		if err != nil {
-			return r, fmt.Errorf("--memory-reservation: %w", err)
-		}
-		if r.MemoryMax != nil && v > r.MemoryMax.V {
-			return r, fmt.Errorf("--memory-reservation %s: must not exceed --memory %s", l.memoryReservation, l.memory)
-		}
-		lim := cgroup.LimitOf(v)
-		r.MemoryLow = &lim
-	}
-	if set("memory-swap") {
-		if r.MemoryMax == nil {
-			return r, fmt.Errorf("--memory-swap %s: give --memory with it (it counts memory plus swap)", l.memorySwap)
-		}
-		lim := cgroup.Max
-		if l.memorySwap != "-1" {
-			v, err := sandbox.ParseSize(l.memorySwap)
-			if err != nil {
-				return r, fmt.Errorf("--memory-swap: %w", err)
-			}
-			if v < r.MemoryMax.V {
-				return r, fmt.Errorf("--memory-swap %s: must be at least --memory %s (it counts memory plus swap)", l.memorySwap, l.memory)
-			}
-			lim = cgroup.LimitOf(v)
-		}
-		r.MemorySwap = &lim
-	}
-	if set("pids-limit") {
-		lim := cgroup.Max
-		if l.pidsLimit > 0 {
-			lim = cgroup.LimitOf(uint64(l.pidsLimit))
-		} else if l.pidsLimit < -1 {
-			return r, fmt.Errorf("--pids-limit %d: want a positive number, or -1 for no limit", l.pidsLimit)
-		}
-		r.PidsMax = &lim
-	}
-	for _, d := range []struct {
-		flag  string
-		vals  []string
-		kind  string
-		bytes bool
-	}{
-		{"--device-read-bps", l.readBps, "rbps", true}, {"--device-write-bps", l.writeBps, "wbps", true},
-		{"--device-read-iops", l.readIops, "riops", false}, {"--device-write-iops", l.writeIops, "wiops", false},
-	} {
-		for _, v := range d.vals {
-			dr, err := sandbox.ParseDeviceRate("/", v, d.bytes)
-			if err != nil {
-				return r, fmt.Errorf("%s %s: %w", d.flag, v, err)
-			}
-			r.IO = append(r.IO, cgroup.IOThrottle{Device: dr.Device, Kind: d.kind, Rate: dr.Rate})
-		}
-	}
-	return r, r.Validate()
-}
-
-// flagOfFile names the flag that sets a cgroup file, so that a value the
-// kernel refuses is reported against the flag the user typed.
-func flagOfFile(file string) string {
-	switch file {
-	case "cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us":
-		return "cpus"
-	case "cpu.weight", "cpu.shares":
-		return "cpu-shares"
-	case "cpuset.cpus":
-		return "cpuset-cpus"
-	case "cpuset.mems":
-		return "cpuset-mems"
-	case "memory.max", "memory.limit_in_bytes":
-		return "memory"
-	case "memory.low", "memory.soft_limit_in_bytes":
-		return "memory-reservation"
-	case "memory.swap.max", "memory.memsw.limit_in_bytes":
-		return "memory-swap"
-	case "pids.max":
-		return "pids-limit"
-	case "blkio.throttle.read_bps_device":
-		return "device-read-bps"
-	case "blkio.throttle.write_bps_device":
-		return "device-write-bps"
-	case "blkio.throttle.read_iops_device":
-		return "device-read-iops"
-	case "blkio.throttle.write_iops_device":
-		return "device-write-iops"
-	case "io.max":
-		return "device-*"
-	}
-	return ""
-}
-
-// withFlag prefixes a kernel's refusal of a limit with the flag and the
-// value given for it.
-func withFlag(fs *pflag.FlagSet, err error) error {
-	var we *cgroup.WriteError
-	if !errors.As(err, &we) {
-		return err
-	}
-	name := flagOfFile(we.File)
-	if name == "" {
-		return err
-	}
-	if f := fs.Lookup(name); f != nil && f.Value.Type() != "stringArray" {
-		return fmt.Errorf("--%s %s: %w", name, f.Value.String(), err)
-	}
-	return fmt.Errorf("--%s: %w", name, err)
-}
-
-// parseCPUs turns --cpus into a quota per 100ms period; 0 means no limit.
-func parseCPUs(s string, ncpu int) (cgroup.Limit, error) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return cgroup.Limit{}, fmt.Errorf("--cpus %q: want a number of CPUs like 0.5", s)
-	}
-	if f == 0 {
-		return cgroup.Max, nil
-	}
-	if f < 0.01 || f > float64(ncpu) {
-		return cgroup.Limit{}, fmt.Errorf("--cpus %s: want 0.01 to %d (this host has %d CPUs)", s, ncpu, ncpu)
-	}
-	return cgroup.LimitOf(uint64(math.Round(f * 100000))), nil
+	})
+	return g
 }
 
 type runOptions struct {
-	limits                          limitFlags
-	place                           sandboxPlace
-	ns, network, hostname           string
-	rootfs, keepUpper               string
-	overlay                         bool
-	volumes, tmpfs, env             []string
-	user, name, workdir             string
-	detach, interactive, tty, stats bool
+	place sandboxPlace
 }
 
 func newRunCmd() *cobra.Command {
@@ -309,98 +146,32 @@ pids limit or CPU throttling got in the command's way.`,
 	c.SetFlagErrorFunc(flagErr125)
 	fs := c.Flags()
 	fs.SetInterspersed(false) // flags after COMMAND are the command's
-	o.limits.register(fs)
+	registerOptions(fs, sandbox.CmdRun)
 	o.place.register(fs)
-	fs.StringVar(&o.ns, "ns", "pid,mnt,uts,ipc,net,cgroup", "namespaces to create, from cgroup,ipc,mnt,net,pid,time,user,uts (none: share all)")
-	fs.StringVar(&o.network, "network", "", "none (a new net namespace with only loopback, up) or host")
-	fs.StringVar(&o.hostname, "hostname", "", "host name in the sandbox (default: its name)")
-	fs.StringVar(&o.rootfs, "rootfs", "", "directory to use as the root filesystem (pivot_root)")
-	fs.BoolVar(&o.overlay, "overlay", false, "put a copy-on-write layer over --rootfs, which stays unmodified")
-	fs.StringVar(&o.keepUpper, "keep-upper", "", "keep the overlay's upper layer (what the sandbox changed) in this directory")
-	fs.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount SRC:DST[:ro]")
-	fs.StringArrayVar(&o.tmpfs, "tmpfs", nil, "tmpfs mount DST[:size=64m]")
-	fs.StringArrayVarP(&o.env, "env", "e", nil, "environment variable KEY=VALUE")
-	fs.StringVarP(&o.user, "user", "u", "", "numeric UID[:GID] to run the command as")
-	fs.StringVar(&o.name, "name", "", "sandbox name (default: generated)")
-	fs.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the sandbox")
-	fs.BoolVarP(&o.detach, "detach", "d", false, "run in the background and print the sandbox's name")
-	fs.BoolVarP(&o.interactive, "interactive", "i", false, "keep stdin attached")
-	fs.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal")
-	fs.BoolVar(&o.stats, "stats", false, "print start latency, wall and CPU time, peak memory, throttling and IO at exit")
 	return c
 }
 
-// buildSpec turns run's flags into a sandbox spec, validating each.
-func buildSpec(fs *pflag.FlagSet, o *runOptions, args []string) (sandbox.Spec, error) {
-	s := sandbox.Spec{
-		Name: o.name, Command: args, Env: o.env, Workdir: o.workdir, Hostname: o.hostname,
-		Rootfs: o.rootfs, Overlay: o.overlay || o.keepUpper != "", KeepUpper: o.keepUpper,
-		TTY: o.tty, Detach: o.detach, Stats: o.stats, CgroupParent: o.place.cgroupParent, StateDir: o.place.stateDir,
+// buildSpec turns run's flags into a sandbox spec, through the option
+// table.
+func buildSpec(fs *pflag.FlagSet, o *runOptions, args []string) (sandbox.Run, error) {
+	r, err := sandbox.ParseRun(givenOptions(fs))
+	if err != nil {
+		return r, err
 	}
-	var err error
-	if s.Resources, err = o.limits.resources(fs); err != nil {
-		return s, err
+	s := &r.Spec
+	s.Command, s.CgroupParent, s.StateDir = args, o.place.cgroupParent, o.place.stateDir
+	if s.TTY && !sandbox.IsTerminal(0) && r.Interactive {
+		return r, errors.New("-t: the input device is not a TTY")
 	}
-	if s.Namespaces, err = sandbox.ParseNamespaces(o.ns); err != nil {
-		return s, fmt.Errorf("--ns: %w", err)
-	}
-	switch o.network {
-	case "":
-	case sandbox.NetworkHost:
-		if !fs.Changed("ns") {
-			s.Namespaces = without(s.Namespaces, sandbox.NSNet)
-		}
-		s.Network = o.network
-	case sandbox.NetworkNone:
-		s.Network = o.network
-	default:
-		return s, fmt.Errorf("--network %q: want none or host (ctop has no bridge networking)", o.network)
-	}
-	if o.user != "" {
-		if s.User, err = sandbox.ParseUser(o.user); err != nil {
-			return s, fmt.Errorf("--user: %w", err)
-		}
-	}
-	if o.name != "" {
-		if err := sandbox.ValidName(o.name); err != nil {
-			return s, fmt.Errorf("--name: %w", err)
-		}
-	}
-	for _, v := range o.volumes {
-		b, err := sandbox.ParseBind(v)
-		if err != nil {
-			return s, fmt.Errorf("-v: %w", err)
-		}
-		s.Binds = append(s.Binds, b)
-	}
-	for _, v := range o.tmpfs {
-		t, err := sandbox.ParseTmpfs(v)
-		if err != nil {
-			return s, fmt.Errorf("--tmpfs: %w", err)
-		}
-		s.Tmpfs = append(s.Tmpfs, t)
-	}
-	if o.tty && !sandbox.IsTerminal(0) && o.interactive {
-		return s, errors.New("-t: the input device is not a TTY")
-	}
-	return s, nil
-}
-
-func without(ns []sandbox.Namespace, n sandbox.Namespace) []sandbox.Namespace {
-	var out []sandbox.Namespace
-	for _, x := range ns {
-		if x != n {
-			out = append(out, x)
-		}
-	}
-	return out
+	return r, nil
 }
 
 func runRun(c *cobra.Command, o *runOptions, args []string) error {
-	spec, err := buildSpec(c.Flags(), o, args)
+	run, err := buildSpec(c.Flags(), o, args)
 	if err != nil {
 		return usageErr(err)
 	}
+	spec := run.Spec
 	// The layout sandbox.Start reads too: passed on, it is parsed once.
 	f, err := cgroup.Open("/")
 	if err != nil {
@@ -420,12 +191,12 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 	}
 	o.place.reap(f)
 	spec.DefaultSwap(f)
-	if o.interactive {
+	if run.Interactive {
 		spec.Stdin = os.Stdin
 	}
 	spec.Stdout, spec.Stderr = os.Stdout, os.Stderr
 	var restore func()
-	if o.tty && o.interactive && !o.detach {
+	if spec.TTY && run.Interactive && !spec.Detach {
 		if restore, err = sandbox.MakeRaw(0); err != nil {
 			return usageErr(err)
 		}
@@ -434,7 +205,7 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 	// half-way, leaving the sandbox to die by its parent-death signal and
 	// its cgroup to the next reap. They are relayed once it runs.
 	sigs := make(chan os.Signal, 8)
-	if !o.detach {
+	if !spec.Detach {
 		signal.Notify(sigs, relayed...)
 	}
 	sb, err := sandbox.Start(spec)
@@ -445,11 +216,11 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		}
 		var se *sandbox.StartError
 		if errors.As(err, &se) {
-			return &exitError{code: se.Code, err: withFlag(c.Flags(), err)}
+			return &exitError{code: se.Code, err: givenOptions(c.Flags()).Blame(err)}
 		}
-		return usageErr(withFlag(c.Flags(), err))
+		return usageErr(givenOptions(c.Flags()).Blame(err))
 	}
-	if o.detach {
+	if spec.Detach {
 		fmt.Fprintln(c.OutOrStdout(), sb.Name)
 		return nil
 	}
@@ -462,7 +233,7 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 	for _, line := range res.Report(sb.Name) {
 		fmt.Fprintln(os.Stderr, "ctop:", line)
 	}
-	if o.stats {
+	if spec.Stats {
 		fmt.Fprint(os.Stderr, res.StatsText(sb.StartLatency))
 	}
 	if werr != nil {

@@ -75,20 +75,6 @@ func TestSandboxCommandsBadInput(t *testing.T) {
 	}
 }
 
-func TestParseCPUs(t *testing.T) {
-	for in, want := range map[string]cgroup.Limit{"0.5": cgroup.LimitOf(50000), "2": cgroup.LimitOf(200000), ".25": cgroup.LimitOf(25000), "0": cgroup.Max} {
-		got, err := parseCPUs(in, 2)
-		if err != nil || got != want {
-			t.Errorf("parseCPUs(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "x", "-0.5", "0.001", "3", "NaN", "Inf"} {
-		if _, err := parseCPUs(in, 2); err == nil {
-			t.Errorf("parseCPUs(%q) succeeded", in)
-		}
-	}
-}
-
 // TestSandboxCommandsLive drives run, ls, exec, update and stop as a user
 // would, in a parent group and state directory of its own.
 func TestSandboxCommandsLive(t *testing.T) {
@@ -138,9 +124,15 @@ func TestSandboxCommandsLive(t *testing.T) {
 		t.Fatalf("run -d: exit %d, %q, %v", code, out, err)
 	}
 	out, _, err = ctop(t, "ls", "--json", "--state-dir", state, "--cgroup-parent", parent)
-	var states []sandbox.State
+	var states []struct {
+		sandbox.State
+		Limits map[string]any `json:"limits"`
+	}
 	if err != nil || json.Unmarshal([]byte(out), &states) != nil || len(states) != 1 || states[0].Name != "cli" {
 		t.Fatalf("ls --json: %q, %v", out, err)
+	}
+	if l := states[0].Limits; l["cpus"] != 0.5 || l["pids_limit"] != 20.0 || l["memory"] != "max" {
+		t.Errorf("ls --json limits: %v, want cpus 0.5, pids_limit 20, memory max", l)
 	}
 	if _, code, err := ctop(t, "exec", "--state-dir", state, "cli", "--", "sh", "-c", "exit 4"); code != 4 {
 		t.Errorf("exec: exit %d, %v", code, err)
@@ -175,5 +167,98 @@ func TestSandboxCommandsLive(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(state); len(ents) != 0 {
 		t.Errorf("state remains: %v", ents)
+	}
+}
+
+func TestOptionFlags(t *testing.T) {
+	for cmd, which := range map[string]sandbox.Commands{"run": sandbox.CmdRun, "update": sandbox.CmdUpdate} {
+		c, _, err := newRootCmd().Find([]string{cmd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range sandbox.Options() {
+			f := c.Flags().Lookup(o.Name)
+			switch {
+			case o.Commands&which == 0:
+				if f != nil {
+					t.Errorf("%s takes --%s", cmd, o.Name)
+				}
+			case f == nil:
+				t.Errorf("%s lacks --%s", cmd, o.Name)
+			case f.Usage == "" || f.Shorthand != o.Short:
+				t.Errorf("%s --%s: help %q, shorthand %q", cmd, o.Name, f.Usage, f.Shorthand)
+			}
+		}
+	}
+}
+
+// --cpu-period and --cpu-quota reach the kernel's files, as run and update
+// write them, and ls reads them back.
+func TestRunCPUPeriodQuota(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates cgroups and namespaces")
+	}
+	f, err := cgroup.Open("/")
+	if err != nil {
+		t.Skipf("no cgroups: %v", err)
+	}
+	parent := fmt.Sprintf("/ctop-test-%d-cpuq", os.Getpid())
+	state := filepath.Join(t.TempDir(), "state")
+	place := []string{"--cgroup-parent", parent, "--state-dir", state}
+	t.Cleanup(func() {
+		_, _, _ = ctop(t, "stop", "--state-dir", state, "cq")
+		if m, err := cgroup.Load(f, parent); err == nil {
+			_ = m.Kill()
+			_ = m.Delete()
+		}
+	})
+	args := append(append([]string{"run"}, place...), "-d", "--name", "cq", "--cpu-period", "50000", "--cpu-quota", "25000", "--", "sleep", "60")
+	if out, code, err := ctop(t, args...); code != 0 {
+		t.Fatalf("run: exit %d, %q, %v", code, out, err)
+	}
+	m, err := cgroup.Load(f, parent+"/cq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The files the table names for the layout, read as the kernel has them.
+	read := func() string {
+		quota, period := sandbox.Lookup("cpu-quota").Files, sandbox.Lookup("cpu-period").Files
+		dir, ok := m.Dir("cpu")
+		names := append(quota.V1, period.V1...)
+		if f.Mode() == cgroup.ModeUnified {
+			dir, ok = m.Dir("")
+			names = quota.V2
+		}
+		if !ok {
+			t.Fatal("no cpu directory")
+		}
+		var vals []string
+		for _, n := range names {
+			b, err := os.ReadFile(filepath.Join(dir, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals = append(vals, strings.TrimSpace(string(b)))
+		}
+		return strings.Join(vals, " ")
+	}
+	if got := read(); got != "25000 50000" {
+		t.Errorf("after run: quota and period %q, want 25000 50000", got)
+	}
+	if out, _, _ := ctop(t, "ls", "--state-dir", state, "--cgroup-parent", parent); !strings.Contains(out, "--cpu-period 50000 --cpu-quota 25000") {
+		t.Errorf("ls:\n%s", out)
+	}
+	if _, code, err := ctop(t, "update", "--state-dir", state, "--cpu-quota", "-1", "cq"); code != 0 {
+		t.Fatalf("update: exit %d, %v", code, err)
+	}
+	want := "-1 50000"
+	if f.Mode() == cgroup.ModeUnified {
+		want = "max 50000"
+	}
+	if got := read(); got != want {
+		t.Errorf("after update --cpu-quota -1: %q, want %q", got, want)
+	}
+	if _, code, err := ctop(t, "run", "--cpus", "0.5", "--cpu-period", "50000", "--", "true"); code != 125 || !strings.Contains(err.Error(), "conflicting options") {
+		t.Errorf("--cpus with --cpu-period: exit %d, %v", code, err)
 	}
 }

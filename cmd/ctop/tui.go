@@ -14,7 +14,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/nsinfo"
@@ -323,8 +322,8 @@ func idMapText(m []nsinfo.IDMapEntry) string {
 	return strings.Join(parts, ", ")
 }
 
-// launcher starts, lists and stops sandboxes through the sandbox package,
-// with ctop run's validation.
+// launcher starts, lists and stops sandboxes through the sandbox package;
+// the ui fills the spec through the option table, as ctop run does.
 type launcher struct {
 	fs *cgroup.FS
 	// host is the layout each sandbox is made in, read again after the
@@ -334,47 +333,28 @@ type launcher struct {
 	scanner *cgroup.Scanner
 }
 
-func (l *launcher) Launch(s ui.SandboxSpec) (ui.Sandbox, error) {
+func (l *launcher) Launch(spec sandbox.Spec) (ui.Sandbox, error) {
 	if os.Geteuid() != 0 {
 		return ui.Sandbox{}, errors.New("launching a sandbox needs root (cgroups and namespaces are created for it)")
 	}
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	o := runOptions{place: l.place, ns: strings.Join(s.Namespaces, ","), network: s.Network, hostname: s.Hostname, name: s.Name, detach: true}
-	o.limits.register(fs)
-	fs.StringVar(&o.ns, "ns", o.ns, "")
-	if err := fs.Set("ns", o.ns); err != nil {
-		return ui.Sandbox{}, err
-	}
-	for flag, v := range map[string]string{"cpus": s.CPUs, "memory": s.Memory, "pids-limit": s.Pids,
-		"device-write-bps": s.WriteBps, "device-read-bps": s.ReadBps} {
-		if v == "" {
-			continue
-		}
-		if err := fs.Set(flag, v); err != nil {
-			return ui.Sandbox{}, fmt.Errorf("--%s %s: %w", flag, v, err)
-		}
-	}
-	spec, err := buildSpec(fs, &o, s.Command)
-	if err != nil {
-		return ui.Sandbox{}, err
-	}
+	spec.CgroupParent, spec.StateDir, spec.Detach = l.place.cgroupParent, l.place.stateDir, true
 	// As ctop run does: clean up after a killed ctop, and give docker's
 	// default swap with a memory limit.
 	sandbox.Reap(l.fs, l.place.stateDir, l.place.cgroupParent)
 	spec.DefaultSwap(l.fs)
+	var err error
 	if spec.Cgroups, err = l.host.FS(); err != nil {
 		return ui.Sandbox{}, err
 	}
 	sb, err := sandbox.Start(spec)
 	if err != nil {
-		return ui.Sandbox{}, err
+		return ui.Sandbox{}, sandbox.Given(nil).Blame(err)
 	}
 	l.scanner.Invalidate() // show its group at the next tick
 	// The monitor of a detached sandbox is our child: wait for it so it is
 	// reaped when it ends.
 	go sb.Wait()
-	return ui.Sandbox{Name: sb.Name, State: "running", PID: sb.Pid, Command: strings.Join(s.Command, " "),
+	return ui.Sandbox{Name: sb.Name, State: "running", PID: sb.Pid, Command: strings.Join(spec.Command, " "),
 		Cgroup: sb.Cgroup(), Started: sb.Started}, nil
 }
 
@@ -436,43 +416,16 @@ func (c execCmd) SetStdin(r io.Reader)  { c.Stdin = r }
 func (c execCmd) SetStdout(w io.Writer) { c.Stdout = w }
 func (c execCmd) SetStderr(w io.Writer) { c.Stderr = w }
 
-// limitSetter changes limits as ctop update does, with its flags and
-// validation.
+// limitSetter changes limits as ctop update does.
 type limitSetter struct {
 	fs      *cgroup.FS
 	place   sandboxPlace
 	scanner *cgroup.Scanner
 }
 
-// resources parses changes as ctop update's flags.
-func resourcesOf(changes []ui.LimitChange) (cgroup.Resources, error) {
-	var l limitFlags
-	fs := pflag.NewFlagSet("update", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	l.register(fs)
-	for _, c := range changes {
-		if err := fs.Set(c.Flag, c.Value); err != nil {
-			return cgroup.Resources{}, fmt.Errorf("--%s %q: %w", c.Flag, c.Value, errors.Unwrap(err))
-		}
-	}
-	return l.resources(fs)
-}
-
-func (s limitSetter) ValidateLimit(flag, value string) error {
-	_, err := resourcesOf([]ui.LimitChange{{Flag: flag, Value: value}})
-	return err
-}
-
-// Bytes reads a size as ctop run and update do.
-func (s limitSetter) Bytes(value string) (uint64, error) { return sandbox.ParseSize(value) }
-
-func (s limitSetter) SetLimits(target string, changes []ui.LimitChange) error {
-	r, err := resourcesOf(changes)
-	if err != nil {
-		return err
-	}
+func (s limitSetter) SetLimits(target string, r cgroup.Resources) error {
 	if _, err := sandbox.UpdateTarget(s.fs, s.place.stateDir, target, r); err != nil {
-		return err
+		return sandbox.Given(nil).Blame(err)
 	}
 	s.scanner.Invalidate() // show the new limit at the next tick
 	return nil

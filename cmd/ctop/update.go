@@ -12,10 +12,7 @@ import (
 )
 
 func newUpdateCmd() *cobra.Command {
-	var (
-		limits limitFlags
-		place  sandboxPlace
-	)
+	var place sandboxPlace
 	c := &cobra.Command{
 		Use:   "update [flags] NAME|CGROUP-PATH",
 		Short: "Change the limits of a running sandbox, or of any cgroup, live",
@@ -31,7 +28,7 @@ The flags, their units and their validation are ctop run's.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			r, err := limits.resources(c.Flags())
+			r, err := sandbox.ParseUpdate(givenOptions(c.Flags()))
 			if err != nil {
 				return usageErr(err)
 			}
@@ -45,7 +42,7 @@ The flags, their units and their validation are ctop run's.`,
 			_ = place.forUser(c.Flags(), f)
 			path, err := sandbox.UpdateTarget(f, place.stateDir, args[0], r)
 			if err != nil {
-				return usageErr(withFlag(c.Flags(), err))
+				return usageErr(givenOptions(c.Flags()).Blame(err))
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
@@ -60,7 +57,7 @@ The flags, their units and their validation are ctop run's.`,
 		},
 	}
 	c.SetFlagErrorFunc(flagErr125)
-	limits.register(c.Flags())
+	registerOptions(c.Flags(), sandbox.CmdUpdate)
 	place.register(c.Flags())
 	return c
 }
