@@ -15,7 +15,11 @@ func formatGiven(l cgroup.Limits) Given {
 	g := Given{}
 	for _, o := range Options() {
 		if o.Format != nil {
-			g[o.Name] = append(g[o.Name], o.Format(l)...)
+			// Only options with a value are given: an empty entry would
+			// count as given.
+			if v := o.Format(l); len(v) > 0 {
+				g[o.Name] = append(g[o.Name], v...)
+			}
 		}
 	}
 	return g
