@@ -40,10 +40,14 @@ the flags of ctop run and ctop update that would set them.`,
 				return err
 			}
 			// Show the limits in force now, which ctop update (or any
-			// other tool) may have changed since the start.
+			// other tool) may have changed since the start. The root
+			// group (about 35 files on v1) is read only when there is a
+			// sandbox to compare with it.
 			allCpus := ""
-			if root, err := f.Read("/"); err == nil {
-				allCpus = root.Limits.CPU.EffectiveCpus
+			if len(states) > 0 {
+				if root, err := f.Read("/"); err == nil {
+					allCpus = root.Limits.CPU.EffectiveCpus
+				}
 			}
 			for _, st := range states {
 				if g, err := f.Read(st.Cgroup); g != nil && err == nil {
