@@ -9,8 +9,9 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # Debian packages the test suites need; others can extend EXTRA_DEBS.
 #   tmux: terminal end-to-end tests; prometheus: the metrics end-to-end test;
 #   busybox-static, qemu-system-x86, cpio, e2fsprogs, kmod, xz-utils: the VM;
-#   util-linux: lsns, unshare, nsenter (host tests, and shipped into the VM).
-DEBS := tmux busybox-static qemu-system-x86 cpio util-linux e2fsprogs kmod xz-utils prometheus $(EXTRA_DEBS)
+#   util-linux: lsns, unshare, nsenter (host tests, and shipped into the VM);
+#   bubblewrap: bench/startlatency's yardstick for ctop run's start.
+DEBS := tmux busybox-static qemu-system-x86 cpio util-linux e2fsprogs kmod xz-utils prometheus bubblewrap $(EXTRA_DEBS)
 
 # Settings of test/vm/run.sh, e.g. make test-v2 VM_TIMEOUT=600 CTOP_VM_RUN=TestLive
 export GO VM_TIMEOUT VM_PKGS VM_KERNEL_PKG VM_MODULES VM_TOOLS VM_MEM VM_CPUS VM_DISK_SIZE VM_APPEND VM_ACCEL VM_CACHE

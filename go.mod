@@ -51,3 +51,11 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// Copies with one package initializer each made lazy, so that every ctop
+// command does not pay at start for the TUI's libraries: see
+// third_party/README.md.
+replace (
+	github.com/atotto/clipboard => ./third_party/clipboard
+	github.com/charmbracelet/bubbletea => ./third_party/bubbletea
+)

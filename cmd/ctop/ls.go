@@ -39,10 +39,14 @@ the flags of ctop run and ctop update that would set them.`,
 				return err
 			}
 			// Show the limits in force now, which ctop update (or any
-			// other tool) may have changed since the start.
+			// other tool) may have changed since the start. The root
+			// group (about 35 files on v1) is read only when there is a
+			// sandbox to compare with it.
 			var root cgroup.Limits
-			if g, err := f.Read("/"); err == nil {
-				root = g.Limits
+			if len(states) > 0 {
+				if g, err := f.Read("/"); err == nil {
+					root = g.Limits
+				}
 			}
 			entries := []lsEntry{}
 			for _, st := range states {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
 	"github.com/ctop-dev/ctop/cgroup"
@@ -78,6 +79,11 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 			}
 		}
 	}()
+	// Ask the terminal for its background now, before bubbletea owns it
+	// and would swallow the answer (a 5 s stall): the adaptive colours
+	// read it. Upstream bubbletea asked at package init, in every command;
+	// third_party/bubbletea drops that (see its README).
+	lipgloss.HasDarkBackground()
 	m := ui.New(ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly})
 	// The screen changes only on a key, a click or a sample; 20 frames a
 	// second keep typing and scrolling smooth at a third of the default's
