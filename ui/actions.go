@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 // launchedMsg reports a sandbox launch.
@@ -36,8 +37,6 @@ type outputMsg struct {
 
 // shellDoneMsg arrives when the interactive shell exits.
 type shellDoneMsg struct{ err error }
-
-var knownNS = map[string]bool{"mnt": true, "pid": true, "net": true, "ipc": true, "uts": true, "user": true, "cgroup": true, "time": true}
 
 // newSandboxForm is the form that launches a sandbox.
 func newSandboxForm(ctx *Context) form {
@@ -77,7 +76,7 @@ func validateSandbox(f *form, ls LimitSetter) (SandboxSpec, bool) {
 		f.setErr("name", fmt.Sprintf("name %q may not contain / or ..", spec.Name))
 	}
 	for _, n := range strings.FieldsFunc(f.get("ns"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		if !knownNS[n] {
+		if _, err := nsinfo.ParseType(n); err != nil {
 			f.setErr("ns", fmt.Sprintf("unknown namespace %q: use mnt, pid, net, ipc, uts, user, cgroup or time", n))
 			break
 		}

@@ -30,8 +30,8 @@ func TestProcSourceFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if table.Host != nsSet(ref.NS) {
-			t.Errorf("sample %d: host %v, want pid %d's %v", sample, table.Host, ref.PID, nsSet(ref.NS))
+		if table.Host != ref.NS {
+			t.Errorf("sample %d: host %v, want pid %d's %v", sample, table.Host, ref.PID, ref.NS)
 		}
 		if len(table.Procs) != len(want) {
 			t.Fatalf("sample %d: %d processes, want %d", sample, len(table.Procs), len(want))
@@ -39,7 +39,7 @@ func TestProcSourceFixture(t *testing.T) {
 		for i, p := range table.Procs {
 			w := want[i]
 			if p.PID != w.PID || p.PPID != w.PPID || p.User != w.User || p.Command != w.Comm ||
-				p.Start != w.StartTime || p.NS != nsSet(w.NS) || p.Cgroup != w.CgroupPath() {
+				p.Start != w.StartTime || p.NS != w.NS || p.Cgroup != w.CgroupPath() {
 				t.Errorf("sample %d: pid %d shown as %+v, nsinfo reads %+v", sample, w.PID, p, w)
 			}
 			if own := w.OwnPID(); own != w.PID && p.NSPid != own {
