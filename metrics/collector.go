@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -39,9 +40,8 @@ type NamespaceFunc func() ([]NamespaceCount, error)
 // NamespaceCount is one namespace type (see namespaces(7)) across all
 // processes that could be read.
 type NamespaceCount struct {
-	// Type is the short name as in /proc/PID/ns: mnt, pid, net, ipc, uts,
-	// user, cgroup, time.
-	Type string
+	// Type is the namespace type; its name is the metrics' type label.
+	Type nsinfo.Type
 	// Namespaces is the number of distinct namespaces of the type in use.
 	Namespaces int
 	// Processes is the number of processes whose namespace of this type
@@ -222,10 +222,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectSnapshot(&e, d, r.snap)
 	}
 	for _, n := range r.ns {
-		e.gauge(d.namespaces, float64(n.Namespaces), n.Type)
-		e.gauge(d.namespaceProcs, float64(n.Processes), n.Type)
+		e.gauge(d.namespaces, float64(n.Namespaces), string(n.Type))
+		e.gauge(d.namespaceProcs, float64(n.Processes), string(n.Type))
 		if n.HostKnown {
-			e.gauge(d.namespaceOutside, float64(n.OutsideHost), n.Type)
+			e.gauge(d.namespaceOutside, float64(n.OutsideHost), string(n.Type))
 		}
 	}
 }

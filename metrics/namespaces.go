@@ -12,7 +12,7 @@ func CountNamespaces(procs []nsinfo.Process, host nsinfo.NSSet) []NamespaceCount
 	out := make([]NamespaceCount, 0, len(types))
 	for _, t := range types {
 		h := host.Get(t)
-		n := NamespaceCount{Type: string(t), HostKnown: h.Known()}
+		n := NamespaceCount{Type: t, HostKnown: h.Known()}
 		seen := map[nsinfo.ID]struct{}{}
 		for i := range procs {
 			id := procs[i].NS.Get(t)

@@ -31,14 +31,14 @@ func TestCountNamespaces(t *testing.T) {
 		proc(13, 0, 0),   // nothing readable
 	}
 	got := CountNamespaces(procs, host)
-	byType := map[string]NamespaceCount{}
+	byType := map[nsinfo.Type]NamespaceCount{}
 	for _, n := range got {
 		byType[n.Type] = n
 	}
 	if len(got) != len(nsinfo.Types()) {
 		t.Errorf("%d types counted, want %d", len(got), len(nsinfo.Types()))
 	}
-	want := map[string]NamespaceCount{
+	want := map[nsinfo.Type]NamespaceCount{
 		"net":  {Type: "net", Namespaces: 3, Processes: 5, OutsideHost: 3, HostKnown: true},
 		"pid":  {Type: "pid", Namespaces: 2, Processes: 4},
 		"user": {Type: "user"},

@@ -7,7 +7,9 @@ import (
 	"strings"
 )
 
-// Type is a namespace type, named as in /proc/PID/ns and lsns(8).
+// Type is a namespace type, named as in /proc/PID/ns and lsns(8). It is
+// ctop's one name for a kind: sandbox creates them under it (and maps it to
+// CLONE_NEW* there, beside the syscalls), the ui and metrics show them.
 type Type string
 
 // The namespace types of namespaces(7).

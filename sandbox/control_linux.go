@@ -230,7 +230,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 			}
 			continue
 		}
-		if err := unix.Setns(n.fd, int(n.ns.Flag())); err != nil {
+		if err := unix.Setns(n.fd, int(cloneFlag(n.ns))); err != nil {
 			return ExitFailed, fmt.Errorf("exec in %s: enter %s namespace: %w", st.Name, n.ns, err)
 		}
 	}

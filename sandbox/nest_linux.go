@@ -38,7 +38,7 @@ func nestFlags(s *Spec) int {
 	var f int
 	for _, n := range s.Namespaces {
 		if n != NSCgroup && n != NSTime && n != NSUser {
-			f |= int(n.Flag())
+			f |= int(cloneFlag(n))
 		}
 	}
 	return f

@@ -13,27 +13,30 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 )
 
-// Namespace is one kind of Linux namespace, by the name /proc/PID/ns uses
-// (namespaces(7)).
-type Namespace string
+// Namespace is one kind of Linux namespace (namespaces(7)). It is
+// nsinfo's Type, which owns the names; sandbox adds what creating one
+// needs: its CLONE_NEW* flag (cloneFlag).
+type Namespace = nsinfo.Type
 
-// The eight namespaces.
+// The eight namespaces, under the names sandbox code has always used.
 const (
-	NSPid    Namespace = "pid"
-	NSMount  Namespace = "mnt"
-	NSUTS    Namespace = "uts"
-	NSIPC    Namespace = "ipc"
-	NSNet    Namespace = "net"
-	NSCgroup Namespace = "cgroup"
-	NSUser   Namespace = "user"
-	NSTime   Namespace = "time"
+	NSPid    = nsinfo.PID
+	NSMount  = nsinfo.Mnt
+	NSUTS    = nsinfo.UTS
+	NSIPC    = nsinfo.IPC
+	NSNet    = nsinfo.Net
+	NSCgroup = nsinfo.Cgroup
+	NSUser   = nsinfo.User
+	NSTime   = nsinfo.Time
 )
 
-// AllNamespaces are the namespaces ctop can create, in /proc/PID/ns order.
+// AllNamespaces are the namespaces ctop can create, in /proc/PID/ns order
+// (by name).
 func AllNamespaces() []Namespace {
-	return []Namespace{NSCgroup, NSIPC, NSMount, NSNet, NSPid, NSTime, NSUser, NSUTS}
+	return slices.Sorted(slices.Values(nsinfo.Types()))
 }
 
 // DefaultNamespaces are what docker creates: pid, mnt, uts, ipc, net and cgroup.
@@ -41,8 +44,9 @@ func DefaultNamespaces() []Namespace {
 	return []Namespace{NSPid, NSMount, NSUTS, NSIPC, NSNet, NSCgroup}
 }
 
-// Flag is the CLONE_NEW* flag of n.
-func (n Namespace) Flag() uintptr {
+// cloneFlag is the CLONE_NEW* flag that creates a namespace of kind n
+// (clone(2), unshare(2)) and that setns(2) checks; 0 for an unknown kind.
+func cloneFlag(n Namespace) uintptr {
 	switch n {
 	case NSPid:
 		return unix.CLONE_NEWPID
@@ -72,11 +76,12 @@ func ParseNamespaces(s string) ([]Namespace, error) {
 		return out, nil
 	}
 	for _, f := range strings.Split(s, ",") {
-		n := Namespace(strings.TrimSpace(f))
-		if n == "mount" {
-			n = NSMount
+		name := strings.TrimSpace(f)
+		if name == "mount" {
+			name = string(NSMount)
 		}
-		if n.Flag() == 0 {
+		n, err := nsinfo.ParseType(name)
+		if err != nil {
 			return nil, fmt.Errorf("unknown namespace %q: want a list of %s", f, namespaceNames())
 		}
 		if !slices.Contains(out, n) {
@@ -254,7 +259,7 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("--name: %w", err)
 	}
 	for _, n := range s.Namespaces {
-		if n.Flag() == 0 {
+		if cloneFlag(n) == 0 {
 			return fmt.Errorf("--ns: unknown namespace %q: want a list of %s", n, namespaceNames())
 		}
 	}

@@ -415,7 +415,7 @@ func cloneFlags(ns []Namespace) uintptr {
 	var f uintptr
 	for _, n := range ns {
 		if n != NSCgroup {
-			f |= n.Flag()
+			f |= cloneFlag(n)
 		}
 	}
 	return f

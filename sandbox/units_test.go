@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 func TestParseSize(t *testing.T) {
@@ -87,10 +89,40 @@ func TestParseNamespaces(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), "cgroup,ipc,mnt,net,pid,time,user,uts") {
 		t.Errorf("unknown namespace error %v should name it and list the valid ones", err)
 	}
+}
+
+// Every namespace kind goes from its name to nsinfo's type to its own
+// CLONE_NEW* flag (namespaces(7)'s table) and back again.
+func TestNamespaceKinds(t *testing.T) {
+	want := map[string]uintptr{
+		"cgroup": unix.CLONE_NEWCGROUP, "ipc": unix.CLONE_NEWIPC, "net": unix.CLONE_NEWNET, "mnt": unix.CLONE_NEWNS,
+		"pid": unix.CLONE_NEWPID, "time": unix.CLONE_NEWTIME, "user": unix.CLONE_NEWUSER, "uts": unix.CLONE_NEWUTS,
+	}
+	byFlag := map[uintptr]Namespace{}
 	for _, n := range AllNamespaces() {
-		if n.Flag() == 0 {
-			t.Errorf("%s has no CLONE flag", n)
+		got, err := ParseNamespaces(string(n))
+		if err != nil || len(got) != 1 || got[0] != n {
+			t.Errorf("ParseNamespaces(%q) = %v, %v; want [%s]", n, got, err, n)
 		}
+		f := cloneFlag(n)
+		if f == 0 || f != want[string(n)] {
+			t.Errorf("%s: CLONE flag %#x, want %#x", n, f, want[string(n)])
+		}
+		if prev, dup := byFlag[f]; dup {
+			t.Errorf("%s and %s share the CLONE flag %#x", prev, n, f)
+		}
+		byFlag[f] = n
+	}
+	for name, f := range want {
+		if n, ok := byFlag[f]; !ok || string(n) != name {
+			t.Errorf("CLONE flag %#x of %s maps back to %q", f, name, n)
+		}
+	}
+	if len(byFlag) != len(nsinfo.Types()) {
+		t.Errorf("%d kinds have flags, nsinfo knows %d", len(byFlag), len(nsinfo.Types()))
+	}
+	if cloneFlag("bogus") != 0 {
+		t.Errorf("an unknown kind has a CLONE flag")
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/ctop-dev/ctop/sandbox"
 )
 
@@ -187,17 +188,18 @@ func groupTopics(ctx *Context, g *cgroup.Group, sb string) []topic {
 }
 
 // nsTopics explains each namespace type, first the one given.
-func nsTopics(first NSType) []topic {
+func nsTopics(first nsinfo.Type) []topic {
 	var ts []topic
-	order := append([]NSType{first}, NSTypes[:]...)
-	seen := map[NSType]bool{}
+	kinds := nsKinds()
+	order := append([]nsinfo.Type{first}, kinds[:]...)
+	seen := map[nsinfo.Type]bool{}
 	for _, t := range order {
-		if t < 0 || t >= nsCount || seen[t] {
+		if nsRank(t) < 0 || seen[t] {
 			continue
 		}
 		seen[t] = true
-		ts = append(ts, topic{title: "The " + t.String() + " namespace", body: nsExplain[t],
-			file: "/proc/PID/ns/" + t.String() + " (a link naming the namespace by inode; compare with lsns)"})
+		ts = append(ts, topic{title: "The " + string(t) + " namespace", body: nsExplain[t],
+			file: "/proc/PID/ns/" + string(t) + " (a link naming the namespace by inode; compare with lsns)"})
 	}
 	return ts
 }

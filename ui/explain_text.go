@@ -1,23 +1,25 @@
 package ui
 
+import "github.com/ctop-dev/ctop/nsinfo"
+
 // Texts for the explain panel: what each namespace isolates and what each
 // controller limits, in two or three plain sentences.
 
-var nsExplain = [nsCount]string{
-	NSMnt: "A mount namespace gives its processes their own list of mounts. Mounting or unmounting inside it changes nothing " +
+var nsExplain = map[nsinfo.Type]string{
+	nsinfo.Mnt: "A mount namespace gives its processes their own list of mounts. Mounting or unmounting inside it changes nothing " +
 		"outside, which is how a container gets its own root filesystem (with pivot_root) and its own /proc.",
-	NSPid: "A pid namespace numbers its processes from 1. Processes inside see only each other; the host still sees them, " +
+	nsinfo.PID: "A pid namespace numbers its processes from 1. Processes inside see only each other; the host still sees them, " +
 		"under their ordinary host pids. The first process is the namespace's init: when it exits, the kernel kills the rest.",
-	NSNet: "A network namespace has its own interfaces, addresses, routes, firewall rules and ports. A new one holds only a " +
+	nsinfo.Net: "A network namespace has its own interfaces, addresses, routes, firewall rules and ports. A new one holds only a " +
 		"loopback interface; a container reaches the outside through a veth pair to a host bridge, or shares the host's stack.",
-	NSIpc: "An IPC namespace separates System V shared memory, semaphores and message queues, and POSIX message queues, " +
+	nsinfo.IPC: "An IPC namespace separates System V shared memory, semaphores and message queues, and POSIX message queues, " +
 		"so processes can only meet over IPC when they share it.",
-	NSUts: "A UTS namespace has its own hostname and NIS domain name. Setting the hostname inside changes nothing on the host.",
-	NSUser: "A user namespace maps user and group ids: uid 0 inside may be an ordinary user outside (see its uid map). " +
+	nsinfo.UTS: "A UTS namespace has its own hostname and NIS domain name. Setting the hostname inside changes nothing on the host.",
+	nsinfo.User: "A user namespace maps user and group ids: uid 0 inside may be an ordinary user outside (see its uid map). " +
 		"Capabilities held inside count only for resources that namespace owns.",
-	NSCgroup: "A cgroup namespace makes the process's own cgroup look like the root of the cgroup tree, so /proc/self/cgroup " +
+	nsinfo.Cgroup: "A cgroup namespace makes the process's own cgroup look like the root of the cgroup tree, so /proc/self/cgroup " +
 		"and a mounted cgroupfs do not reveal where on the host it sits.",
-	NSTime: "A time namespace offsets the monotonic and boot-time clocks, so a process moved between hosts keeps " +
+	nsinfo.Time: "A time namespace offsets the monotonic and boot-time clocks, so a process moved between hosts keeps " +
 		"consistent clocks. The wall clock is the same everywhere.",
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 
 	"github.com/ctop-dev/ctop/sandbox"
 )
@@ -117,13 +118,19 @@ func (f *fakeHost) Dir(controller, path string) (string, bool) {
 	return filepath.Join("/sys/fs/cgroup", path), true
 }
 
-var hostNS = [nsCount]NSID{{3, 4026531841}, {3, 4026531836}, {3, 4026531840}, {3, 4026531839}, {3, 4026531838}, {3, 4026531837}, {3, 4026531835}, {3, 4026531834}}
+var hostNS = func() (s nsinfo.NSSet) {
+	for t, ino := range map[nsinfo.Type]uint64{nsinfo.Mnt: 4026531841, nsinfo.PID: 4026531836, nsinfo.Net: 4026531840,
+		nsinfo.IPC: 4026531839, nsinfo.UTS: 4026531838, nsinfo.User: 4026531837, nsinfo.Cgroup: 4026531835, nsinfo.Time: 4026531834} {
+		s.Set(t, nsinfo.ID{Dev: 3, Ino: ino})
+	}
+	return s
+}()
 
 func (f *fakeHost) Processes() (ProcTable, error) {
 	n := time.Duration(f.step)
 	own := hostNS
-	for i, t := range []NSType{NSMnt, NSPid, NSNet, NSIpc, NSUts, NSCgroup} {
-		own[t] = NSID{3, 4026532200 + uint64(i)}
+	for i, t := range []nsinfo.Type{nsinfo.Mnt, nsinfo.PID, nsinfo.Net, nsinfo.IPC, nsinfo.UTS, nsinfo.Cgroup} {
+		own.Set(t, nsinfo.ID{Dev: 3, Ino: 4026532200 + uint64(i)})
 	}
 	return ProcTable{
 		Time:     base.Add(n * time.Second),

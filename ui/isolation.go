@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 // isolationMsg carries the isolation of a process, read off the UI goroutine.
@@ -57,10 +58,10 @@ func (v isolationView) Refresh() component { return v }
 // Topics explain the first namespace the process does not share with the
 // host.
 func (v isolationView) Topics() []topic {
-	first := NSMnt
+	first := nsinfo.Mnt
 	if iso := v.iso; iso != nil {
-		for _, t := range NSTypes {
-			if iso.NS[t] != iso.Host[t] {
+		for _, t := range nsKinds() {
+			if iso.NS.Get(t) != iso.Host.Get(t) {
 				first = t
 				break
 			}
@@ -146,8 +147,8 @@ func (v isolationView) View(w, h int) string {
 		st.Header.Render(fit("TYPE", 7) + fitRight("THIS", 11) + fitRight("HOST", 11) + "  "),
 	}
 	own, unknown := 0, 0
-	for _, t := range NSTypes {
-		this, host := iso.NS[t], iso.Host[t]
+	for _, t := range nsKinds() {
+		this, host := iso.NS.Get(t), iso.Host.Get(t)
 		state := st.Faint.Render("shared with the host")
 		switch {
 		case !this.Known() || !host.Known():
@@ -157,7 +158,7 @@ func (v isolationView) View(w, h int) string {
 			own++
 			state = st.Isolated.Render("OWN") + " " + nsShort[t]
 		}
-		lines = append(lines, fit(t.String(), 7)+fitRight(inode(this), 11)+fitRight(inode(host), 11)+"  "+state)
+		lines = append(lines, fit(string(t), 7)+fitRight(this.String(), 11)+fitRight(host.String(), 11)+"  "+state)
 	}
 	lines = append(lines, "")
 	kv := func(k, val string) {
@@ -184,21 +185,14 @@ func (v isolationView) View(w, h int) string {
 	return clampLines(strings.Join(lines, "\n"), w, h)
 }
 
-func inode(n NSID) string {
-	if !n.Known() {
-		return "?"
-	}
-	return strconv.FormatUint(n.Ino, 10)
-}
-
 // nsShort says in a few words what having its own namespace of a type means.
-var nsShort = [nsCount]string{
-	NSMnt:    "its own mount table",
-	NSPid:    "its own process numbers",
-	NSNet:    "its own interfaces and ports",
-	NSIpc:    "its own SysV IPC and message queues",
-	NSUts:    "its own hostname",
-	NSUser:   "its own uid/gid mapping",
-	NSCgroup: "its own view of the cgroup tree",
-	NSTime:   "its own boot and monotonic clocks",
+var nsShort = map[nsinfo.Type]string{
+	nsinfo.Mnt:    "its own mount table",
+	nsinfo.PID:    "its own process numbers",
+	nsinfo.Net:    "its own interfaces and ports",
+	nsinfo.IPC:    "its own SysV IPC and message queues",
+	nsinfo.UTS:    "its own hostname",
+	nsinfo.User:   "its own uid/gid mapping",
+	nsinfo.Cgroup: "its own view of the cgroup tree",
+	nsinfo.Time:   "its own boot and monotonic clocks",
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ctop-dev/ctop/ui/theme"
+
+	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 // intervals are the refresh steps + and - move through.
@@ -660,11 +662,11 @@ func (m *Model) topics() []topic {
 	if g := m.data.byPath[path]; g != nil {
 		ts := groupTopics(m.ctx, g, sb)
 		if sb != "" {
-			ts = append(ts, nsTopics(NSPid)...)
+			ts = append(ts, nsTopics(nsinfo.PID)...)
 		}
 		return ts
 	}
-	ts := nsTopics(NSMnt)
+	ts := nsTopics(nsinfo.Mnt)
 	for _, c := range []string{"cpu", "memory", "pids", "io"} {
 		ts = append(ts, topic{title: "The " + c + " controller", body: controllerExplain[c]})
 	}

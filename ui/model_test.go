@@ -6,6 +6,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 // The tick re-arms itself and starts one sample at a time; a stale tick
@@ -105,7 +107,7 @@ func TestGroupNamespaces(t *testing.T) {
 	}
 	for _, g := range gs {
 		want := 2
-		if g.key.typ == NSUser || g.key.typ == NSTime {
+		if g.key.typ == nsinfo.User || g.key.typ == nsinfo.Time {
 			want = 4
 		}
 		if g.procs != want {
@@ -114,6 +116,33 @@ func TestGroupNamespaces(t *testing.T) {
 		if wantLow := map[bool]int{true: 1, false: 200}[g.host]; g.lowest.PID != wantLow {
 			t.Errorf("%s %d: lowest pid %d, want %d", g.key.typ, g.key.id.Ino, g.lowest.PID, wantLow)
 		}
+	}
+}
+
+// The views show the namespace kinds in their own order (mnt pid net ipc
+// uts user cgroup time), not nsinfo's lsns order: the namespaces list sorts
+// by it, the NS column's letters and the explanations follow it.
+func TestNamespaceKindOrder(t *testing.T) {
+	f := newFakeHost()
+	tab, _ := f.Processes()
+	var kinds []string
+	for _, g := range groupNamespaces(tab) {
+		if g.host {
+			kinds = append(kinds, string(g.key.typ))
+		}
+	}
+	if got, want := strings.Join(kinds, " "), "mnt pid net ipc uts user cgroup time"; got != want {
+		t.Errorf("namespaces listed as %q, want %q", got, want)
+	}
+	if got, want := nsCells(nil, &tab.Procs[2], tab.Host, true), "mpniu·c·"; got != want {
+		t.Errorf("NS column %q, want %q", got, want)
+	}
+	var titles []string
+	for _, tp := range nsTopics(nsinfo.UTS) {
+		titles = append(titles, strings.Fields(tp.title)[1])
+	}
+	if got, want := strings.Join(titles, " "), "uts mnt pid net ipc user cgroup time"; got != want {
+		t.Errorf("explained as %q, want %q", got, want)
 	}
 }
 

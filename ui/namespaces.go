@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -8,12 +9,29 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ctop-dev/ctop/nsinfo"
 )
+
+// nsKinds lists the namespace kinds in the order the views show them
+// (not nsinfo.Types()'s lsns order): the letters of the process table's NS
+// column, the rows of the isolation view and the namespaces list follow it.
+// The array is as long as nsinfo's set, so a kind added there and missing
+// here does not compile.
+func nsKinds() [len(nsinfo.NSSet{})]nsinfo.Type {
+	return [...]nsinfo.Type{nsinfo.Mnt, nsinfo.PID, nsinfo.Net, nsinfo.IPC, nsinfo.UTS, nsinfo.User, nsinfo.Cgroup, nsinfo.Time}
+}
+
+// nsRank is t's position in nsKinds(), -1 for an unknown kind.
+func nsRank(t nsinfo.Type) int {
+	kinds := nsKinds()
+	return slices.Index(kinds[:], t)
+}
 
 // nsKey identifies one namespace of one type.
 type nsKey struct {
-	typ NSType
-	id  NSID
+	typ nsinfo.Type
+	id  nsinfo.ID
 }
 
 // nsGroup is a namespace as lsns shows it: its processes counted, and the
@@ -40,15 +58,15 @@ func groupNamespaces(t ProcTable) []nsGroup {
 	by := map[nsKey]*nsGroup{}
 	for i := range t.Procs {
 		p := &t.Procs[i]
-		for _, typ := range NSTypes {
-			id := p.NS[typ]
+		for _, typ := range nsKinds() {
+			id := p.NS.Get(typ)
 			if !id.Known() {
 				continue
 			}
 			k := nsKey{typ, id}
 			g := by[k]
 			if g == nil {
-				g = &nsGroup{key: k, host: t.Host[typ] == id}
+				g = &nsGroup{key: k, host: t.Host.Get(typ) == id}
 				by[k] = g
 			}
 			g.procs++
@@ -64,7 +82,7 @@ func groupNamespaces(t ProcTable) []nsGroup {
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].key, out[j].key
 		if a.typ != b.typ {
-			return a.typ < b.typ
+			return nsRank(a.typ) < nsRank(b.typ)
 		}
 		if a.id.Ino != b.id.Ino {
 			return a.id.Ino < b.id.Ino
@@ -155,7 +173,7 @@ func (v *namespacesView) rebuild() {
 	f := strings.ToLower(v.filter)
 	for _, g := range all {
 		if f != "" {
-			text := g.key.typ.String() + " " + strconv.FormatUint(g.key.id.Ino, 10)
+			text := string(g.key.typ) + " " + strconv.FormatUint(g.key.id.Ino, 10)
 			if g.lowest != nil {
 				text += " " + g.lowest.Command + " " + g.lowest.User
 			}
@@ -238,7 +256,7 @@ func (v namespacesView) View(w, h int) string {
 	st := v.ctx.Styles
 	if v.members != nil {
 		s := v.members.only
-		title := st.Title.Render(s.typ.String()+" namespace "+strconv.FormatUint(s.id.Ino, 10)) + st.Faint.Render("  its processes (esc: back)")
+		title := st.Title.Render(string(s.typ)+" namespace "+strconv.FormatUint(s.id.Ino, 10)) + st.Faint.Render("  its processes (esc: back)")
 		return fit(title, w) + "\n" + v.members.View(w, h-1)
 	}
 	v.height = h - 1
@@ -263,7 +281,7 @@ func (v namespacesView) View(w, h int) string {
 			c := nsColumns[ci]
 			switch c.title {
 			case "TYPE":
-				b.WriteString(fit(g.key.typ.String(), c.width))
+				b.WriteString(fit(string(g.key.typ), c.width))
 			case "NS":
 				b.WriteString(fitRight(strconv.FormatUint(g.key.id.Ino, 10), c.width))
 			case "NPROCS":

@@ -8,6 +8,8 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 // procSort is the order of the flat process list.
@@ -114,9 +116,9 @@ func (v procsView) Topics() []topic {
 	if p == nil {
 		return nil
 	}
-	first := NSMnt
-	for _, t := range NSTypes {
-		if p.NS[t] != v.data.procs.Host[t] {
+	first := nsinfo.Mnt
+	for _, t := range nsKinds() {
+		if p.NS.Get(t) != v.data.procs.Host.Get(t) {
 			first = t
 			break
 		}
@@ -136,7 +138,7 @@ func (v procsView) selected() *Process {
 }
 
 func (v procsView) match(p *Process) bool {
-	if v.only != nil && p.NS[v.only.typ] != v.only.id {
+	if v.only != nil && p.NS.Get(v.only.typ) != v.only.id {
 		return false
 	}
 	if v.filter == "" {
@@ -258,14 +260,15 @@ func (v procsView) update(msg tea.Msg) (procsView, tea.Cmd) {
 
 // nsCells draws the 8 namespaces as letters: a letter where the process
 // has its own namespace (highlighted), a dot where it shares the host's.
-func nsCells(ctx *Context, p *Process, host [nsCount]NSID, sel bool) string {
+func nsCells(ctx *Context, p *Process, host nsinfo.NSSet, sel bool) string {
 	const letters = "mpniuUct"
 	var b strings.Builder
-	for i, t := range NSTypes {
+	for i, t := range nsKinds() {
+		this, h := p.NS.Get(t), host.Get(t)
 		switch {
-		case !p.NS[t].Known() || !host[t].Known():
+		case !this.Known() || !h.Known():
 			b.WriteByte('?')
-		case p.NS[t] != host[t]:
+		case this != h:
 			if sel {
 				b.WriteByte(letters[i])
 			} else {

@@ -6,6 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/ctop-dev/ctop/sandbox"
 )
 
@@ -64,43 +65,6 @@ type Sources struct {
 	Limits    LimitSetter
 }
 
-// NSType is one of the 8 namespace types, in the order of NSTypes.
-type NSType int
-
-// The namespace types, see namespaces(7).
-const (
-	NSMnt NSType = iota
-	NSPid
-	NSNet
-	NSIpc
-	NSUts
-	NSUser
-	NSCgroup
-	NSTime
-	nsCount
-)
-
-// NSTypes lists the namespace types in display order.
-var NSTypes = [nsCount]NSType{NSMnt, NSPid, NSNet, NSIpc, NSUts, NSUser, NSCgroup, NSTime}
-
-var nsNames = [nsCount]string{"mnt", "pid", "net", "ipc", "uts", "user", "cgroup", "time"}
-
-func (t NSType) String() string {
-	if t < 0 || t >= nsCount {
-		return "?"
-	}
-	return nsNames[t]
-}
-
-// NSID identifies a namespace: namespaces(7) says the (device, inode) pair
-// of its /proc/PID/ns link does. A zero NSID means "could not be read".
-type NSID struct {
-	Dev, Ino uint64
-}
-
-// Known reports whether the namespace was read.
-func (n NSID) Known() bool { return n.Ino != 0 }
-
 // Process is one process as the ui shows it.
 type Process struct {
 	PID, PPID int
@@ -117,7 +81,7 @@ type Process struct {
 	RSS uint64
 	// Start orders processes and tells a reused pid from the same process.
 	Start uint64
-	NS    [nsCount]NSID
+	NS    nsinfo.NSSet
 }
 
 // ProcTable is every process at one moment and the host's reference
@@ -125,7 +89,7 @@ type Process struct {
 type ProcTable struct {
 	Time  time.Time
 	Procs []Process
-	Host  [nsCount]NSID
+	Host  nsinfo.NSSet
 	// HostFrom says which process the reference set was read from.
 	HostFrom string
 }
@@ -134,8 +98,8 @@ type ProcTable struct {
 type Isolation struct {
 	PID, NSPid int
 	Command    string
-	NS         [nsCount]NSID
-	Host       [nsCount]NSID
+	NS         nsinfo.NSSet
+	Host       nsinfo.NSSet
 	HostFrom   string
 	Hostname   string
 	Root       string

@@ -71,14 +71,14 @@ cover those; a note on stderr says how many processes were left out.`,
 // lsns -J; dev completes the identity (namespaces(7): device and inode) and
 // pids lists every member.
 type nsJSON struct {
-	NS      uint64 `json:"ns"`
-	Dev     uint64 `json:"dev"`
-	Type    string `json:"type"`
-	NProcs  int    `json:"nprocs"`
-	PID     int    `json:"pid"`
-	User    string `json:"user"`
-	Command string `json:"command"`
-	PIDs    []int  `json:"pids"`
+	NS      uint64      `json:"ns"`
+	Dev     uint64      `json:"dev"`
+	Type    nsinfo.Type `json:"type"`
+	NProcs  int         `json:"nprocs"`
+	PID     int         `json:"pid"`
+	User    string      `json:"user"`
+	Command string      `json:"command"`
+	PIDs    []int       `json:"pids"`
 }
 
 func runNs(stdout, stderr io.Writer, t nsinfo.Type, o nsOpts) error {
@@ -113,7 +113,7 @@ func runNs(stdout, stderr io.Writer, t nsinfo.Type, o nsOpts) error {
 			Namespaces []nsJSON `json:"namespaces"`
 		}{Namespaces: make([]nsJSON, len(nss))}
 		for i, ns := range nss {
-			doc.Namespaces[i] = nsJSON{NS: ns.ID.Ino, Dev: ns.ID.Dev, Type: string(ns.Type), NProcs: ns.NProcs,
+			doc.Namespaces[i] = nsJSON{NS: ns.ID.Ino, Dev: ns.ID.Dev, Type: ns.Type, NProcs: ns.NProcs,
 				PID: ns.PID, User: ns.User, Command: ns.Command, PIDs: ns.PIDs}
 		}
 		if err := json.NewEncoder(w).Encode(doc); err != nil {

@@ -73,7 +73,7 @@ func TestNsJSON(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want = append(want, nsJSON{NS: ns.ID.Ino, Dev: ns.ID.Dev, Type: string(ns.Type), NProcs: ns.NProcs,
+				want = append(want, nsJSON{NS: ns.ID.Ino, Dev: ns.ID.Dev, Type: ns.Type, NProcs: ns.NProcs,
 					PID: ns.PID, User: p.User, Command: p.Command(), PIDs: ns.PIDs})
 			}
 			if diff := cmp.Diff(want, got.Namespaces); diff != "" {

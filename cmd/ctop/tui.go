@@ -161,7 +161,7 @@ type procSource struct {
 	// paths caches nsinfo.CgroupPath by the entries' first element: nsinfo hands
 	// out one slice per distinct /proc/PID/cgroup text.
 	paths    map[*nsinfo.CgroupEntry]string
-	host     [8]ui.NSID
+	host     nsinfo.NSSet
 	hostRef  *nsinfo.Reference
 	hostFrom string
 	samples  int
@@ -223,7 +223,7 @@ func (s *procSource) setHost(sample nsinfo.Sample) {
 		return
 	}
 	s.hostRef = &ref
-	s.host = nsSet(ref.NS)
+	s.host = ref.NS
 	s.hostFrom = fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm)
 }
 
@@ -245,7 +245,7 @@ func (s *procSource) hostReference() (nsinfo.Reference, error) {
 // convert is a process as the ui shows it, without CPU time and RSS.
 func (s *procSource) convert(p *nsinfo.Process) ui.Process {
 	up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Comm,
-		Start: p.StartTime, NS: nsSet(p.NS), Cgroup: s.cachedCgroupOf(p.Cgroups)}
+		Start: p.StartTime, NS: p.NS, Cgroup: s.cachedCgroupOf(p.Cgroups)}
 	if own := p.OwnPID(); own != p.PID {
 		up.NSPid = own
 	}
@@ -268,25 +268,6 @@ func (s *procSource) cachedCgroupOf(es []nsinfo.CgroupEntry) string {
 	return p
 }
 
-// nsOrder maps nsinfo's type order to the ui's, once.
-var nsOrder = func() [8]ui.NSType {
-	to := map[nsinfo.Type]ui.NSType{nsinfo.Mnt: ui.NSMnt, nsinfo.PID: ui.NSPid, nsinfo.Net: ui.NSNet, nsinfo.IPC: ui.NSIpc,
-		nsinfo.UTS: ui.NSUts, nsinfo.User: ui.NSUser, nsinfo.Cgroup: ui.NSCgroup, nsinfo.Time: ui.NSTime}
-	var out [8]ui.NSType
-	for i, t := range nsinfo.Types() {
-		out[i] = to[t]
-	}
-	return out
-}()
-
-func nsSet(s nsinfo.NSSet) [8]ui.NSID {
-	var out [8]ui.NSID
-	for i, id := range s {
-		out[nsOrder[i]] = ui.NSID{Dev: id.Dev, Ino: id.Ino}
-	}
-	return out
-}
-
 // isolationSource reads the isolation of one process.
 type isolationSource struct {
 	procs *procSource
@@ -307,12 +288,12 @@ func (s isolationSource) Isolation(pid int) (ui.Isolation, error) {
 	if err != nil {
 		return ui.Isolation{}, err
 	}
-	iso := ui.Isolation{PID: pid, NSPid: p.OwnPID(), Command: p.Command(), NS: nsSet(p.NS), Host: nsSet(ref.NS),
+	iso := ui.Isolation{PID: pid, NSPid: p.OwnPID(), Command: p.Command(), NS: p.NS, Host: ref.NS,
 		HostFrom: fmt.Sprintf("pid %d (%s)", ref.PID, ref.Comm), Root: d.Root,
 		UIDMap: idMapText(d.UIDMap), GIDMap: idMapText(d.GIDMap), Cgroup: nsinfo.CgroupPath(p.Cgroups)}
 	// The hostname of another uts namespace cannot be read without entering
 	// it; a sandbox's is in its state.
-	if iso.NS[ui.NSUts] == iso.Host[ui.NSUts] {
+	if iso.NS.Get(nsinfo.UTS) == iso.Host.Get(nsinfo.UTS) {
 		iso.Hostname, _ = os.Hostname()
 	} else {
 		iso.Hostname, _ = sandbox.Hostname(s.place.stateDir, iso.Cgroup)

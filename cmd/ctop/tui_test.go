@@ -36,8 +36,8 @@ func testProcSource(t *testing.T, root string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if table.Host != nsSet(ref.NS) {
-			t.Errorf("sample %d: host %v, want pid %d's %v", sample, table.Host, ref.PID, nsSet(ref.NS))
+		if table.Host != ref.NS {
+			t.Errorf("sample %d: host %v, want pid %d's %v", sample, table.Host, ref.PID, ref.NS)
 		}
 		if len(table.Procs) != len(want) {
 			t.Fatalf("sample %d: %d processes, want %d", sample, len(table.Procs), len(want))
@@ -45,7 +45,7 @@ func testProcSource(t *testing.T, root string) {
 		for i, p := range table.Procs {
 			w := want[i]
 			if p.PID != w.PID || p.PPID != w.PPID || p.User != w.User || p.Command != w.Comm ||
-				p.Start != w.StartTime || p.NS != nsSet(w.NS) || p.Cgroup != nsinfo.CgroupPath(w.Cgroups) {
+				p.Start != w.StartTime || p.NS != w.NS || p.Cgroup != nsinfo.CgroupPath(w.Cgroups) {
 				t.Errorf("sample %d: pid %d shown as %+v, nsinfo reads %+v", sample, w.PID, p, w)
 			}
 			if own := w.OwnPID(); own != w.PID && p.NSPid != own {
