@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -281,6 +282,9 @@ type runOptions struct {
 	volumes, tmpfs, env             []string
 	user, name, workdir             string
 	detach, interactive, tty, stats bool
+	rm                              bool
+	stopSignal                      string
+	stopTimeout                     int
 }
 
 func newRunCmd() *cobra.Command {
@@ -326,6 +330,9 @@ pids limit or CPU throttling got in the command's way.`,
 	fs.BoolVarP(&o.detach, "detach", "d", false, "run in the background and print the sandbox's name")
 	fs.BoolVarP(&o.interactive, "interactive", "i", false, "keep stdin attached")
 	fs.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal")
+	fs.BoolVar(&o.rm, "rm", false, "remove the sandbox's record and log when it exits (-d)")
+	fs.StringVar(&o.stopSignal, "stop-signal", "", "signal ctop stop sends first, like TERM (default SIGTERM)")
+	fs.IntVar(&o.stopTimeout, "stop-timeout", 0, "seconds ctop stop waits before killing (default 10)")
 	fs.BoolVar(&o.stats, "stats", false, "print start latency, wall and CPU time, peak memory, throttling and IO at exit")
 	return c
 }
@@ -340,6 +347,15 @@ func buildSpec(fs *pflag.FlagSet, o *runOptions, args []string) (sandbox.Spec, e
 	var err error
 	if s.Resources, err = o.limits.resources(fs); err != nil {
 		return s, err
+	}
+	s.Remove, s.StopTimeout = o.rm, time.Duration(o.stopTimeout)*time.Second
+	if o.stopTimeout < 0 {
+		return s, fmt.Errorf("--stop-timeout %d: want 0 or more seconds", o.stopTimeout)
+	}
+	if o.stopSignal != "" {
+		if s.StopSignal, err = sandbox.ParseSignal(o.stopSignal); err != nil {
+			return s, fmt.Errorf("--stop-signal: %w", err)
+		}
 	}
 	if s.Namespaces, err = sandbox.ParseNamespaces(o.ns); err != nil {
 		return s, fmt.Errorf("--ns: %w", err)
