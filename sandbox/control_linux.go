@@ -111,12 +111,13 @@ func Stop(f *cgroup.FS, stateDir, name string, o StopOptions) (stale bool, err e
 }
 
 // awaitEnd waits until the owner of sandbox st has recorded its end (or
-// removed its state), and cleans up itself after an owner that dies
+// removed its state, as it does for --rm), and cleans up itself after an owner that dies
 // meanwhile.
 func awaitEnd(f *cgroup.FS, st *State) error {
 	for range 500 {
 		cur, err := Load(filepath.Dir(st.path), st.Name)
-		if errors.Is(err, ErrNotFound) || err == nil && cur.Exited() {
+		// A --rm sandbox's end is its record's removal.
+		if errors.Is(err, ErrNotFound) || err == nil && cur.Exited() && !st.Remove {
 			return nil
 		}
 		if !st.OwnerAlive() {
