@@ -606,7 +606,8 @@ func (sb *Sandbox) Resize(rows, cols uint16) error {
 
 // Wait waits for the command to end, reads the sandbox's cgroup one last
 // time, kills whatever the command left running in it, and removes the
-// cgroup and the state. It may be called more than once.
+// cgroup and the state (a detached sandbox's monitor records the exit
+// instead, see State.finish). It may be called more than once.
 func (sb *Sandbox) Wait() (Result, error) {
 	if sb.waited {
 		return sb.result, sb.err
