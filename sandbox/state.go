@@ -331,7 +331,17 @@ func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 	}
 	removeParent := ownParent(parent)
 	for _, st := range states {
-		if st.Exited() || st.OwnerAlive() {
+		if st.OwnerAlive() {
+			continue
+		}
+		if st.Exited() {
+			// A --rm sandbox's monitor killed between recording the exit
+			// and removing the record: finish its removal.
+			if st.Remove {
+				if err := st.remove(true); err != nil {
+					errs = append(errs, err)
+				}
+			}
 			continue
 		}
 		removeParent = removeParent || (st.MadeParent && filepath.Dir(st.Cgroup) == filepath.Clean(parent))
