@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,45 +20,285 @@ import (
 	"github.com/ctop-dev/ctop/cgroup"
 )
 
-// Stop ends sandbox name: every process in its cgroup is killed (v2
+// DefaultStopTimeout is how long Stop waits for a sandbox to end after its
+// stop signal before killing its group, as docker stop does.
+const DefaultStopTimeout = 10 * time.Second
+
+// StopOptions are ctop stop's options.
+type StopOptions struct {
+	// Signal is sent to the sandbox's init first; 0 is the sandbox's
+	// --stop-signal, else SIGTERM.
+	Signal syscall.Signal
+	// Timeout is how long to wait for the sandbox to end before killing
+	// its group; nil is the sandbox's --stop-timeout, else
+	// DefaultStopTimeout; 0 kills at once.
+	Timeout *time.Duration
+}
+
+func (o StopOptions) resolve(st *State) (syscall.Signal, time.Duration) {
+	sig, timeout := o.Signal, DefaultStopTimeout
+	if sig == 0 {
+		sig = syscall.Signal(st.StopSignal)
+	}
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if st.StopTimeout > 0 {
+		timeout = st.StopTimeout
+	}
+	if o.Timeout != nil {
+		timeout = *o.Timeout
+	}
+	return sig, timeout
+}
+
+// Stop ends sandbox name as docker stop does: it sends the stop signal to
+// the sandbox's init (a paused sandbox is thawed to take it), waits up to
+// the timeout for it to end, then kills every process in its cgroup (v2
 // cgroup.kill, also in a hybrid host's v2 tree; pure v1 freeze, SIGKILL,
-// thaw) and Stop waits until the ctop
-// that owns it has cleaned up (unless that is the calling process, whose
-// Sandbox.Wait does it). A stale sandbox (its ctop was killed) is
-// cleaned up here; stale is then true.
-func Stop(f *cgroup.FS, stateDir, name string) (stale bool, err error) {
+// thaw). It then waits until the ctop that owns the sandbox has recorded
+// its end (unless that is the calling process, whose Sandbox.Wait does
+// it). A sandbox that has exited already is left as it is. A stale one
+// (its ctop was killed) is cleaned up here as Reap does; stale is then
+// true.
+//
+// NOTE: the init of a pid namespace gets a signal from outside only if it
+// handles it (pid_namespaces(7)), SIGKILL aside: a command that does not
+// handle the stop signal runs until the timeout, as under docker.
+func Stop(f *cgroup.FS, stateDir, name string, o StopOptions) (stale bool, err error) {
 	st, err := Load(stateDir, name)
 	if err != nil {
 		return false, err
 	}
-	if !st.OwnerAlive() {
-		return true, cleanup(f, st)
+	if st.Exited() {
+		return false, nil
 	}
+	if !st.OwnerAlive() {
+		_, err := settle(f, st)
+		return true, err
+	}
+	sig, timeout := o.resolve(st)
 	m, err := cgroup.Load(f, st.Cgroup)
 	switch {
 	case errors.Is(err, cgroup.ErrNotFound):
 		// Its group is gone already: the sandbox ended and its owner is
 		// tearing it down; wait for that below.
+		m = nil
 	case err != nil:
 		return false, fmt.Errorf("stop %s: %w", name, err)
-	default:
-		if err := m.Kill(); err != nil {
+	}
+	ended := false
+	if m != nil && timeout > 0 && st.Pid != 0 {
+		if p, err := openInit(st); err == nil {
+			if p.signal(sig) == nil {
+				thawIfPaused(m)
+				ended = p.waitExit(timeout)
+			}
+			p.close()
+		}
+	}
+	// The init ignored the signal (or never took it): kill the group.
+	// After an init that ended, its owner's teardown kills what is left.
+	if m != nil && !ended {
+		if err := m.Kill(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return false, fmt.Errorf("stop %s: %w", name, err)
 		}
 	}
 	if st.Owner == os.Getpid() {
 		return false, nil // this process's Wait cleans up
 	}
+	return false, awaitEnd(f, st)
+}
+
+// awaitEnd waits until the owner of sandbox st has recorded its end (or
+// removed its state, as it does for --rm), and cleans up itself after an owner that dies
+// meanwhile.
+func awaitEnd(f *cgroup.FS, st *State) error {
 	for range 500 {
-		if _, err := os.Stat(st.path); errors.Is(err, os.ErrNotExist) {
-			return false, nil
+		cur, err := Load(filepath.Dir(st.path), st.Name)
+		// A --rm sandbox's end is its record's removal.
+		if errors.Is(err, ErrNotFound) || err == nil && cur.Exited() && !st.Remove {
+			return nil
 		}
 		if !st.OwnerAlive() {
-			return false, cleanup(f, st)
+			_, err := settle(f, st)
+			return err
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return false, fmt.Errorf("stop %s: its processes are gone but ctop (pid %d) has not cleaned up yet", name, st.Owner)
+	return fmt.Errorf("stop %s: its processes are gone but ctop (pid %d) has not recorded its end yet", st.Name, st.Owner)
+}
+
+// thawIfPaused lets a paused sandbox run, so that it takes a signal.
+func thawIfPaused(m *cgroup.Manager) {
+	if frozen, err := m.Frozen(); err == nil && frozen {
+		_ = m.Thaw()
+	}
+}
+
+// errNotRunning is the error of an action on a sandbox that does not run.
+func errNotRunning(action, name string) error {
+	return fmt.Errorf("cannot %s sandbox %s: it is not running", action, name)
+}
+
+// running loads sandbox name, failing unless it runs.
+func running(stateDir, name, action string) (*State, error) {
+	st, err := Load(stateDir, name)
+	if err != nil {
+		return nil, err
+	}
+	if st.Exited() || !st.OwnerAlive() || !st.Running() {
+		return nil, errNotRunning(action, name)
+	}
+	return st, nil
+}
+
+// Kill sends sig to sandbox name's init, as docker kill does; SIGKILL
+// also thaws a paused sandbox, which v1's freezer would otherwise hold.
+// It does not wait for the sandbox to end (see WaitExit).
+func Kill(f *cgroup.FS, stateDir, name string, sig syscall.Signal) error {
+	st, err := running(stateDir, name, "kill")
+	if err != nil {
+		return err
+	}
+	p, err := openInit(st)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	if err := p.signal(sig); err != nil {
+		return fmt.Errorf("kill %s: %w", name, err)
+	}
+	if sig == syscall.SIGKILL {
+		if m, err := cgroup.Load(f, st.Cgroup); err == nil {
+			thawIfPaused(m)
+		}
+	}
+	return nil
+}
+
+// Pause freezes every process of sandbox name (v2 cgroup.freeze, v1
+// freezer), as docker pause does, and returns once they are frozen.
+func Pause(f *cgroup.FS, stateDir, name string) error { return setPaused(f, stateDir, name, true) }
+
+// Unpause thaws a paused sandbox.
+func Unpause(f *cgroup.FS, stateDir, name string) error { return setPaused(f, stateDir, name, false) }
+
+func setPaused(f *cgroup.FS, stateDir, name string, pause bool) error {
+	action := "unpause"
+	if pause {
+		action = "pause"
+	}
+	st, err := running(stateDir, name, action)
+	if err != nil {
+		return err
+	}
+	m, err := cgroup.Load(f, st.Cgroup)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, name, err)
+	}
+	frozen, err := m.Frozen()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, name, err)
+	}
+	switch {
+	case pause && frozen:
+		return fmt.Errorf("cannot pause sandbox %s: it is paused already", name)
+	case !pause && !frozen:
+		return fmt.Errorf("cannot unpause sandbox %s: it is not paused", name)
+	case pause:
+		err = m.Freeze()
+	default:
+		err = m.Thaw()
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, name, err)
+	}
+	return nil
+}
+
+// ReadPaused sets st.Status to StatusPaused when the running sandbox's
+// group is frozen: the state file does not record a pause, the kernel
+// does.
+func ReadPaused(f *cgroup.FS, st *State) {
+	if st.Exited() || st.Pid == 0 {
+		return
+	}
+	if m, err := cgroup.Load(f, st.Cgroup); err == nil {
+		if frozen, err := m.Frozen(); err == nil && frozen {
+			st.Status = StatusPaused
+		}
+	}
+}
+
+// Remove removes sandbox name's record and log, as docker rm does. A
+// running sandbox is refused unless force, which kills it first.
+func Remove(f *cgroup.FS, stateDir, name string, force bool) error {
+	st, err := Load(stateDir, name)
+	if err != nil {
+		return err
+	}
+	if !st.Exited() {
+		if st.OwnerAlive() {
+			if !force {
+				return fmt.Errorf("cannot remove a running sandbox %s: stop it first or use -f", name)
+			}
+			// Its owner records the end and removes the group.
+			if m, err := cgroup.Load(f, st.Cgroup); err == nil {
+				if err := m.Kill(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("rm %s: %w", name, err)
+				}
+			}
+			if err := awaitEnd(f, st); err != nil {
+				return err
+			}
+		} else if _, err := settle(f, st); err != nil {
+			return err
+		}
+	}
+	// The directory first, the record last: a ctop killed in between
+	// leaves a record that another rm removes.
+	return st.remove(true)
+}
+
+// WaitExit blocks until sandbox name has ended and returns its exit
+// record, as docker wait does. Only a detached sandbox keeps one; a --rm
+// sandbox's monitor waits for its waiters before removing it. A sandbox
+// whose owner was killed is cleaned up as Reap does; its exit code is
+// then unknown (nil).
+func WaitExit(f *cgroup.FS, stateDir, name string) (*State, error) {
+	st, err := Load(stateDir, name)
+	if err != nil {
+		return nil, err
+	}
+	defer st.waiterLock(false)()
+	for {
+		if st.Exited() {
+			return st, nil
+		}
+		if !st.OwnerAlive() {
+			// The owner may have just recorded the end and exited.
+			if cur, err := Load(stateDir, name); err == nil && cur.Exited() {
+				return cur, nil
+			}
+			if _, err := settle(f, st); err != nil {
+				return nil, err
+			}
+			if !st.Detached || st.Remove {
+				return nil, fmt.Errorf("sandbox %s: its ctop (pid %d) was killed; the exit code is unknown", name, st.Owner)
+			}
+			return Load(stateDir, name)
+		}
+		time.Sleep(20 * time.Millisecond)
+		cur, err := Load(stateDir, name)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("sandbox %s ended and its state is gone (only a sandbox run with -d keeps its exit code): %w", name, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		st = cur
+	}
 }
 
 // Update changes the limits of sandbox st live. A limit whose v1

@@ -4,7 +4,8 @@
 // /run/ctop for later ctop processes to list, enter, tune and stop them.
 //
 // A Spec describes a sandbox; Start launches it and Wait reaps it and
-// removes its cgroup and state. A sandbox with the host's files and no user
+// removes its cgroup and state, but for a detached sandbox's exit record
+// and log, which stay until Remove (record.go). A sandbox with the host's files and no user
 // namespace, the usual one, is started by a launch (launch_linux.go): the
 // parent writes the init out as system calls, and a child cloned as by
 // vfork makes them and executes the command, with no Go runtime of its own

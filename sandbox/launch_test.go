@@ -239,7 +239,7 @@ func TestStateFile(t *testing.T) {
 	if procs := e.cgroupFile("pids", sb.Cgroup(), "cgroup.procs"); procs == "" {
 		t.Errorf("first sandbox's group is empty")
 	}
-	if _, err := Stop(e.fs, e.state, "dup"); err != nil {
+	if _, err := Stop(e.fs, e.state, "dup", killNow()); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := sb.Wait(); err != nil || res.ExitCode != 137 {

@@ -285,3 +285,10 @@ func (e *testEnv) cgroupFile(controller, path, name string) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// killNow is ctop stop -t 0: the group is killed at once, as Stop did
+// before it learned the stop signal.
+func killNow() StopOptions {
+	var d time.Duration
+	return StopOptions{Timeout: &d}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ctop-dev/ctop/cgroup"
 )
@@ -478,6 +479,31 @@ func Options() []Option {
 			Name: "tty", Short: "t", Kind: KindBool, Commands: CmdRun,
 			Help: "give the command a terminal",
 			Set:  func(r *Run, v string) error { return setBool(&r.Spec.TTY, v) },
+		},
+		{
+			Name: "rm", Kind: KindBool, Commands: CmdRun,
+			Help: "remove the sandbox's record and log when it exits (-d)",
+			Set:  func(r *Run, v string) error { return setBool(&r.Spec.Remove, v) },
+		},
+		{
+			Name: "stop-signal", Kind: KindString, Commands: CmdRun, Example: "TERM",
+			Help: "signal ctop stop sends first, like TERM or 15 (default SIGTERM)",
+			Set: func(r *Run, v string) (err error) {
+				r.Spec.StopSignal, err = ParseSignal(v)
+				return err
+			},
+		},
+		{
+			Name: "stop-timeout", Kind: KindInt, Commands: CmdRun, Example: "10",
+			Help: "seconds ctop stop waits after the stop signal before killing (default 10)",
+			Set: func(r *Run, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return errors.New("want 0 or more seconds")
+				}
+				r.Spec.StopTimeout = time.Duration(n) * time.Second
+				return nil
+			},
 		},
 		{
 			Name: "stats", Kind: KindBool, Commands: CmdRun,

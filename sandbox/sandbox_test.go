@@ -140,7 +140,7 @@ func TestCPULimitAndLiveUpdate(t *testing.T) {
 	if used2 > 0.08 || used2 >= used {
 		t.Errorf("after lowering to --cpus 0.05 it used %.3f CPUs (before %.3f)", used2, used)
 	}
-	stale, err := Stop(e.fs, e.state, sb.Name)
+	stale, err := Stop(e.fs, e.state, sb.Name, killNow())
 	if err != nil || stale {
 		t.Fatalf("stop: stale %v, %v", stale, err)
 	}
@@ -169,7 +169,7 @@ func TestCpusetLiveUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		_, _ = Stop(e.fs, e.state, "pin")
+		_, _ = Stop(e.fs, e.state, "pin", killNow())
 		_, _ = sb.Wait()
 	}()
 	// The processes already running are the ones to move.
@@ -194,7 +194,7 @@ func TestCpusetLiveUpdate(t *testing.T) {
 			t.Errorf("process %s may run on other CPUs than 0 after the update", p)
 		}
 	}
-	if _, err := Stop(e.fs, e.state, "pin"); err != nil {
+	if _, err := Stop(e.fs, e.state, "pin", killNow()); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := sb.Wait(); err != nil || res.ExitCode != 137 {
@@ -405,7 +405,7 @@ func TestNamespacesDiffer(t *testing.T) {
 					t.Errorf("/proc/%s/status lacks %q", pid, want)
 				}
 			}
-			if _, err := Stop(e.fs, e.state, sb.Name); err != nil {
+			if _, err := Stop(e.fs, e.state, sb.Name, killNow()); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := sb.Wait(); err != nil {
@@ -628,15 +628,22 @@ func TestDetachLsExecStop(t *testing.T) {
 	if code != 127 || err == nil {
 		t.Errorf("exec of a missing command: %d %v, want 127", code, err)
 	}
-	if _, err := Stop(e.fs, e.state, "bg"); err != nil {
+	if _, err := Stop(e.fs, e.state, "bg", killNow()); err != nil {
 		t.Fatal(err)
 	}
 	res, err := sb.Wait()
 	if err != nil || res.ExitCode != 137 {
 		t.Errorf("detached sandbox ended %d, %v; want 137", res.ExitCode, err)
 	}
+	// Its record stays, exited, until removed (docker rm).
+	if states, _ := List(e.state); len(states) != 1 || !states[0].Exited() || states[0].ExitCode == nil || *states[0].ExitCode != 137 {
+		t.Errorf("ls -a after stop: %+v", states)
+	}
+	if err := Remove(e.fs, e.state, "bg", false); err != nil {
+		t.Fatal(err)
+	}
 	if states, _ := List(e.state); len(states) != 0 {
-		t.Errorf("ls after stop: %+v", states)
+		t.Errorf("ls after rm: %+v", states)
 	}
 	e.assertGone()
 }
@@ -735,7 +742,7 @@ func TestSurvivesCallerThreadExit(t *testing.T) {
 	if err != nil || !st.Running() {
 		t.Fatalf("sandbox died with the thread of the goroutine that started it: %v", err)
 	}
-	if _, err := Stop(e.fs, e.state, "a"); err != nil {
+	if _, err := Stop(e.fs, e.state, "a", killNow()); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := sb.Wait(); res.ExitCode != 137 {

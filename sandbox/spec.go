@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -165,6 +167,14 @@ type Spec struct {
 	// Detach runs the sandbox under a monitor process that outlives the
 	// caller; its output goes to a log file in the state directory.
 	Detach bool `json:"detach,omitempty"`
+	// Remove (--rm) removes a detached sandbox's record and log when it
+	// exits; without it they stay until ctop rm, as docker's do.
+	Remove bool `json:"remove,omitempty"`
+	// StopSignal (--stop-signal) is what ctop stop sends the sandbox's
+	// init first, 0 for SIGTERM; StopTimeout (--stop-timeout) how long it
+	// then waits before killing the group, 0 for DefaultStopTimeout.
+	StopSignal  syscall.Signal `json:"stop_signal,omitempty"`
+	StopTimeout time.Duration  `json:"stop_timeout,omitempty"`
 	// Stats has Wait's last reading of the group (Result.Group) include
 	// CPU time, peak memory and IO bytes, as ctop run --stats prints them;
 	// without it the reading has what Result.Report needs.
@@ -326,6 +336,12 @@ func (s *Spec) Validate() error {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
 			return fmt.Errorf("--env %q: want KEY=VALUE", e)
 		}
+	}
+	if s.StopSignal != 0 && (s.StopSignal < 1 || s.StopSignal > maxSignal) {
+		return fmt.Errorf("--stop-signal %d: want a signal 1-%d", s.StopSignal, maxSignal)
+	}
+	if s.StopTimeout < 0 {
+		return fmt.Errorf("--stop-timeout %s: want a duration of 0 or more", s.StopTimeout)
 	}
 	if err := s.Resources.Validate(); err != nil {
 		return err

@@ -52,6 +52,9 @@ type Sandbox struct {
 	releaseOnce sync.Once
 	result      Result
 	err         error
+	// ended: Wait reaped the command, so a detached sandbox's teardown
+	// leaves its exit record (see State.finish); a failed start leaves none.
+	ended bool
 }
 
 // Result is how a sandbox ended.
@@ -107,6 +110,7 @@ func (sb *Sandbox) start() error {
 		Name: spec.Name, Created: sb.Started, Cgroup: spec.CgroupPath(), Command: spec.Command,
 		Namespaces: spec.Namespaces, Hostname: spec.Hostname, Network: spec.Network,
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
+		Remove: spec.Remove, StopSignal: int(spec.StopSignal), StopTimeout: spec.StopTimeout, Status: StatusRunning,
 	}
 	launching := canLaunch(spec)
 	var n *nest
@@ -123,7 +127,7 @@ func (sb *Sandbox) start() error {
 		if err := sb.state.ensureDir(); err != nil {
 			return err
 		}
-		log, err := os.OpenFile(filepath.Join(sb.state.dir, "output.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		log, err := os.OpenFile(filepath.Join(sb.state.dir, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("sandbox log: %w", err)
 		}
@@ -602,7 +606,8 @@ func (sb *Sandbox) Resize(rows, cols uint16) error {
 
 // Wait waits for the command to end, reads the sandbox's cgroup one last
 // time, kills whatever the command left running in it, and removes the
-// cgroup and the state. It may be called more than once.
+// cgroup and the state (a detached sandbox's monitor records the exit
+// instead, see State.finish). It may be called more than once.
 func (sb *Sandbox) Wait() (Result, error) {
 	if sb.waited {
 		return sb.result, sb.err
@@ -639,6 +644,7 @@ func (sb *Sandbox) Wait() (Result, error) {
 		sb.err = werr
 	}
 	sb.result = r
+	sb.ended = true
 	if err := sb.teardown(); err != nil && sb.err == nil {
 		sb.err = err
 	}
@@ -689,7 +695,18 @@ func (sb *Sandbox) teardown() error {
 		// The state root stays, as /run/runc does: removing it when empty
 		// and making it again costs two more journaled operations per
 		// sandbox where /run is on disk.
-		if err := sb.state.remove(sb.state.madeDir); err != nil {
+		if sb.ended && sb.spec.logToState {
+			// A detached sandbox's exit record stays until ctop rm, or
+			// with --rm until its waiters have read it.
+			if err := sb.state.finish(sb.result); err != nil {
+				errs = append(errs, err)
+			} else if sb.spec.Remove {
+				sb.state.awaitWaiters()
+				if err := sb.state.remove(true); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		} else if err := sb.state.remove(sb.state.madeDir); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -51,6 +51,22 @@ type State struct {
 	User *User `json:"user,omitempty"`
 	// Limits summarises the limits as given ("--cpus 0.5 --memory 32m").
 	Limits string `json:"limits,omitempty"`
+	// Remove, StopSignal and StopTimeout are the spec's (see Spec).
+	Remove      bool          `json:"remove,omitempty"`
+	StopSignal  int           `json:"stop_signal,omitempty"`
+	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
+
+	// Status is StatusRunning from the start (ls shows a Pid of 0 as
+	// starting) and StatusExited once a detached sandbox has ended: its
+	// record and log then stay until ctop rm. A record read by ReadPaused
+	// may say StatusPaused; the file never does. Old records have "".
+	Status string `json:"status"`
+	// ExitCode, FinishedAt and Reason say how an exited sandbox ended;
+	// nil where that is unknown (its monitor was killed) or, for Reason,
+	// where there is nothing to say beyond the code.
+	ExitCode   *int       `json:"exit_code"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Reason     *string    `json:"reason"`
 
 	// path is StateDir/NAME.json, dir StateDir/NAME.
 	path, dir string
@@ -62,6 +78,20 @@ type State struct {
 
 // stateExt ends the name of a state file.
 const stateExt = ".json"
+
+// The values of State.Status, docker's words.
+const (
+	StatusRunning = "running"
+	StatusPaused  = "paused"
+	StatusExited  = "exited"
+)
+
+// Exited reports whether the record is that of an ended sandbox.
+func (s *State) Exited() bool { return s.Status == StatusExited }
+
+// logName is the detached sandbox's output log in its directory, the one
+// file of the directory that stays after the sandbox exits.
+const logName = "output.log"
 
 // Dir is the sandbox's own directory (see State).
 func (s *State) Dir() string { return s.dir }
@@ -140,7 +170,8 @@ func (s *State) create(path string) error {
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("--name %s: a sandbox of that name exists (see ctop ls)", s.Name)
+		// docker's "Conflict. The container name is already in use".
+		return fmt.Errorf("--name %s: conflict: the name is already in use by a sandbox (see ctop ls -a; ctop rm %s frees it)", s.Name, s.Name)
 	}
 	if err != nil {
 		return fmt.Errorf("write sandbox state: %w", err)
@@ -280,10 +311,12 @@ func List(stateDir string) ([]*State, error) {
 }
 
 // Reap cleans up what a killed ctop left behind under stateDir: the
-// processes, cgroup and state of each sandbox whose owner is gone, and the
-// parent group if it is ctop's own (named ctop, or made by a reaped
-// sandbox) and empty. It returns one line per thing
-// it removed, for the caller to show.
+// processes and cgroup of each sandbox whose owner is gone, and the parent
+// group if it is ctop's own (named ctop, or made by a reaped sandbox) and
+// empty. The state goes too, but for a detached sandbox's (its monitor
+// was killed), which stays as an exited record with its log until ctop rm,
+// as the record of one that ended does. Exited records are left alone. It
+// returns one line per sandbox it cleaned up, for the caller to show.
 //
 // It touches only groups a state record names: a sandbox records its state
 // before it makes its group and removes it after, so a group under the
@@ -301,9 +334,24 @@ func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 		if st.OwnerAlive() {
 			continue
 		}
+		if st.Exited() {
+			// A --rm sandbox's monitor killed between recording the exit
+			// and removing the record: finish its removal.
+			if st.Remove {
+				if err := st.remove(true); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			continue
+		}
 		removeParent = removeParent || (st.MadeParent && filepath.Dir(st.Cgroup) == filepath.Clean(parent))
-		if err := cleanup(f, st); err != nil {
+		kept, err := settle(f, st)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if kept {
+			msgs = append(msgs, fmt.Sprintf("sandbox %s: its monitor (pid %d) was killed: removed its processes and cgroup %s; its record stays as exited (ctop ls -a, ctop rm)", st.Name, st.Owner, st.Cgroup))
 			continue
 		}
 		msgs = append(msgs, fmt.Sprintf("removed sandbox %s left behind by a ctop that was killed (pid %d): its processes, cgroup %s and state", st.Name, st.Owner, st.Cgroup))
@@ -321,21 +369,31 @@ func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 // when it is empty.
 func ownParent(parent string) bool { return filepath.Base(parent) == "ctop" }
 
-// cleanup kills what is left in a sandbox's group, removes the group and
-// the state.
-func cleanup(f *cgroup.FS, st *State) error {
-	m, err := cgroup.Load(f, st.Cgroup)
+// settle cleans up after a sandbox whose owner is gone: it kills what is
+// left in its group and removes the group, then either keeps the record
+// as exited (kept: a detached sandbox without --rm) or removes it.
+func settle(f *cgroup.FS, st *State) (kept bool, err error) {
+	if err := removeGroup(f, st.Cgroup); err != nil {
+		return false, err
+	}
+	if st.Detached && !st.Remove {
+		return true, st.markLost()
+	}
+	return false, st.remove(true)
+}
+
+// removeGroup kills what is left in a group and removes it; a group that
+// is gone already is no error.
+func removeGroup(f *cgroup.FS, path string) error {
+	m, err := cgroup.Load(f, path)
 	switch {
 	case errors.Is(err, cgroup.ErrNotFound):
+		return nil
 	case err != nil:
 		return err
-	default:
-		if err := m.Kill(); err != nil {
-			return err
-		}
-		if err := m.Delete(); err != nil {
-			return err
-		}
 	}
-	return st.remove(true)
+	if err := m.Kill(); err != nil {
+		return err
+	}
+	return m.Delete()
 }

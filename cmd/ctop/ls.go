@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,12 +18,16 @@ func newLsCmd() *cobra.Command {
 	var (
 		place  sandboxPlace
 		asJSON bool
+		all    bool
 	)
 	c := &cobra.Command{
 		Use:   "ls",
-		Short: "List running sandboxes",
-		Long: `List the running sandboxes, from the state ctop keeps under /run/ctop.
-Sandboxes whose ctop was killed are cleaned up first, and ctop says so.
+		Short: "List sandboxes: running ones, with -a exited ones too",
+		Long: `List the running sandboxes, from the state ctop keeps under /run/ctop;
+with -a also those that exited (a detached sandbox's record stays until
+ctop rm). STATUS is docker's: Up 5 minutes, Up 5 minutes (Paused), Exited
+(3) 2 minutes ago. Sandboxes whose ctop was killed are cleaned up first,
+and ctop says so.
 LIMITS are the limits in force now, read from each sandbox's cgroup, as
 the flags of ctop run and ctop update that would set them.`,
 		Args: cobra.NoArgs,
@@ -37,6 +42,10 @@ the flags of ctop run and ctop update that would set them.`,
 			states, err := sandbox.List(place.stateDir)
 			if err != nil {
 				return err
+			}
+			states = slices.DeleteFunc(states, func(st *sandbox.State) bool { return !all && st.Exited() })
+			for _, st := range states {
+				sandbox.ReadPaused(f, st)
 			}
 			// Show the limits in force now, which ctop update (or any
 			// other tool) may have changed since the start. The root
@@ -64,14 +73,18 @@ the flags of ctop run and ctop update that would set them.`,
 				return enc.Encode(entries)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPID\tCREATED\tCGROUP\tCOMMAND\tLIMITS")
+			fmt.Fprintln(tw, "NAME\tPID\tCREATED\tSTATUS\tCGROUP\tCOMMAND\tLIMITS")
+			now := time.Now()
 			for _, s := range states {
 				pid := fmt.Sprint(s.Pid)
-				if s.Pid == 0 {
+				switch {
+				case s.Exited():
+					pid = "-"
+				case s.Pid == 0:
 					pid = "starting"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\t%s\t%s\n", s.Name, pid,
-					time.Since(s.Created).Round(time.Second), s.Cgroup, strings.Join(s.Command, " "), s.Limits)
+				fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\t%s\t%s\t%s\n", s.Name, pid,
+					time.Since(s.Created).Round(time.Second), s.StatusText(now), s.Cgroup, strings.Join(s.Command, " "), s.Limits)
 			}
 			return tw.Flush()
 		},
@@ -79,6 +92,7 @@ the flags of ctop run and ctop update that would set them.`,
 	c.SetFlagErrorFunc(flagErr125)
 	place.register(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print the sandboxes' state as JSON")
+	c.Flags().BoolVarP(&all, "all", "a", false, "list exited sandboxes too")
 	return c
 }
 

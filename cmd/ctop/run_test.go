@@ -159,8 +159,12 @@ func TestSandboxCommandsLive(t *testing.T) {
 		!strings.Contains(out, "--memory 100MiB") || !strings.Contains(out, "--pids-limit 30") {
 		t.Errorf("ls after update:\n%s", out)
 	}
-	if _, code, err := ctop(t, "stop", "--state-dir", state, "cli"); code != 0 {
+	if _, code, err := ctop(t, "stop", "-t", "1", "--state-dir", state, "cli"); code != 0 {
 		t.Fatalf("stop: exit %d, %v", code, err)
+	}
+	// A detached sandbox's record stays until rm.
+	if _, code, err := ctop(t, "rm", "--state-dir", state, "cli"); code != 0 {
+		t.Fatalf("rm: exit %d, %v", code, err)
 	}
 	if _, err := cgroup.Load(f, parent); !errors.Is(err, cgroup.ErrNotFound) {
 		t.Errorf("the sandboxes' parent group remains after the last one stopped: %v", err)

@@ -346,7 +346,7 @@ func (l *launcher) Launch(spec sandbox.Spec) (ui.Sandbox, error) {
 }
 
 func (l *launcher) Stop(name string) error {
-	_, err := sandbox.Stop(l.fs, l.place.stateDir, name)
+	_, err := sandbox.Stop(l.fs, l.place.stateDir, name, sandbox.StopOptions{})
 	return err
 }
 
