@@ -109,6 +109,18 @@ type initConfig struct {
 	// CgroupNSFD is, for ctop exec's child, the fd of the sandbox's cgroup
 	// namespace to join once it is in the sandbox's cgroup (0: none).
 	CgroupNSFD int `json:"cgroup_ns_fd,omitempty"`
+	// SeccompProg is the seccomp filter the parent compiled, as struct
+	// sock_filter in the machine's byte order, and SeccompFlags its
+	// seccomp(2) flags; the child installs it as it is.
+	SeccompProg  []byte  `json:"seccomp_prog,omitempty"`
+	SeccompFlags uintptr `json:"seccomp_flags,omitempty"`
+}
+
+// setSeccomp puts the compiled filter f in the config.
+func (c *initConfig) setSeccomp(f *filter) {
+	if f != nil {
+		c.SeccompProg, c.SeccompFlags = f.bytes(), f.flags
+	}
 }
 
 func send(w io.Writer, m message) error {

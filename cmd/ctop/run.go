@@ -279,6 +279,7 @@ type runOptions struct {
 	rootfs, keepUpper               string
 	overlay                         bool
 	volumes, tmpfs, env             []string
+	securityOpts                    []string
 	user, name, workdir             string
 	detach, interactive, tty, stats bool
 }
@@ -327,6 +328,8 @@ pids limit or CPU throttling got in the command's way.`,
 	fs.BoolVarP(&o.interactive, "interactive", "i", false, "keep stdin attached")
 	fs.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal")
 	fs.BoolVar(&o.stats, "stats", false, "print start latency, wall and CPU time, peak memory, throttling and IO at exit")
+	fs.StringArrayVar(&o.securityOpts, "security-opt", nil,
+		"seccomp=unconfined, seccomp=PROFILE.json (docker's format; default: docker's profile), no-new-privileges[=true|false] (default true)")
 	return c
 }
 
@@ -379,6 +382,11 @@ func buildSpec(fs *pflag.FlagSet, o *runOptions, args []string) (sandbox.Spec, e
 			return s, fmt.Errorf("--tmpfs: %w", err)
 		}
 		s.Tmpfs = append(s.Tmpfs, t)
+	}
+	for _, v := range o.securityOpts {
+		if err := sandbox.ParseSecurityOpt(v, &s); err != nil {
+			return s, err
+		}
 	}
 	if o.tty && !sandbox.IsTerminal(0) && o.interactive {
 		return s, errors.New("-t: the input device is not a TTY")
