@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"os"
 	"runtime"
 	"slices"
@@ -13,11 +12,9 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	bpfseccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/elastic/go-seccomp-bpf/arch"
 	"github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,8 +27,8 @@ import (
 // A profile's rules carry conditions (docker's "includes" and "excludes":
 // capabilities, architectures, a minimum kernel version); ctop evaluates
 // them for the sandbox and compiles what remains to classic BPF in the
-// parent, and the sandbox's init installs the filter as its last step
-// before execve.
+// parent (seccomp_bpf.go), and the sandbox's init installs the filter as
+// its last step before execve.
 type SeccompProfile struct {
 	// Unconfined: no filter at all.
 	Unconfined bool `json:"unconfined,omitempty"`
@@ -218,11 +215,6 @@ const maxFilterLen = 4096
 // (unconfined, or a profile without a default action or rules, which
 // docker takes as disabled).
 //
-// NOTE: the filter covers the native architecture only (docker's also
-// lists the 32-bit ABIs of a 64-bit one, such as x86 and x32 on amd64):
-// a system call by another ABI gets the default action (ERRNO, EPERM, in
-// docker's profile), and one by the x32 ABI ENOSYS.
-//
 // The filter is cached on p; it is never changed once compiled.
 func (p *SeccompProfile) compile(e seccompEnv) (*filter, error) {
 	if p != nil && p.Unconfined {
@@ -267,44 +259,23 @@ func compileProfile(prof *seccomp.Seccomp, e seccompEnv) (*filter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("defaultAction: %w", err)
 	}
-	// NOTE: the library takes only a bare action as the default (it adds
-	// EPERM to ERRNO); the data, such as another errno, is put into the
-	// program's last instruction, its default return, below.
-	pol := bpfseccomp.Policy{DefaultAction: def &^ unix.SECCOMP_RET_DATA}
+	// Room for docker's profile, so that the program grows once or not.
+	b := bpfWriter{insts: make([]unix.SockFilter, 0, 1024), jumps: make([]jumpFix, 0, 512), labels: make([]int, 0, 256)}
+	b.start(info, def)
 	for _, r := range rules {
-		g, err := group(r, info)
-		if err != nil {
-			return nil, err
-		}
-		if g != nil {
-			pol.Syscalls = append(pol.Syscalls, *g)
+		if err := b.rule(r, info); err != nil {
+			return nil, fmt.Errorf("rule for %s: %w", strings.Join(r.Names, ","), err)
 		}
 	}
-	if len(pol.Syscalls) == 0 {
-		// The library wants a rule; one that matches nothing changes no
-		// answer.
-		pol.Syscalls = []bpfseccomp.SyscallGroup{{Action: pol.DefaultAction}}
-	}
-	insts, err := pol.Assemble()
+	b.ret(def)
+	prog, err := b.assemble()
 	if err != nil {
 		return nil, err
 	}
-	last, ok := insts[len(insts)-1].(bpf.RetConstant)
-	if !ok || last.Val&^unix.SECCOMP_RET_DATA != uint32(pol.DefaultAction) {
-		return nil, fmt.Errorf("the library's program does not end with the default action: %v", insts[len(insts)-1])
+	if len(prog) > maxFilterLen {
+		return nil, fmt.Errorf("%d BPF instructions: the kernel takes at most %d", len(prog), maxFilterLen)
 	}
-	insts[len(insts)-1] = bpf.RetConstant{Val: uint32(def)}
-	raw, err := bpf.Assemble(insts)
-	if err != nil {
-		return nil, err
-	}
-	if len(raw) > maxFilterLen {
-		return nil, fmt.Errorf("%d BPF instructions: the kernel takes at most %d", len(raw), maxFilterLen)
-	}
-	f := &filter{prog: make([]unix.SockFilter, len(raw))}
-	for i, r := range raw {
-		f.prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
-	}
+	f := &filter{prog: prog}
 	for _, fl := range prof.Flags {
 		switch fl {
 		case specs.LinuxSeccompFlagLog:
@@ -318,127 +289,36 @@ func compileProfile(prof *seccomp.Seccomp, e seccompEnv) (*filter, error) {
 	return f, nil
 }
 
-// group turns a rule into the library's group, leaving out the system
-// calls this architecture does not have (as docker does, so one profile
-// serves every architecture); nil when none is left.
-func group(r specs.LinuxSyscall, info *arch.Info) (*bpfseccomp.SyscallGroup, error) {
-	act, err := action(r.Action, r.ErrnoRet)
-	if err != nil {
-		return nil, fmt.Errorf("rule for %s: %w", strings.Join(r.Names, ","), err)
-	}
-	g := &bpfseccomp.SyscallGroup{Action: act}
-	// Conditions on the arguments, as runc reads them: all must hold, but
-	// where one argument has several, any one will do.
-	var sets []bpfseccomp.ArgumentConditions
-	byIndex := map[uint]int{}
-	split := false
-	for _, a := range r.Args {
-		if byIndex[a.Index]++; byIndex[a.Index] > 1 {
-			split = true
-		}
-	}
-	var all bpfseccomp.ArgumentConditions
-	for _, a := range r.Args {
-		c, err := condition(a)
-		if err != nil {
-			return nil, fmt.Errorf("rule for %s: %w", strings.Join(r.Names, ","), err)
-		}
-		if split {
-			sets = append(sets, bpfseccomp.ArgumentConditions{c})
-		} else {
-			all = append(all, c)
-		}
-	}
-	if len(all) > 0 {
-		sets = append(sets, all)
-	}
-	seen := map[int]bool{}
-	for _, name := range r.Names {
-		nr, ok := info.SyscallNames[name]
-		if !ok || seen[nr] {
-			continue
-		}
-		seen[nr] = true
-		if len(sets) == 0 {
-			g.Names = append(g.Names, name)
-		}
-		for _, s := range sets {
-			g.NamesWithCondtions = append(g.NamesWithCondtions, bpfseccomp.NameWithConditions{Name: name, Conditions: s})
-		}
-	}
-	if len(g.Names)+len(g.NamesWithCondtions) == 0 {
-		return nil, nil
-	}
-	return g, nil
-}
-
-// action maps a profile's action, with its errno, to the return value of
-// the filter.
-func action(a specs.LinuxSeccompAction, errno *uint) (bpfseccomp.Action, error) {
+// action maps a profile's action, with its errno, to the filter's return
+// value (seccomp(2)).
+func action(a specs.LinuxSeccompAction, errno *uint) (uint32, error) {
 	ret := uint(unix.EPERM)
 	if errno != nil {
 		ret = *errno
 	}
 	switch a {
 	case specs.ActAllow:
-		return bpfseccomp.ActionAllow, nil
-	case specs.ActErrno:
+		return unix.SECCOMP_RET_ALLOW, nil
+	case specs.ActErrno, specs.ActTrace:
 		if ret > unix.SECCOMP_RET_DATA {
 			return 0, fmt.Errorf("errnoRet %d: out of range", ret)
 		}
-		// NOTE: the library's ActionErrno alone means EPERM; with the
-		// errno in its data bits it is returned as it is.
-		return bpfseccomp.ActionErrno | bpfseccomp.Action(ret), nil
-	case specs.ActTrace:
-		return bpfseccomp.ActionTrace | bpfseccomp.Action(ret&unix.SECCOMP_RET_DATA), nil
+		if a == specs.ActTrace {
+			return unix.SECCOMP_RET_TRACE | uint32(ret), nil
+		}
+		return unix.SECCOMP_RET_ERRNO | uint32(ret), nil
 	case specs.ActKill, specs.ActKillThread:
-		return bpfseccomp.ActionKillThread, nil
+		return unix.SECCOMP_RET_KILL_THREAD, nil
 	case specs.ActKillProcess:
-		return bpfseccomp.ActionKillProcess, nil
+		return unix.SECCOMP_RET_KILL_PROCESS, nil
 	case specs.ActTrap:
-		return bpfseccomp.ActionTrap, nil
+		return unix.SECCOMP_RET_TRAP, nil
 	case specs.ActLog:
-		return bpfseccomp.ActionLog, nil
+		return unix.SECCOMP_RET_LOG, nil
 	case specs.ActNotify:
 		return 0, errors.New("action SCMP_ACT_NOTIFY: ctop has no listener for it")
 	}
 	return 0, fmt.Errorf("unknown action %q", a)
-}
-
-// condition maps a condition on an argument. SCMP_CMP_MASKED_EQ, (arg &
-// value) == valueTwo, is taken where the library can say it: valueTwo 0
-// (none of the bits set), or a single bit that must be set.
-func condition(a specs.LinuxSeccompArg) (bpfseccomp.Condition, error) {
-	c := bpfseccomp.Condition{Argument: uint32(a.Index), Value: a.Value}
-	if a.Index > 5 {
-		return c, fmt.Errorf("argument index %d: a system call has 6", a.Index)
-	}
-	switch a.Op {
-	case specs.OpEqualTo:
-		c.Operation = bpfseccomp.Equal
-	case specs.OpNotEqual:
-		c.Operation = bpfseccomp.NotEqual
-	case specs.OpLessThan:
-		c.Operation = bpfseccomp.LessThan
-	case specs.OpLessEqual:
-		c.Operation = bpfseccomp.LessOrEqual
-	case specs.OpGreaterThan:
-		c.Operation = bpfseccomp.GreaterThan
-	case specs.OpGreaterEqual:
-		c.Operation = bpfseccomp.GreaterOrEqual
-	case specs.OpMaskedEqual:
-		switch {
-		case a.ValueTwo == 0:
-			c.Operation = bpfseccomp.BitsNotSet
-		case a.ValueTwo == a.Value && bits.OnesCount64(a.Value) == 1:
-			c.Operation = bpfseccomp.BitsSet
-		default:
-			return c, fmt.Errorf("SCMP_CMP_MASKED_EQ %#x == %#x: ctop compiles only valueTwo 0 or one bit equal to value", a.Value, a.ValueTwo)
-		}
-	default:
-		return c, fmt.Errorf("unknown operator %q", a.Op)
-	}
-	return c, nil
 }
 
 // hostSeccompEnv is the environment of a sandbox with the capability set
