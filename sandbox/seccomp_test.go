@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/elastic/go-seccomp-bpf/arch"
 	"github.com/moby/profiles/seccomp"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -490,4 +492,75 @@ func TestSeccompExec(t *testing.T) {
 		_, _ = sb.Wait()
 	}
 	e.assertGone()
+}
+
+// TestSeccompEveryCall compares the program's answer for every amd64
+// call, with arguments 0 and with arguments all ones, against the
+// profile's rules read directly: the first rule naming the call whose
+// conditions hold decides.
+func TestSeccompEveryCall(t *testing.T) {
+	info, err := arch.GetInfo("amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	holds := func(a specs.LinuxSeccompArg, v uint64) bool {
+		switch a.Op {
+		case specs.OpEqualTo:
+			return v == a.Value
+		case specs.OpNotEqual:
+			return v != a.Value
+		case specs.OpLessThan:
+			return v < a.Value
+		case specs.OpLessEqual:
+			return v <= a.Value
+		case specs.OpGreaterThan:
+			return v > a.Value
+		case specs.OpGreaterEqual:
+			return v >= a.Value
+		case specs.OpMaskedEqual:
+			return v&a.Value == a.ValueTwo
+		}
+		t.Fatalf("op %s", a.Op)
+		return false
+	}
+	for _, caps := range []uint64{DefaultCapMask(), ^uint64(0)} {
+		e := amd64Env(caps, 6, 1)
+		f, err := (*SeccompProfile)(nil).compile(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules, err := e.rules(seccomp.DefaultProfile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, nr := range info.SyscallNames {
+			for _, v := range []uint64{0, ^uint64(0)} {
+				want := retEPERM
+			rules:
+				for _, r := range rules {
+					if !slices.Contains(r.Names, name) {
+						continue
+					}
+					sets, _ := conditionSets(r.Args)
+					if len(r.Args) == 0 {
+						sets = [][]specs.LinuxSeccompArg{nil}
+					}
+					for _, set := range sets {
+						ok := true
+						for _, a := range set {
+							ok = ok && holds(a, v)
+						}
+						if ok {
+							want, _ = action(r.Action, r.ErrnoRet)
+							break rules
+						}
+					}
+				}
+				args := []uint64{v, v, v, v, v, v}
+				if got := evalFilter(t, f, auditArchX86_64, nr, args...); got != want {
+					t.Errorf("caps %#x: %s(%#x...): %#x, want %#x", caps, name, v, got, want)
+				}
+			}
+		}
+	}
 }
