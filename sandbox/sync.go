@@ -29,7 +29,9 @@ import (
 //	                                          placed), mounts, pivot_root,
 //	                                          hostname, lo up, look up command,
 //	                                          drop capabilities, set user,
-//	                                          no_new_privs, pdeathsig again
+//	                                          no_new_privs, pdeathsig again,
+//	                                          the seccomp filter the parent
+//	                                          compiled (in the config)
 //	                                          on failure: <---- msgError{code}, exit
 //	                                          mark sync fd close-on-exec; execve
 //	read until EOF <------------------------ (execve closed the fd: running)
@@ -45,7 +47,8 @@ import (
 //
 // ctop exec starts a child (role exec) after entering the sandbox's
 // namespaces; the child gets msgConfig and does only the last steps: look up
-// the command, drop capabilities, set the user and execve.
+// the command, drop capabilities, set the user, install the sandbox's
+// seccomp filter and execve.
 
 const (
 	envRole   = "_CTOP_SANDBOX_ROLE"
