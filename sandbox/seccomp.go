@@ -324,7 +324,11 @@ func action(a specs.LinuxSeccompAction, errno *uint) (uint32, error) {
 }
 
 // hostSeccompEnv is the environment of a sandbox with the capability set
-// caps on this machine.
+// caps on this machine. Callers pass the sandbox's bounding set, which is
+// what docker's setupSeccomp reads; for a root command it is also the
+// effective set, and a --user command, whose effective set is empty,
+// keeps docker's answer (its calls fail for want of the capability
+// instead).
 func hostSeccompEnv(caps uint64) seccompEnv {
 	e := seccompEnv{goarch: runtime.GOARCH, caps: caps}
 	var uts unix.Utsname
