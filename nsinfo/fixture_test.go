@@ -38,13 +38,15 @@ func TestProcessesV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := nsSet(v2Mnt, v2Net, v2PID, v2UTS, v2IPC, v2User, v2Cgroup, v2Time)
-	// testdata/v2 has no etc/passwd: users are shown by number.
+	// testdata/v2 has no etc/passwd: users are shown by number. Its
+	// processes have no seccomp filter.
+	sc := Seccomp{Mode: SeccompDisabled, Known: true}
 	want := []Process{
-		{PID: 402, PPID: 401, NSpid: []int{402}, UID: 0, GID: 0, User: "0", Comm: "bash", StartTime: 2408, NS: host,
+		{PID: 402, PPID: 401, NSpid: []int{402}, UID: 0, GID: 0, User: "0", Seccomp: sc, Comm: "bash", StartTime: 2408, NS: host,
 			Cgroups: []CgroupEntry{{Path: "/process_api/1b89207e7c1b19b99472ce6b697fe93d"}}, Unavailable: FieldCmdline},
-		{PID: 409, PPID: 402, NSpid: []int{409}, UID: 0, GID: 0, User: "0", Comm: "sh", StartTime: 2416, NS: host,
+		{PID: 409, PPID: 402, NSpid: []int{409}, UID: 0, GID: 0, User: "0", Seccomp: sc, Comm: "sh", StartTime: 2416, NS: host,
 			Cgroups: []CgroupEntry{{Path: "/ctopfixture/web"}}, Unavailable: FieldCmdline},
-		{PID: 424, PPID: 422, NSpid: []int{424, 1}, UID: 0, GID: 0, User: "0", Comm: "sh", StartTime: 2519,
+		{PID: 424, PPID: 422, NSpid: []int{424, 1}, UID: 0, GID: 0, User: "0", Seccomp: sc, Comm: "sh", StartTime: 2519,
 			NS:      nsSet(v2Mnt424, v2Net424, v2PID424, v2UTS424, v2IPC424, v2User, v2Cgroup424, v2Time),
 			Cgroups: []CgroupEntry{{Path: "/process_api/1b89207e7c1b19b99472ce6b697fe93d"}}, Unavailable: FieldCmdline},
 	}

@@ -68,6 +68,17 @@ func TestParseStatus(t *testing.T) {
 			want: status{uid: 1001, gid: 101, nspid: []int{424, 1}},
 		},
 		{
+			name: "seccomp filters",
+			in:   "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n",
+			want: status{seccomp: Seccomp{Mode: SeccompFilter, Filters: 1, Known: true}},
+		},
+		{
+			name: "seccomp disabled, kernel without Seccomp_filters",
+			in:   "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nSeccomp:\t0\n",
+			want: status{seccomp: Seccomp{Mode: SeccompDisabled, Known: true}},
+		},
+		{name: "bad Seccomp", in: "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nSeccomp:\t7\n", err: true},
+		{
 			name: "kernel without NSpid",
 			in:   "Name:\tsh\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
 			want: status{uid: 0, gid: 0},

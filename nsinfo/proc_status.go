@@ -9,6 +9,7 @@ import (
 type status struct {
 	uid, gid int   // effective ids, as ps(1) shows them
 	nspid    []int // the pid in each nested pid namespace, outermost first
+	seccomp  Seccomp
 }
 
 // parseStatus parses the text of /proc/PID/status. "Uid:" and "Gid:" list
@@ -38,6 +39,18 @@ func parseStatus(b []byte) (status, error) {
 				return status{}, fmt.Errorf("%w: %q", ErrParse, line)
 			}
 			s.gid = v
+		case bytes.HasPrefix(line, []byte("Seccomp:")):
+			v, err := atoi(bytes.TrimSpace(line[8:]))
+			if err != nil || v > int(SeccompFilter) {
+				return status{}, fmt.Errorf("%w: %q", ErrParse, line)
+			}
+			s.seccomp.Mode, s.seccomp.Known = SeccompMode(v), true
+		case bytes.HasPrefix(line, []byte("Seccomp_filters:")):
+			v, err := atoi(bytes.TrimSpace(line[16:]))
+			if err != nil {
+				return status{}, fmt.Errorf("%w: %q", ErrParse, line)
+			}
+			s.seccomp.Filters = v
 		case bytes.HasPrefix(line, []byte("NSpid:")):
 			f := line[6:]
 			for {
@@ -77,4 +90,47 @@ func secondField(b []byte) (int, error) {
 		b = b[:j]
 	}
 	return atoi(b)
+}
+
+// SeccompMode is a process's seccomp mode (seccomp(2), proc_pid_status(5)).
+type SeccompMode uint8
+
+// The modes, as /proc/PID/status numbers them.
+const (
+	SeccompDisabled SeccompMode = iota // no filter
+	SeccompStrict                      // read, write, _exit and sigreturn only
+	SeccompFilter                      // BPF filters decide
+)
+
+func (m SeccompMode) String() string {
+	switch m {
+	case SeccompDisabled:
+		return "disabled"
+	case SeccompStrict:
+		return "strict"
+	}
+	return "filter"
+}
+
+// MarshalText writes the mode by name.
+func (m SeccompMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// Seccomp is what /proc/PID/status says of a process's seccomp state: the
+// mode ("Seccomp:", absent on a kernel without CONFIG_SECCOMP or when
+// status was not read: Known false) and how many filters apply
+// ("Seccomp_filters:", Linux 5.9; 0 where the kernel does not say).
+type Seccomp struct {
+	Mode    SeccompMode `json:"mode"`
+	Filters int         `json:"filters,omitempty"`
+	Known   bool        `json:"known"`
+}
+
+func (s Seccomp) String() string {
+	switch {
+	case !s.Known:
+		return "?"
+	case s.Mode == SeccompFilter && s.Filters > 0:
+		return fmt.Sprintf("filter (%d)", s.Filters)
+	}
+	return s.Mode.String()
 }

@@ -23,6 +23,8 @@ type Process struct {
 	UID  int    `json:"uid"`
 	GID  int    `json:"gid"`
 	User string `json:"user"`
+	// Seccomp is its seccomp mode and filters, from status.
+	Seccomp Seccomp `json:"seccomp"`
 	// Comm is the command name from stat (at most 15 bytes); Cmdline the
 	// arguments joined by spaces, empty for kernel threads and when not read.
 	Comm    string `json:"comm"`
@@ -247,7 +249,7 @@ func (fs FS) readOnto(p Process, want Field, s *scratch, us users, cache nsCache
 	if want&FieldStatus != 0 {
 		gone, err := file("status", FieldStatus, func(b []byte) error {
 			st, err := parseStatus(b)
-			p.UID, p.GID, p.NSpid = st.uid, st.gid, st.nspid
+			p.UID, p.GID, p.NSpid, p.Seccomp = st.uid, st.gid, st.nspid, st.seccomp
 			p.User = us.name(st.uid)
 			return err
 		})

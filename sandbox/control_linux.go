@@ -414,6 +414,11 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if err != nil {
 		return ExitFailed, err
 	}
+	// The command gets the sandbox's seccomp filter, compiled here.
+	sf, err := st.Seccomp.compile(hostSeccompEnv(DefaultCapMask()))
+	if err != nil {
+		return ExitFailed, fmt.Errorf("exec in %s: seccomp profile %s: %w", st.Name, st.Seccomp, err)
+	}
 	// Open every namespace first, so a sandbox that ends meanwhile fails
 	// here rather than half-entered.
 	type nsFile struct {
@@ -476,7 +481,8 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		}
 	}
 	spec := Spec{Name: st.Name, Command: o.Command, Env: o.Env, Workdir: o.Workdir, User: st.User,
-		Namespaces: st.Namespaces, Hostname: st.Hostname, Rootfs: st.Rootfs, TTY: o.TTY}
+		Namespaces: st.Namespaces, Hostname: st.Hostname, Rootfs: st.Rootfs, TTY: o.TTY,
+		Seccomp: st.Seccomp, NewPrivileges: st.NewPrivileges}
 	if o.User != nil {
 		spec.User = o.User
 	}
@@ -502,6 +508,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		SysProcAttr: &syscall.SysProcAttr{},
 	}
 	cfg := &initConfig{Spec: spec}
+	cfg.setSeccomp(sf)
 	for _, f := range []struct {
 		file *os.File
 		fd   *int

@@ -67,6 +67,7 @@ func childMain(role string, sync *os.File) (int, error) {
 	if role == roleExec {
 		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD}
 	}
+	e.seccomp = filterOf(cfg.SeccompProg, cfg.SeccompFlags)
 	p := buildPlan(&cfg.Spec, e)
 	if err := runSteps(p.steps); err != nil {
 		return ExitFailed, err
@@ -121,6 +122,9 @@ func runSteps(steps []step) error {
 			l := &launch{}
 			l.add(&st)
 			_, errno := l.run()
+			// The ops hold the addresses of what l keeps (the seccomp
+			// filter's fprog) as integers.
+			runtime.KeepAlive(l)
 			if errno == unix.EPERM && st.kind == stepProc && root != "" {
 				// A user namespace without its own pid namespace may
 				// not mount proc: the host's is bound, and left as it

@@ -122,6 +122,7 @@ type launch struct {
 	capHdr  *unix.CapUserHeader
 	capData *[2]unix.CapUserData
 	nofile  *unix.Rlimit
+	fprog   *unix.SockFprog
 }
 
 // cstrp returns a NUL-terminated copy of s that the launch keeps alive.
@@ -221,6 +222,12 @@ func (l *launch) add(st *step) {
 		o = l.call(st.what, sysSetresuid, uintptr(st.n), uintptr(st.n), uintptr(st.n))
 	case stepNoNewPrivs:
 		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
+	case stepSeccomp:
+		// The fprog and the program it points to live as long as the
+		// launch.
+		prog := st.filter.prog
+		l.fprog = &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+		o = l.call(st.what, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, st.filter.flags, uintptr(unsafe.Pointer(l.fprog)))
 	default:
 		return
 	}

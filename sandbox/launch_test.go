@@ -47,7 +47,7 @@ func TestPlanLaunch(t *testing.T) {
 		User:       &User{UID: 1000, GID: 100},
 		Env:        []string{"PATH=/bin:/usr/bin", "A=b"},
 	}
-	l := planLaunch(&s, "/work", []string{"/sys/fs/cgroup/memory/ctop/x/tasks"}, [3]int{10, 11, 12})
+	l := planLaunch(&s, "/work", []string{"/sys/fs/cgroup/memory/ctop/x/tasks"}, [3]int{10, 11, 12}, nil)
 	names := opNames(l)
 	// The order matters: the cgroup namespace after the move into the
 	// group, mounts before the capabilities that allow them are dropped,
@@ -78,7 +78,7 @@ func TestPlanLaunch(t *testing.T) {
 	// A time namespace is made by clone3: a child sharing its parent's
 	// memory cannot enter one its parent unshared.
 	st := Spec{Command: []string{"true"}, Namespaces: []Namespace{NSPid, NSTime}}
-	if f, nf := planLaunch(&st, "", nil, [3]int{3, 4, 5}).flags, nestFlags(&st); f != unix.CLONE_NEWTIME || nf != unix.CLONE_NEWPID {
+	if f, nf := planLaunch(&st, "", nil, [3]int{3, 4, 5}, nil).flags, nestFlags(&st); f != unix.CLONE_NEWTIME || nf != unix.CLONE_NEWPID {
 		t.Errorf("time namespace: clone flags %#x, nest flags %#x", f, nf)
 	}
 	drops := 0
@@ -117,7 +117,7 @@ func TestPlanLaunch(t *testing.T) {
 	// A command with a slash is not searched for; without a mount
 	// namespace nothing is mounted.
 	s2 := Spec{Command: []string{"./run"}, Namespaces: []Namespace{NSPid}}
-	l2 := planLaunch(&s2, "", nil, [3]int{3, 4, 5})
+	l2 := planLaunch(&s2, "", nil, [3]int{3, 4, 5}, nil)
 	if !slices.Equal(l2.pathNames, []string{"./run"}) {
 		t.Errorf("command with a slash: candidates %q", l2.pathNames)
 	}
@@ -396,7 +396,7 @@ func TestRestoreNofile(t *testing.T) {
 		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: tc.cur, Max: orig.Max}); err != nil {
 			t.Fatal(err)
 		}
-		l := planLaunch(&s, "", nil, [3]int{3, 4, 5})
+		l := planLaunch(&s, "", nil, [3]int{3, 4, 5}, nil)
 		got := slices.Contains(opNames(l), "restore the open files limit")
 		if got != (tc.want != "") || (got && l.nofile.Cur != 1024) {
 			t.Errorf("soft limit %d of %d: restore step %v (%+v)", tc.cur, orig.Max, got, l.nofile)

@@ -85,6 +85,14 @@ func runHelper(name string, args []string) int {
 		return 0
 	case "odirect":
 		return odirect(args[0], args[1])
+	case "syscalls":
+		// The errno of each of the attacks docker's seccomp profile stops
+		// (see seccompAttacks), one line each: name errno.
+		for _, c := range seccompAttacks() {
+			_, _, e := unix.Syscall6(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5])
+			fmt.Printf("%s %d\n", c.name, int(e))
+		}
+		return 0
 	case "runner":
 		// Play a ctop run that will be SIGKILLed: start the sandbox, report
 		// its pid, wait.

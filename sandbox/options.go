@@ -481,6 +481,11 @@ func Options() []Option {
 			Set:  func(r *Run, v string) error { return setBool(&r.Spec.TTY, v) },
 		},
 		{
+			Name: "security-opt", Kind: KindStrings, Commands: CmdRun, Example: "seccomp=unconfined",
+			Help: "seccomp=unconfined, seccomp=PROFILE.json (docker's format; default: docker's profile), no-new-privileges[=true|false] (default true)",
+			Set:  func(r *Run, v string) error { return ParseSecurityOpt(v, &r.Spec) },
+		},
+		{
 			Name: "rm", Kind: KindBool, Commands: CmdRun,
 			Help: "remove the sandbox's record and log when it exits (-d)",
 			Set:  func(r *Run, v string) error { return setBool(&r.Spec.Remove, v) },

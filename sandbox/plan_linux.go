@@ -69,6 +69,8 @@ type planEnv struct {
 	// mountNSFD and cgroupNSFD are exec's fds of the sandbox's
 	// namespaces to join (0: none).
 	mountNSFD, cgroupNSFD int
+	// seccomp is the filter the parent compiled (nil: none).
+	seccomp *filter
 }
 
 type stepKind uint8
@@ -97,6 +99,7 @@ const (
 	stepSetgid                       // all gids to n
 	stepSetuid                       // all uids to n
 	stepNoNewPrivs                   // set no_new_privs
+	stepSeccomp                      // install the seccomp filter
 	// The steps of a sandbox with a root of its own, which only the
 	// re-executed init makes.
 	stepRoot  // mount src on path (a bind of the rootfs, or the overlay): the root
@@ -142,6 +145,8 @@ type step struct {
 	// to bind the host's instead (a user namespace without its own pid
 	// namespace may not mount proc).
 	fresh bool
+	// filter is stepSeccomp's.
+	filter *filter
 }
 
 // canLaunch reports whether a sandbox can start by a launch (see
@@ -251,7 +256,7 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			add(step{kind: stepNofile, n: n, what: "restore the open files limit"})
 		}
 	}
-	p.privileges(s)
+	p.privileges(s, e.seccomp)
 	p.paths = candidates(s.Command[0], p.env)
 	return p
 }
@@ -396,10 +401,22 @@ func goRaisedNofile() (int, bool) {
 }
 
 // privileges: docker's default capabilities, the spec's user, no_new_privs
-// and the parent-death signal again (a change of credentials clears it).
-func (p *plan) privileges(s *Spec) {
-	p.steps = append(p.steps, capDrops()...)
+// and the parent-death signal again (a change of credentials clears it),
+// and last the seccomp filter f.
+//
+// The filter is installed last, so that it constrains the command and
+// none of the steps; no_new_privs lets a process without CAP_SYS_ADMIN
+// install it (seccomp(2)). Without no_new_privs
+// (--security-opt no-new-privileges=false) it is installed first, while
+// the init still holds CAP_SYS_ADMIN, as runc does, and the steps after
+// it must pass it (docker's profile allows them).
+func (p *plan) privileges(s *Spec, f *filter) {
 	add := func(st step) { p.steps = append(p.steps, st) }
+	seccomp := step{kind: stepSeccomp, filter: f, what: "install the seccomp filter"}
+	if f != nil && s.NewPrivileges {
+		add(seccomp)
+	}
+	p.steps = append(p.steps, capDrops()...)
 	if u := s.User; u != nil {
 		who := fmt.Sprintf("--user %d:%d", u.UID, u.GID)
 		// setgroups is denied in a user namespace ctop made (it writes
@@ -412,8 +429,13 @@ func (p *plan) privileges(s *Spec) {
 		// here, as in docker for a non-root user.
 		add(step{kind: stepSetuid, n: int(u.UID), what: who + ": setuid"})
 	}
-	add(step{kind: stepNoNewPrivs, what: "set no_new_privs"})
+	if !s.NewPrivileges {
+		add(step{kind: stepNoNewPrivs, what: "set no_new_privs"})
+	}
 	add(step{kind: stepPdeathsig, what: "set parent-death signal"})
+	if f != nil && !s.NewPrivileges {
+		add(seccomp)
+	}
 }
 
 // dropCaps limits the bounding, ambient, effective and permitted sets to
@@ -456,8 +478,8 @@ func candidates(name string, env []string) []string {
 
 // planLaunch is the launch of a sandbox without a rootfs, less the nest's
 // steps.
-func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int) *launch {
-	return buildPlan(s, planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio}).launch()
+func planLaunch(s *Spec, cwd string, joins []string, stdio [3]int, f *filter) *launch {
+	return buildPlan(s, planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio, seccomp: f}).launch()
 }
 
 // launch compiles the child's steps and the command into a launch.

@@ -154,6 +154,13 @@ type Spec struct {
 	// Network is NetworkNone (a new net namespace) or NetworkHost.
 	Network string `json:"network,omitempty"`
 	User    *User  `json:"user,omitempty"`
+	// Seccomp is the seccomp filter: nil is docker's default profile.
+	Seccomp *SeccompProfile `json:"seccomp,omitempty"`
+	// NewPrivileges lets the command gain privileges by execve (set-user-ID
+	// programs, file capabilities): --security-opt no-new-privileges=false.
+	// Without it the sandbox's init sets no_new_privs, as ctop always has
+	// (docker's default is the other way round).
+	NewPrivileges bool `json:"new_privileges,omitempty"`
 	// Rootfs, if set, becomes the root with pivot_root.
 	Rootfs string `json:"rootfs,omitempty"`
 	// Overlay puts a copy-on-write layer over Rootfs; KeepUpper, if set, is

@@ -41,6 +41,8 @@ type Sandbox struct {
 	null    *os.File       // /dev/null for unset streams
 	closers []io.Closer    // our copies of the child's stdio ends
 	relays  sync.WaitGroup // output relays, done at EOF
+	// seccomp is the filter compiled from the spec's profile (nil: none).
+	seccomp *filter
 	// monitor is set for a detached sandbox: Wait waits for it.
 	monitor *exec.Cmd
 	waited  bool
@@ -92,10 +94,17 @@ func Start(spec Spec) (*Sandbox, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, startErr(ExitFailed, err)
 	}
+	// Compiled before anything is made, so that a profile ctop cannot
+	// compile is refused first (a detached sandbox's monitor compiles it
+	// again for itself).
+	f, err := spec.Seccomp.compile(hostSeccompEnv(DefaultCapMask()))
+	if err != nil {
+		return nil, startErr(ExitFailed, fmt.Errorf("--security-opt seccomp=%s: %w", spec.Seccomp, err))
+	}
 	if spec.Detach {
 		return startDetached(spec, t0)
 	}
-	sb := &Sandbox{Name: spec.Name, Started: t0, spec: spec}
+	sb := &Sandbox{Name: spec.Name, Started: t0, spec: spec, seccomp: f}
 	if err := sb.start(); err != nil {
 		sb.abort()
 		return nil, startErr(ExitFailed, err)
@@ -111,6 +120,7 @@ func (sb *Sandbox) start() error {
 		Namespaces: spec.Namespaces, Hostname: spec.Hostname, Network: spec.Network,
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
 		Remove: spec.Remove, StopSignal: int(spec.StopSignal), StopTimeout: spec.StopTimeout, Status: StatusRunning,
+		Seccomp: spec.Seccomp, NewPrivileges: spec.NewPrivileges,
 	}
 	launching := canLaunch(spec)
 	var n *nest
@@ -148,6 +158,7 @@ func (sb *Sandbox) start() error {
 	}
 	cfg := &initConfig{Spec: *spec}
 	cfg.Cwd, _ = os.Getwd()
+	cfg.setSeccomp(sb.seccomp)
 	if spec.Overlay {
 		if cfg.Overlay, err = sb.overlayDirs(); err != nil {
 			return err
@@ -356,7 +367,7 @@ func (sb *Sandbox) launch(n *nest) error {
 	if useFD {
 		defer unix.Close(fd)
 	}
-	l := planLaunch(spec, cwd, joins, stdio)
+	l := planLaunch(spec, cwd, joins, stdio, sb.seccomp)
 	if useFD {
 		l.cgroupFD = fd
 	}
@@ -366,7 +377,7 @@ func (sb *Sandbox) launch(n *nest) error {
 		// The child writes "0" to cgroup.procs instead: it is one thread,
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")
-		pid, err = n.start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio))
+		pid, err = n.start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio, sb.seccomp))
 	}
 	if err != nil {
 		return startErr(ExitFailed, err)

@@ -47,8 +47,11 @@ type State struct {
 	Detached   bool        `json:"detached,omitempty"`
 	// Log is the output file of a detached sandbox.
 	Log string `json:"log,omitempty"`
-	// User is the spec's --user, used by exec.
-	User *User `json:"user,omitempty"`
+	// User is the spec's --user, Seccomp its profile (nil: docker's
+	// default) and NewPrivileges its no-new-privileges=false, used by exec.
+	User          *User           `json:"user,omitempty"`
+	Seccomp       *SeccompProfile `json:"seccomp,omitempty"`
+	NewPrivileges bool            `json:"new_privileges,omitempty"`
 	// Limits summarises the limits as given ("--cpus 0.5 --memory 32m").
 	Limits string `json:"limits,omitempty"`
 	// Remove, StopSignal and StopTimeout are the spec's (see Spec).

@@ -29,7 +29,9 @@ import (
 //	                                          placed), mounts, pivot_root,
 //	                                          hostname, lo up, look up command,
 //	                                          drop capabilities, set user,
-//	                                          no_new_privs, pdeathsig again
+//	                                          no_new_privs, pdeathsig again,
+//	                                          the seccomp filter the parent
+//	                                          compiled (in the config)
 //	                                          on failure: <---- msgError{code}, exit
 //	                                          mark sync fd close-on-exec; execve
 //	read until EOF <------------------------ (execve closed the fd: running)
@@ -45,7 +47,8 @@ import (
 //
 // ctop exec starts a child (role exec) after entering the sandbox's
 // namespaces; the child gets msgConfig and does only the last steps: look up
-// the command, drop capabilities, set the user and execve.
+// the command, drop capabilities, set the user, install the sandbox's
+// seccomp filter and execve.
 
 const (
 	envRole   = "_CTOP_SANDBOX_ROLE"
@@ -109,6 +112,18 @@ type initConfig struct {
 	// CgroupNSFD is, for ctop exec's child, the fd of the sandbox's cgroup
 	// namespace to join once it is in the sandbox's cgroup (0: none).
 	CgroupNSFD int `json:"cgroup_ns_fd,omitempty"`
+	// SeccompProg is the seccomp filter the parent compiled, as struct
+	// sock_filter in the machine's byte order, and SeccompFlags its
+	// seccomp(2) flags; the child installs it as it is.
+	SeccompProg  []byte  `json:"seccomp_prog,omitempty"`
+	SeccompFlags uintptr `json:"seccomp_flags,omitempty"`
+}
+
+// setSeccomp puts the compiled filter f in the config.
+func (c *initConfig) setSeccomp(f *filter) {
+	if f != nil {
+		c.SeccompProg, c.SeccompFlags = f.bytes(), f.flags
+	}
 }
 
 func send(w io.Writer, m message) error {

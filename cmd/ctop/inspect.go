@@ -58,6 +58,8 @@ type inspectJSON struct {
 		Comm string `json:"comm"`
 	} `json:"reference"`
 	nsinfo.Isolation
+	// Seccomp is the process's seccomp mode and filters.
+	Seccomp     nsinfo.Seccomp  `json:"seccomp"`
 	Unavailable []string        `json:"unavailable,omitempty"`
 	Limits      []limitsInForce `json:"limits"`
 }
@@ -97,7 +99,7 @@ func runInspect(stdout io.Writer, pid int, asJSON bool) error {
 		return err
 	}
 	doc := inspectJSON{PID: p.PID, NSPID: p.OwnPID(), Command: p.Command(), User: p.User, Isolation: iso,
-		Unavailable: iso.Unavailable.Names()}
+		Seccomp: p.Seccomp, Unavailable: iso.Unavailable.Names()}
 	doc.Reference.PID, doc.Reference.Comm = ref.PID, ref.Comm
 	doc.Limits = limitsOf(p)
 
@@ -175,6 +177,7 @@ func writeInspect(w io.Writer, d inspectJSON) {
 	fmt.Fprintf(w, "root     %s\n", root)
 	fmt.Fprintf(w, "uid_map  %s\n", idMap(d.UIDMap))
 	fmt.Fprintf(w, "gid_map  %s\n", idMap(d.GIDMap))
+	fmt.Fprintf(w, "seccomp  %s\n", d.Seccomp)
 	fmt.Fprintln(w, "\ncgroups")
 	for _, c := range d.Cgroups {
 		name := strings.Join(c.Controllers, ",")

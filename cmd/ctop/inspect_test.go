@@ -153,12 +153,27 @@ func TestInspectLive(t *testing.T) {
 			Shared bool `json:"shared"`
 			Known  bool `json:"known"`
 		} `json:"namespaces"`
+		Seccomp struct {
+			Mode  string `json:"mode"`
+			Known bool   `json:"known"`
+		} `json:"seccomp"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("decode: %v\n%s", err, out)
 	}
 	if doc.PID != pid || len(doc.Namespaces) != 8 {
 		t.Fatalf("pid %d, %d namespaces", doc.PID, len(doc.Namespaces))
+	}
+	// The seccomp mode as status numbers it (0 disabled, 2 filter).
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode := map[string]string{"0": "disabled", "1": "strict", "2": "filter"}
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "Seccomp:\t"); ok && (!doc.Seccomp.Known || doc.Seccomp.Mode != mode[v]) {
+			t.Errorf("seccomp %+v, status says %s", doc.Seccomp, v)
+		}
 	}
 	for _, n := range doc.Namespaces {
 		var st, self syscall.Stat_t
