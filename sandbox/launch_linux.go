@@ -221,6 +221,11 @@ func (l *launch) add(st *step) {
 		o = l.call(st.what, sysSetresuid, uintptr(st.n), uintptr(st.n), uintptr(st.n))
 	case stepNoNewPrivs:
 		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
+	case stepDevice:
+		path := l.cstr(st.path)
+		mk := l.call(st.what, unix.SYS_MKNODAT, atFDCWD, path, unix.S_IFREG|0o600, 0)
+		mk.skip = unix.EEXIST
+		o = l.call(st.what, unix.SYS_MOUNT, l.cstr(st.src), path, 0, unix.MS_BIND, 0)
 	default:
 		return
 	}

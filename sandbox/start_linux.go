@@ -107,6 +107,7 @@ func (sb *Sandbox) start() error {
 		Name: spec.Name, Created: sb.Started, Cgroup: spec.CgroupPath(), Command: spec.Command,
 		Namespaces: spec.Namespaces, Hostname: spec.Hostname, Network: spec.Network,
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
+		CapAdd: spec.CapAdd, CapDrop: spec.CapDrop,
 	}
 	launching := canLaunch(spec)
 	var n *nest
@@ -131,7 +132,12 @@ func (sb *Sandbox) start() error {
 		spec.Stdout, spec.Stderr = log, log
 		sb.state.Log, sb.state.Detached = log.Name(), true
 	}
-	mgr, err := cgroup.Create(sb.fs, spec.CgroupPath(), spec.Resources)
+	res := spec.Resources
+	var err error
+	if res.Devices, err = spec.deviceRules(); err != nil {
+		return err
+	}
+	mgr, err := cgroup.Create(sb.fs, spec.CgroupPath(), res)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,10 @@ type State struct {
 	Log string `json:"log,omitempty"`
 	// User is the spec's --user, used by exec.
 	User *User `json:"user,omitempty"`
+	// CapAdd and CapDrop are the spec's, so that exec gives its command
+	// the sandbox's capabilities.
+	CapAdd  []string `json:"cap_add,omitempty"`
+	CapDrop []string `json:"cap_drop,omitempty"`
 	// Limits summarises the limits as given ("--cpus 0.5 --memory 32m").
 	Limits string `json:"limits,omitempty"`
 
