@@ -31,6 +31,13 @@ func Create(f *FS, path string, r Resources) (*Manager, error) {
 		m.rollback()
 		return nil, err
 	}
+	if r.Devices != nil {
+		if err := m.setDevices(r.Devices); err != nil {
+			m.rollback()
+			return nil, err
+		}
+		r.Devices = nil
+	}
 	if err := m.Update(r); err != nil {
 		m.rollback()
 		return nil, err
@@ -98,13 +105,15 @@ func (m *Manager) create(existOK bool, r Resources) error {
 // cpus and mems, for two mkdirs, two rmdirs and eight reads and writes per
 // sandbox; Extend makes it when a limit comes later), and freezer not
 // where the group's v2 directory (a hybrid host's) has cgroup.kill (Linux
-// 5.14), with which Kill needs no freezing.
+// 5.14), with which Kill needs no freezing. devices is needed only for
+// device rules: they are written once, by Create (see Resources.Devices).
 func neededV1(h Hierarchy, r Resources, v2Kill bool) bool {
 	for _, c := range h.Controllers {
 		switch {
 		case !slices.Contains(managedV1, c):
 		case c == "cpuset" && r.CpusetCpus == nil && r.CpusetMems == nil:
 		case c == "freezer" && v2Kill:
+		case c == "devices" && r.Devices == nil:
 		default:
 			return true
 		}

@@ -96,6 +96,9 @@ func (m *Manager) Update(r Resources) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	if r.Devices != nil {
+		return fmt.Errorf("set device rules of %s: they are written only as the group is made", m.path)
+	}
 	if r.CPU != nil {
 		if err := m.setCPU(*r.CPU); err != nil {
 			return err

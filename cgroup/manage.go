@@ -25,7 +25,7 @@ import (
 // managedV1 are the v1 controllers whose hierarchies a Manager writes to.
 // cpu and cpuacct may be co-mounted or separate; each hierarchy is handled
 // once.
-var managedV1 = []string{"cpu", "cpuacct", "cpuset", "memory", "blkio", "pids", "freezer"}
+var managedV1 = []string{"cpu", "cpuacct", "cpuset", "memory", "blkio", "pids", "freezer", "devices"}
 
 // managedV2 are the v2 controllers a Manager enables along a new group's path.
 var managedV2 = []string{"cpu", "cpuset", "memory", "io", "pids"}

@@ -47,12 +47,19 @@ type Resources struct {
 	MemorySwap *Limit
 	PidsMax    *Limit
 	IO         []IOThrottle
+	// Devices are the group's device access rules, in order (see
+	// DeviceRule). They are written once, by Create, as the group is
+	// made and before any process is in it: on v2 a second program would
+	// only add to the first, so Update refuses them. nil: no rules (the
+	// parent's apply).
+	Devices []DeviceRule
 }
 
 // Empty reports whether r changes nothing.
 func (r Resources) Empty() bool {
 	return r.CPU == nil && r.CPUShares == nil && r.CpusetCpus == nil && r.CpusetMems == nil &&
-		r.MemoryMax == nil && r.MemoryLow == nil && r.MemorySwap == nil && r.PidsMax == nil && len(r.IO) == 0
+		r.MemoryMax == nil && r.MemoryLow == nil && r.MemorySwap == nil && r.PidsMax == nil && len(r.IO) == 0 &&
+		r.Devices == nil
 }
 
 // Validate checks r without touching the kernel; its messages name the
@@ -78,6 +85,11 @@ func (r Resources) Validate() error {
 	}
 	if r.MemorySwap != nil && r.MemoryMax != nil && r.MemorySwap.Finite() && r.MemoryMax.Finite() && r.MemorySwap.V < r.MemoryMax.V {
 		return fmt.Errorf("memory+swap limit %d is below the memory limit %d: --memory-swap counts memory plus swap", r.MemorySwap.V, r.MemoryMax.V)
+	}
+	for _, d := range r.Devices {
+		if err := d.Validate(); err != nil {
+			return err
+		}
 	}
 	for _, t := range r.IO {
 		switch t.Kind {

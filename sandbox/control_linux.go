@@ -482,7 +482,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	}
 	spec := Spec{Name: st.Name, Command: o.Command, Env: o.Env, Workdir: o.Workdir, User: st.User,
 		Namespaces: st.Namespaces, Hostname: st.Hostname, Rootfs: st.Rootfs, TTY: o.TTY,
-		Seccomp: st.Seccomp, NewPrivileges: st.NewPrivileges}
+		Seccomp: st.Seccomp, NewPrivileges: st.NewPrivileges, CapAdd: st.CapAdd, CapDrop: st.CapDrop}
 	if o.User != nil {
 		spec.User = o.User
 	}

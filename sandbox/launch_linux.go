@@ -228,6 +228,11 @@ func (l *launch) add(st *step) {
 		prog := st.filter.prog
 		l.fprog = &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 		o = l.call(st.what, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, st.filter.flags, uintptr(unsafe.Pointer(l.fprog)))
+	case stepDevice:
+		path := l.cstr(st.path)
+		mk := l.call(st.what, unix.SYS_MKNODAT, atFDCWD, path, unix.S_IFREG|0o600, 0)
+		mk.skip = unix.EEXIST
+		o = l.call(st.what, unix.SYS_MOUNT, l.cstr(st.src), path, 0, unix.MS_BIND, 0)
 	default:
 		return
 	}

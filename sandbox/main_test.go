@@ -93,6 +93,12 @@ func runHelper(name string, args []string) int {
 			fmt.Printf("%s %d\n", c.name, int(e))
 		}
 		return 0
+	case "try":
+		// What a hostile process would try: one line per argument.
+		for _, a := range args {
+			fmt.Println(tryOp(a))
+		}
+		return 0
 	case "runner":
 		// Play a ctop run that will be SIGKILLed: start the sandbox, report
 		// its pid, wait.
@@ -113,6 +119,63 @@ func runHelper(name string, args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper", name)
 	return 2
+}
+
+// tryOp makes one attempt of the try helper and says how it went, "OP ok"
+// or "OP ERRNO":
+//
+//	caps                 print CapEff, CapBnd, CapInh
+//	raw                  open a raw IPv4 socket (CAP_NET_RAW)
+//	open:PATH, openw:PATH, openrw:PATH   open for reading, writing, both
+//	mknod:PATH:b|c:MAJ:MIN               make a device node (replacing PATH)
+//	chown:PATH           chown to 1:1 (CAP_CHOWN)
+func tryOp(a string) string {
+	f := strings.Split(a, ":")
+	var err error
+	switch f[0] {
+	case "caps":
+		b, _ := os.ReadFile("/proc/self/status")
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, k := range []string{"CapEff:", "CapBnd:", "CapInh:"} {
+				if strings.HasPrefix(l, k) {
+					out = append(out, strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+		return strings.Join(out, " ")
+	case "raw":
+		var fd int
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP); err == nil {
+			unix.Close(fd)
+		}
+	case "open", "openw", "openrw":
+		mode := map[string]int{"open": unix.O_RDONLY, "openw": unix.O_WRONLY, "openrw": unix.O_RDWR}[f[0]]
+		var fd int
+		if fd, err = unix.Open(f[1], mode|unix.O_CLOEXEC|unix.O_NONBLOCK, 0); err == nil {
+			unix.Close(fd)
+		}
+	case "mknod":
+		maj, _ := strconv.Atoi(f[3])
+		min, _ := strconv.Atoi(f[4])
+		mode := uint32(unix.S_IFCHR)
+		if f[2] == "b" {
+			mode = unix.S_IFBLK
+		}
+		_ = unix.Unlink(f[1])
+		err = unix.Mknod(f[1], mode|0o600, int(unix.Mkdev(uint32(maj), uint32(min))))
+	case "chown":
+		err = unix.Chown(f[1], 1, 1)
+	default:
+		return "unknown op " + a
+	}
+	if err != nil {
+		if errno, ok := err.(unix.Errno); ok {
+			return f[0] + " " + unix.ErrnoName(errno)
+		}
+		return f[0] + " " + err.Error()
+	}
+	return f[0] + " ok"
 }
 
 // rawFork forks with raw system calls only (the Go runtime must not run in

@@ -448,6 +448,43 @@ func Options() []Option {
 			},
 		},
 		{
+			Name: "device", Kind: KindStrings, Commands: CmdRun, Example: "/dev/kmsg:/dev/kmsg:r",
+			Help: "let the sandbox use a host device, HOST[:CONTAINER][:rwm] (the devices cgroup allows only a few by default)",
+			Set: func(r *Run, v string) error {
+				d, err := ParseDevice(v)
+				if err == nil {
+					_, err = d.rule()
+				}
+				if err != nil {
+					return err
+				}
+				r.Spec.Devices = append(r.Spec.Devices, d)
+				return nil
+			},
+		},
+		{
+			Name: "cap-add", Kind: KindStrings, Commands: CmdRun, Example: "NET_ADMIN",
+			Help: "add a Linux capability to docker's default set (ALL: every one)",
+			Set: func(r *Run, v string) error {
+				_, err := ParseCap(v)
+				if err == nil {
+					r.Spec.CapAdd = append(r.Spec.CapAdd, v)
+				}
+				return err
+			},
+		},
+		{
+			Name: "cap-drop", Kind: KindStrings, Commands: CmdRun, Example: "NET_RAW",
+			Help: "drop a Linux capability from docker's default set (ALL: every one)",
+			Set: func(r *Run, v string) error {
+				_, err := ParseCap(v)
+				if err == nil {
+					r.Spec.CapDrop = append(r.Spec.CapDrop, v)
+				}
+				return err
+			},
+		},
+		{
 			Name: "env", Short: "e", Kind: KindStrings, Commands: CmdRun, Example: "KEY=VALUE",
 			Help: "environment variable KEY=VALUE",
 			Set:  func(r *Run, v string) error { r.Spec.Env = append(r.Spec.Env, v); return nil },

@@ -100,6 +100,7 @@ const (
 	stepSetuid                       // all uids to n
 	stepNoNewPrivs                   // set no_new_privs
 	stepSeccomp                      // install the seccomp filter
+	stepDevice                       // bind the host's device node src at path, made as an empty file when absent
 	// The steps of a sandbox with a root of its own, which only the
 	// re-executed init makes.
 	stepRoot  // mount src on path (a bind of the rootfs, or the overlay): the root
@@ -195,7 +196,7 @@ func nestSteps(s *Spec, v via) []step {
 func buildPlan(s *Spec, e planEnv) *plan {
 	p := &plan{argv: s.Command, env: s.environ()}
 	// Room for every step, so that the list (some 80 steps) grows once.
-	p.steps = make([]step, 0, 32+len(hostMasks())+len(cgroupRO())+len(capDrops())+len(s.Binds)*2+len(s.Tmpfs))
+	p.steps = make([]step, 0, 32+len(hostMasks())+len(cgroupRO())+len(capDrops())+len(s.Binds)*2+len(s.Tmpfs)+len(s.Devices))
 	p.steps = append(p.steps, nestSteps(s, e.via)...)
 	add := func(st step) { p.steps = append(p.steps, st) }
 	switch e.via {
@@ -305,6 +306,14 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 			flags: unix.MS_NOSUID | unix.MS_NODEV, data: tmpfsData(t), inRoot: true, mk: mkDir, mode: 0o755,
 			what: "--tmpfs " + t.Dest})
 	}
+	for _, d := range s.Devices {
+		// The node is bound, not made with mknod, so that it works
+		// in a user namespace too and on a /dev mounted nodev; the empty
+		// file it is bound on is made in the sandbox's /dev, the host's
+		// only where it exists already (Validate).
+		add(step{kind: stepDevice, src: d.Host, path: d.Container, inRoot: true, mk: mkSource,
+			what: "--device " + d.Host + ":" + d.Container})
+	}
 	p.steps = append(p.steps, hostMasks()...)
 	if !hasRoot {
 		p.steps = append(p.steps, cgroupRO()...)
@@ -315,10 +324,12 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 
 // hostMasks, cgroupRO and capDrops are steps plans share, made once per
 // process: they read the host, which a start should not pay for again.
+// capDrops are the default capabilities'; a spec with --cap-add or
+// --cap-drop has its own (dropCaps).
 var (
 	hostMasks = sync.OnceValue(masks)
 	cgroupRO  = sync.OnceValue(cgroupReadOnly)
-	capDrops  = sync.OnceValue(dropCaps)
+	capDrops  = sync.OnceValue(func() []step { return dropCaps(DefaultCapMask()) })
 )
 
 // cgroupReadOnly: the host's cgroup filesystems are in view of a sandbox
@@ -400,9 +411,9 @@ func goRaisedNofile() (int, bool) {
 	return int(min(1024, lim.Max)), true
 }
 
-// privileges: docker's default capabilities, the spec's user, no_new_privs
-// and the parent-death signal again (a change of credentials clears it),
-// and last the seccomp filter f.
+// privileges: the capabilities (docker's defaults, with --cap-add and
+// --cap-drop), the spec's user, no_new_privs and the parent-death signal
+// again (a change of credentials clears it), and last the seccomp filter f.
 //
 // The filter is installed last, so that it constrains the command and
 // none of the steps; no_new_privs lets a process without CAP_SYS_ADMIN
@@ -416,7 +427,16 @@ func (p *plan) privileges(s *Spec, f *filter) {
 	if f != nil && s.NewPrivileges {
 		add(seccomp)
 	}
-	p.steps = append(p.steps, capDrops()...)
+	mask, err := s.capMask()
+	switch {
+	case err != nil:
+		// Validate refuses the spec first; were it not, none.
+		p.steps = append(p.steps, dropCaps(0)...)
+	case mask == DefaultCapMask():
+		p.steps = append(p.steps, capDrops()...)
+	default:
+		p.steps = append(p.steps, dropCaps(mask)...)
+	}
 	if u := s.User; u != nil {
 		who := fmt.Sprintf("--user %d:%d", u.UID, u.GID)
 		// setgroups is denied in a user namespace ctop made (it writes
@@ -438,11 +458,12 @@ func (p *plan) privileges(s *Spec, f *filter) {
 	}
 }
 
-// dropCaps limits the bounding, ambient, effective and permitted sets to
-// docker's default capabilities.
-func dropCaps() []step {
+// dropCaps limits the bounding, effective and permitted sets to mask and
+// empties the ambient and inheritable ones, as docker 20.10 does (since
+// 20.10.14, CVE-2022-24769, its inheritable set is empty).
+func dropCaps(mask uint64) []step {
 	var out []step
-	mask, last := DefaultCapMask(), lastCap()
+	last := lastCap()
 	for c := 0; c <= last; c++ {
 		if mask&(1<<uint(c)) == 0 {
 			out = append(out, step{kind: stepCapDrop, n: c, what: fmt.Sprintf("drop capability %d from the bounding set", c)})

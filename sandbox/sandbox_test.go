@@ -460,7 +460,7 @@ func busyboxRootfs(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"sh", "cat", "echo", "dd", "ls", "sleep", "grep", "wc"} {
+	for _, c := range []string{"sh", "cat", "echo", "dd", "ls", "sleep", "grep", "wc", "mknod", "cut"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", c)); err != nil {
 			t.Fatal(err)
 		}

@@ -143,24 +143,10 @@ var seccompArch = map[string]string{
 	"ppc64le": "ppc64le", "riscv64": "riscv64", "s390x": "s390x",
 }
 
-// capNames are the capabilities by number (capabilities(7),
-// linux/capability.h), as docker's profiles name them.
-var capNames = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-	"CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-}
-
 // hasCap reports whether the set caps holds the named capability; a name
 // this table does not know is not held.
 func hasCap(caps uint64, name string) bool {
-	i := slices.Index(capNames, strings.ToUpper(name))
+	i := slices.Index(capNames(), strings.TrimPrefix(strings.ToUpper(name), "CAP_"))
 	return i >= 0 && caps&(1<<uint(i)) != 0
 }
 

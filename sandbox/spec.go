@@ -169,6 +169,14 @@ type Spec struct {
 	KeepUpper string  `json:"keep_upper,omitempty"`
 	Binds     []Bind  `json:"binds,omitempty"`
 	Tmpfs     []Tmpfs `json:"tmpfs,omitempty"`
+	// Devices are host devices the sandbox may use (--device): each is
+	// allowed in its devices cgroup and bound into its /dev.
+	Devices []Device `json:"devices,omitempty"`
+	// CapAdd and CapDrop change the default capabilities as docker's
+	// --cap-add and --cap-drop do (see capMask): names with or without
+	// CAP_, in any case, or ALL.
+	CapAdd  []string `json:"cap_add,omitempty"`
+	CapDrop []string `json:"cap_drop,omitempty"`
 	// TTY gives the command a new pseudo-terminal, relayed to Stdin/Stdout.
 	TTY bool `json:"tty,omitempty"`
 	// Detach runs the sandbox under a monitor process that outlives the
@@ -335,6 +343,14 @@ func (s *Spec) Validate() error {
 				return fmt.Errorf("--tmpfs %s: without --rootfs the target must be an existing directory", t.Dest)
 			}
 		}
+	}
+	for _, d := range s.Devices {
+		if err := d.validate(s); err != nil {
+			return err
+		}
+	}
+	if _, err := s.capMask(); err != nil {
+		return err
 	}
 	if s.Workdir != "" && !filepath.IsAbs(s.Workdir) {
 		return fmt.Errorf("--workdir %q: want an absolute path", s.Workdir)

@@ -121,6 +121,7 @@ func (sb *Sandbox) start() error {
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
 		Remove: spec.Remove, StopSignal: int(spec.StopSignal), StopTimeout: spec.StopTimeout, Status: StatusRunning,
 		Seccomp: spec.Seccomp, NewPrivileges: spec.NewPrivileges,
+		CapAdd: spec.CapAdd, CapDrop: spec.CapDrop,
 	}
 	launching := canLaunch(spec)
 	var n *nest
@@ -145,7 +146,12 @@ func (sb *Sandbox) start() error {
 		spec.Stdout, spec.Stderr = log, log
 		sb.state.Log, sb.state.Detached = log.Name(), true
 	}
-	mgr, err := cgroup.Create(sb.fs, spec.CgroupPath(), spec.Resources)
+	res := spec.Resources
+	var err error
+	if res.Devices, err = spec.deviceRules(); err != nil {
+		return err
+	}
+	mgr, err := cgroup.Create(sb.fs, spec.CgroupPath(), res)
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,10 @@ type State struct {
 	User          *User           `json:"user,omitempty"`
 	Seccomp       *SeccompProfile `json:"seccomp,omitempty"`
 	NewPrivileges bool            `json:"new_privileges,omitempty"`
+	// CapAdd and CapDrop are the spec's, so that exec gives its command
+	// the sandbox's capabilities.
+	CapAdd  []string `json:"cap_add,omitempty"`
+	CapDrop []string `json:"cap_drop,omitempty"`
 	// Limits summarises the limits as given ("--cpus 0.5 --memory 32m").
 	Limits string `json:"limits,omitempty"`
 	// Remove, StopSignal and StopTimeout are the spec's (see Spec).

@@ -126,8 +126,17 @@ func (c *initConfig) setSeccomp(f *filter) {
 	}
 }
 
+// send writes m as one JSON value with nothing after it. The reader's
+// json.Decoder stops at the value's last byte, so a trailing newline (as
+// json.Encoder writes) could be left unread when it arrives in a later
+// segment; the reader then closing its end would reset the connection,
+// and the sender would read ECONNRESET instead of EOF.
 func send(w io.Writer, m message) error {
-	if err := json.NewEncoder(w).Encode(m); err != nil {
+	b, err := json.Marshal(m)
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	if err != nil {
 		return fmt.Errorf("sandbox sync: send %s: %w", m.Type, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -230,6 +231,88 @@ func ValidName(name string) error {
 		}
 		if !ok {
 			return fmt.Errorf("name %q: want a letter or digit, then letters, digits, '_', '.' or '-'", name)
+		}
+	}
+	return nil
+}
+
+// Device is a host device made available in a sandbox (--device
+// HOST[:CONTAINER][:rwm], docker's syntax): its devices cgroup allows it
+// with Access, and the host's node is bound at Container.
+type Device struct {
+	Host      string `json:"host"`
+	Container string `json:"container"`
+	// Access is a set of r (read), w (write) and m (mknod).
+	Access string `json:"access"`
+}
+
+// ParseDevice parses HOST[:CONTAINER][:PERMISSIONS] as docker does: the
+// last part is the permissions when it is a set of r, w and m; CONTAINER
+// defaults to HOST and the permissions to rwm.
+func ParseDevice(s string) (Device, error) {
+	parts := strings.Split(s, ":")
+	d := Device{Access: "rwm"}
+	if len(parts) > 1 && isAccess(parts[len(parts)-1]) {
+		d.Access = parts[len(parts)-1]
+		parts = parts[:len(parts)-1]
+	}
+	switch len(parts) {
+	case 1:
+		d.Host, d.Container = parts[0], parts[0]
+	case 2:
+		d.Host, d.Container = parts[0], parts[1]
+	default:
+		return Device{}, errors.New("want HOST[:CONTAINER][:PERMISSIONS], like /dev/kmsg:/dev/kmsg:r")
+	}
+	if !filepath.IsAbs(d.Host) || !filepath.IsAbs(d.Container) {
+		return Device{}, errors.New("want absolute paths, like /dev/kmsg")
+	}
+	d.Host, d.Container = filepath.Clean(d.Host), filepath.Clean(d.Container)
+	return d, nil
+}
+
+func isAccess(s string) bool {
+	return s != "" && len(s) <= 3 && strings.Trim(s, "rwm") == ""
+}
+
+// rule is the devices cgroup rule that allows d: the type and numbers of
+// the host's node, read now. Its errors leave the option to the caller.
+func (d Device) rule() (cgroup.DeviceRule, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(d.Host, &st); err != nil {
+		return cgroup.DeviceRule{}, fmt.Errorf("%s: %w", d.Host, err)
+	}
+	r := cgroup.DeviceRule{Allow: true, Major: int64(unix.Major(st.Rdev)), Minor: int64(unix.Minor(st.Rdev)), Access: d.Access}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFCHR:
+		r.Type = 'c'
+	case unix.S_IFBLK:
+		r.Type = 'b'
+	default:
+		return cgroup.DeviceRule{}, fmt.Errorf("%s is not a device node", d.Host)
+	}
+	return r, nil
+}
+
+// validate checks d in s: a device node on the host, and a place for it in
+// the sandbox.
+func (d Device) validate(s *Spec) error {
+	if _, err := d.rule(); err != nil {
+		return fmt.Errorf("--device %s: %w", d.Host, err)
+	}
+	if !isAccess(d.Access) {
+		return fmt.Errorf("--device %s: permissions %q: want a set of r, w and m", d.Host, d.Access)
+	}
+	if d.Container == d.Host {
+		return nil
+	}
+	if !s.Has(NSMount) {
+		return fmt.Errorf("--device %s:%s needs a mount namespace to bind it elsewhere: add mnt to --ns", d.Host, d.Container)
+	}
+	if s.Rootfs == "" {
+		// The sandbox's /dev is the host's: a node is not made there.
+		if _, err := os.Stat(d.Container); err != nil {
+			return fmt.Errorf("--device %s:%s: without --rootfs the target must exist on the host: %w", d.Host, d.Container, err)
 		}
 	}
 	return nil

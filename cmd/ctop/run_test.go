@@ -64,6 +64,12 @@ func TestSandboxCommandsBadInput(t *testing.T) {
 		{[]string{"run", "--security-opt", "apparmor=unconfined", "--", "true"}, "--security-opt apparmor=unconfined"},
 		{[]string{"run", "--security-opt", "seccomp=/no/such.json", "--", "true"}, "--security-opt seccomp=/no/such.json"},
 		{[]string{"run", "--security-opt", "no-new-privileges=maybe", "--", "true"}, "no-new-privileges=maybe"},
+		{[]string{"run", "--cap-add", "NET_FLY", "--", "true"}, "--cap-add NET_FLY: unknown capability"},
+		{[]string{"run", "--cap-drop", "bogus", "--", "true"}, "--cap-drop bogus: unknown capability"},
+		{[]string{"run", "--device", "/no/such", "--", "true"}, "--device /no/such: "},
+		{[]string{"run", "--device", "/etc/passwd", "--", "true"}, "not a device node"},
+		{[]string{"run", "--device", "/dev/null:rel", "--", "true"}, "--device /dev/null:rel"},
+		{[]string{"update", "--cap-add", "SYS_ADMIN", "web"}, "--cap-add"},
 		{[]string{"update", "web"}, "no limit"},
 		{[]string{"update", "--memory", "1x", "web"}, "--memory"},
 		{[]string{"update", "--cpus", "0.5"}, "update"},
@@ -72,8 +78,8 @@ func TestSandboxCommandsBadInput(t *testing.T) {
 		{[]string{"ls", "--bogus"}, "--bogus"},
 	} {
 		_, code, err := ctop(t, tc.args...)
-		if code != 125 || err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ctop %s: exit %d, %v; want 125 and an error naming %q", strings.Join(tc.args, " "), code, err, tc.want)
+		if code != 125 || err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ctop %s: exit %d, %v; want 125 and one line naming %q", strings.Join(tc.args, " "), code, err, tc.want)
 		}
 	}
 }
