@@ -108,6 +108,37 @@ func (n Name) String() string {
 	return n.Unit
 }
 
+// Label is what a tree of groups shows in place of the group's directory
+// name dir, "" to keep dir: a container's name with its runtime and short
+// id in place of the 64-digit id ("shop-web-1 (docker 36219a26d503)", or
+// "docker 36219a26d503" unnamed), "pod NAMESPACE/POD" in place of the
+// pod's UID, a machine's or LXC container's unescaped name. Units, slices
+// and sandboxes read well as they are.
+func (n Name) Label(dir string) string {
+	switch n.Kind {
+	case KindContainer:
+		l := n.Name
+		if n.Pod != "" {
+			l = n.Container
+		}
+		rt := string(n.Runtime)
+		if rt == "" {
+			rt = "container"
+		}
+		if l == "" {
+			return rt + " " + n.ShortID
+		}
+		return l + " (" + rt + " " + n.ShortID + ")"
+	case KindPod:
+		return "pod " + n.String()
+	case KindMachine, KindLXC:
+		if n.Name != dir {
+			return n.Name + " (" + string(n.Kind) + ")"
+		}
+	}
+	return ""
+}
+
 // Terms are the words a filter or a target may match: the label, the
 // names, the ids, the image, the pod's names and the unit.
 func (n Name) Terms() []string {

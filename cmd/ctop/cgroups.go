@@ -203,7 +203,7 @@ func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates
 	}
 	tree := treeNames(snap.Groups, top)
 	for i, g := range snap.Groups {
-		if l := treeLabel(g.Path, nm[g.Path]); l != "" {
+		if l := nm[g.Path].Label(path.Base(g.Path)); l != "" {
 			if i == 0 {
 				tree[i] += " " + l
 			} else {
@@ -244,36 +244,6 @@ func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates
 			events(g), tree[i])
 	}
 	tw.Flush()
-}
-
-// treeLabel is what the tree shows for a group instead of its directory
-// name, "" to keep that: a container's name with its runtime and short id
-// in place of the 64-digit id, a pod's namespace/name in place of its UID.
-// Units, slices and sandboxes read well as they are. ctop cgroups --json
-// keeps every path; so does the tree's first line.
-func treeLabel(p string, n names.Name) string {
-	switch n.Kind {
-	case names.KindContainer:
-		l := n.Name
-		if n.Pod != "" {
-			l = n.Container
-		}
-		rt := string(n.Runtime)
-		if rt == "" {
-			rt = "container"
-		}
-		if l == "" {
-			return rt + " " + n.ShortID
-		}
-		return l + " (" + rt + " " + n.ShortID + ")"
-	case names.KindPod:
-		return "pod " + n.String()
-	case names.KindMachine, names.KindLXC:
-		if n.Name != path.Base(p) {
-			return n.Name + " (" + string(n.Kind) + ")"
-		}
-	}
-	return ""
 }
 
 // events marks what a group has hit: OOM kills and refused forks.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"path"
 	"strings"
 	"testing"
 
@@ -77,8 +78,8 @@ func TestTreeLabel(t *testing.T) {
 		{`/machine.slice/machine-vm\x2d1.scope`, names.Parse(`/machine.slice/machine-vm\x2d1.scope`), "vm-1 (machine)"},
 		{"/plain", names.Name{}, ""},
 	} {
-		if got := treeLabel(tc.p, tc.n); got != tc.want {
-			t.Errorf("treeLabel(%s) = %q, want %q", tc.p, got, tc.want)
+		if got := tc.n.Label(path.Base(tc.p)); got != tc.want {
+			t.Errorf("Label of %s = %q, want %q", tc.p, got, tc.want)
 		}
 	}
 }
