@@ -66,7 +66,7 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 				h, _ := f.Hierarchy("memory")
 				if g, err := f.Read(target); err == nil {
 					if sw, ok := keepSwap(h.Version == 1, g.Limits.Memory, &r); ok {
-						fmt.Fprintf(os.Stderr, "ctop: kept %s's swap allowance of %s, as docker does: memory+swap is now %s (give --memory-swap to change it)\n",
+						fmt.Fprintf(c.ErrOrStderr(), "ctop: kept %s's swap allowance of %s, as docker does: memory+swap is now %s (give --memory-swap to change it)\n",
 							owner, sandbox.FormatBytes(g.Limits.Memory.Swap.V), sandbox.FormatBytes(sw.V))
 					}
 				}
@@ -76,7 +76,7 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 				return usageErr(givenOptions(c.Flags()).Blame(err))
 			}
 			if hint := syncHint(owner, givenOptions(c.Flags()), r); hint != "" {
-				fmt.Fprintln(os.Stderr, "ctop:", hint)
+				fmt.Fprintln(c.ErrOrStderr(), "ctop:", hint)
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
