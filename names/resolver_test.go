@@ -22,6 +22,7 @@ type fakeEngine struct {
 	mu    sync.Mutex
 	asked map[string]int
 	docs  map[string]string
+	delay time.Duration // before each answer: a hung daemon
 }
 
 func (e *fakeEngine) count(id string) int {
@@ -32,13 +33,17 @@ func (e *fakeEngine) count(id string) int {
 
 func startEngine(t *testing.T, docs map[string]string) (*fakeEngine, string) {
 	t.Helper()
-	e := &fakeEngine{asked: map[string]int{}, docs: docs}
 	dir, err := os.MkdirTemp("", "ctop-names") // short: a unix socket path has 108 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "docker.sock")
+	return startEngineAt(t, filepath.Join(dir, "docker.sock"), docs)
+}
+
+func startEngineAt(t *testing.T, sock string, docs map[string]string) (*fakeEngine, string) {
+	t.Helper()
+	e := &fakeEngine{asked: map[string]int{}, docs: docs}
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +58,9 @@ func startEngine(t *testing.T, docs map[string]string) (*fakeEngine, string) {
 		e.mu.Lock()
 		e.asked[id]++
 		doc, known := e.docs[id]
+		delay := e.delay
 		e.mu.Unlock()
+		time.Sleep(delay)
 		w.Header().Set("Content-Type", "application/json")
 		if !known {
 			w.WriteHeader(http.StatusNotFound)
@@ -212,5 +219,49 @@ func TestResolverSandboxes(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
+	}
+}
+
+func TestResolverRootlessPodman(t *testing.T) {
+	root, err := os.MkdirTemp("", "ctop-names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	sock := filepath.Join(root, "run/user/1000/podman/podman.sock")
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := startEngineAt(t, sock, map[string]string{podmanID: inspectJSON(podmanID, "toolbox", "registry.fedoraproject.org/fedora-toolbox:40", "", "")})
+	r := New(Options{Root: root})
+	p := "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + podmanID + ".scope"
+	got := r.Names([]string{p})[p]
+	if got.Name != "toolbox" || got.Runtime != RuntimePodman || got.Image != "registry.fedoraproject.org/fedora-toolbox:40" {
+		t.Errorf("rootless podman container = %+v, want toolbox from the user's podman socket", got)
+	}
+	if e.count(podmanID) != 1 {
+		t.Errorf("user's podman socket asked %d times, want 1", e.count(podmanID))
+	}
+}
+
+func TestResolverSlowEngine(t *testing.T) {
+	e, sock := startEngine(t, map[string]string{dockerID: inspectJSON(dockerID, "slow", "busybox", "", "")})
+	e.delay = 300 * time.Millisecond
+	r := New(Options{Engines: []Engine{{Runtime: RuntimeDocker, Socket: sock}}, Timeout: 50 * time.Millisecond})
+	other := strings.Repeat("ef", 32)
+	ps := []string{"/docker/" + dockerID, "/docker/" + other}
+	start := time.Now()
+	for refresh := 0; refresh < 3; refresh++ {
+		got := r.Names(ps)
+		if n := got[ps[0]]; n.Name != "" || n.ShortID != dockerID[:12] {
+			t.Errorf("refresh %d: slow engine's container = %+v, want the path's name", refresh, n)
+		}
+	}
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Errorf("three refreshes with a hung engine took %v: it should be asked once, with the timeout", d)
+	}
+	// (0 is possible only when the handler has not yet run under load.)
+	if n := e.count(dockerID) + e.count(other); n > 1 {
+		t.Errorf("hung engine asked %d times over three refreshes, want 1 (then left alone for a while)", n)
 	}
 }
