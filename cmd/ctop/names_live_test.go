@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -80,6 +82,38 @@ func TestNamesLive(t *testing.T) {
 			t.Errorf("swap allowance after --memory alone = %v, want the 32m it had (output %q)", g.Limits.Memory.Swap, out)
 		}
 	}
+
+	// inspect by unit name inspects the group's lowest pid and names it.
+	sleep := exec.Command("sleep", "30")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleep.Process.Kill(); _ = sleep.Wait() }()
+	um, err := cgroup.Load(f, parent+"/"+unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := um.AddProc(sleep.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	out, code, err = ctop(t, "inspect", "--json", unit)
+	var doc struct {
+		PID  int `json:"pid"`
+		Name struct {
+			Kind string `json:"kind"`
+			Unit string `json:"unit"`
+		} `json:"name"`
+		NameCgroup string `json:"name_cgroup"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || doc.PID != sleep.Process.Pid || doc.Name.Unit != unit || doc.NameCgroup != parent+"/"+unit {
+		t.Errorf("ctop inspect --json %s: exit %d, %v; want pid %d named %s:\n%s", unit, code, err, sleep.Process.Pid, unit, out)
+	}
+	out, _, _ = ctop(t, "inspect", unit)
+	if !strings.Contains(out, "runs in systemd unit "+unit+", cgroup "+parent+"/"+unit) {
+		t.Errorf("ctop inspect %s does not say what the process runs in:\n%s", unit, out)
+	}
+	_ = sleep.Process.Kill()
+	_ = sleep.Wait()
 
 	if _, code, err := ctop(t, "update", "--pids-limit", "50", "ctop-no-such-name"); code == 0 || !strings.Contains(err.Error(), `named "ctop-no-such-name"`) {
 		t.Errorf("ctop update of an unknown name: exit %d, %v", code, err)
