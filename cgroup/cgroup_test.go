@@ -209,6 +209,13 @@ func TestScanTreeAndEffective(t *testing.T) {
 			if diff := cmp.Diff(want, paths); diff != "" {
 				t.Errorf("paths (-want +got):\n%s", diff)
 			}
+			listed, err := f.Paths("ctopfixture")
+			if err != nil {
+				t.Fatalf("Paths: %v", err)
+			}
+			if diff := cmp.Diff(want, listed); diff != "" {
+				t.Errorf("Paths (-want +got):\n%s", diff)
+			}
 			shallow, err := f.Scan(ScanOptions{Path: "/ctopfixture", Depth: 1})
 			if err != nil {
 				t.Fatal(err)

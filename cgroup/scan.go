@@ -203,6 +203,14 @@ func parentPath(p string) string {
 	return d
 }
 
+// Paths lists the group paths under top ("/" for the whole host) in tree
+// order, reading no group's files: the cheap listing a caller needs to
+// find a group by something other than its path.
+func (f *FS) Paths(top string) ([]string, error) {
+	paths, _, err := f.walk(cleanPath(top), 0)
+	return paths, err
+}
+
 // walk lists the group paths under top in every hierarchy, in tree order,
 // and for each path the hierarchies (by index) that have it.
 func (f *FS) walk(top string, depth int) ([]string, map[string][]bool, error) {

@@ -114,15 +114,17 @@ type groupRow struct {
 
 // cgroupsView is the tree (or flat list) of every cgroup.
 type cgroupsView struct {
-	ctx      *Context
-	data     *store
-	list     list
-	rows     []groupRow
-	selPath  string
-	open     map[string]bool // explicit expand/collapse, overriding depth
-	flat     bool
-	sortBy   cgroupSort
-	filter   string
+	ctx     *Context
+	data    *store
+	list    list
+	rows    []groupRow
+	selPath string
+	open    map[string]bool // explicit expand/collapse, overriding depth
+	flat    bool
+	sortBy  cgroupSort
+	filter  string
+	// rawIDs shows directory names (64-digit ids) in place of names.
+	rawIDs   bool
 	height   int
 	children map[string][]*cgroup.Group
 	keys     cgroupsKeys
@@ -131,12 +133,12 @@ type cgroupsView struct {
 // cgroupsKeys are the Cgroups view's own keys.
 type cgroupsKeys struct {
 	navKeys
-	Expand, Collapse, Open, Sort, Tree, Filter key.Binding
+	Expand, Collapse, Open, Sort, Tree, Filter, Names key.Binding
 }
 
 func newCgroupsKeys(k KeyMap) cgroupsKeys {
 	return cgroupsKeys{navKeys: k.nav(), Expand: k.Expand, Collapse: k.Collapse,
-		Open: named(k.Open, "charts"), Sort: k.Sort, Tree: k.Tree, Filter: k.Filter}
+		Open: named(k.Open, "charts"), Sort: k.Sort, Tree: k.Tree, Filter: k.Filter, Names: k.Names}
 }
 
 // ShortHelp lists the keys that do most.
@@ -146,7 +148,7 @@ func (k cgroupsKeys) ShortHelp() []key.Binding {
 
 // FullHelp lists them all: moving, then the tree and its order.
 func (k cgroupsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Expand, k.Collapse, k.Open, k.Sort, k.Tree, k.Filter}}
+	return [][]key.Binding{k.column(), {k.Expand, k.Collapse, k.Open, k.Sort, k.Tree, k.Filter, k.Names}}
 }
 
 func newCgroupsView(ctx *Context, data *store) cgroupsView {
@@ -225,7 +227,8 @@ func (v *cgroupsView) rebuild() {
 		}
 	}
 	match := func(g *cgroup.Group) bool {
-		return v.filter == "" || strings.Contains(strings.ToLower(g.Path), strings.ToLower(v.filter))
+		f := strings.ToLower(v.filter)
+		return f == "" || strings.Contains(strings.ToLower(g.Path), f) || v.data.matchesName(g.Path, f)
 	}
 	if v.flat {
 		var all []*cgroup.Group
@@ -354,6 +357,8 @@ func (v cgroupsView) Update(msg tea.Msg) (component, tea.Cmd) {
 	case key.Matches(km, k.Tree):
 		v.flat = !v.flat
 		v.rebuild()
+	case key.Matches(km, k.Names):
+		v.rawIDs = !v.rawIDs
 	case key.Matches(km, k.Open) && g != nil:
 		p := g.Path
 		return v, func() tea.Msg { return openDetailMsg{path: p} }
@@ -407,8 +412,15 @@ func (v *cgroupsView) row(r groupRow, kept []int, nameW int, sel bool) string {
 		return s.Render(text)
 	}
 	var name string
+	label := ""
+	if !v.rawIDs && g.Path != "/" {
+		label = v.data.names[g.Path].Label(path.Base(g.Path))
+	}
 	if v.flat {
 		name = g.Path
+		if label != "" {
+			name = path.Join(path.Dir(g.Path), label)
+		}
 	} else {
 		mark := "  "
 		if r.hasKids {
@@ -420,6 +432,9 @@ func (v *cgroupsView) row(r groupRow, kept []int, nameW int, sel bool) string {
 		base := path.Base(g.Path)
 		if g.Path == "/" {
 			base = "/"
+		}
+		if label != "" {
+			base = label
 		}
 		name = strings.Repeat(" ", r.depth) + mark + base
 	}

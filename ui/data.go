@@ -2,11 +2,13 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/names"
 )
 
 // historyLen is how many samples each group keeps for its charts: a
@@ -26,6 +28,8 @@ type sampleMsg struct {
 	sandboxes []Sandbox
 	sbErr     error
 	withProcs bool
+	// names is what runs in the groups sampled (nil: not asked).
+	names map[string]names.Name
 }
 
 // tick arms the next tick.
@@ -49,8 +53,34 @@ func sample(src Sources, withProcs, withGroups bool) tea.Cmd {
 		if src.Launcher != nil {
 			m.sandboxes, m.sbErr = src.Launcher.Sandboxes()
 		}
+		if src.Names != nil && (m.snap != nil || m.procs != nil) {
+			m.names = src.Names.Names(namedPaths(m.snap, m.procs))
+		}
 		return m
 	}
+}
+
+// namedPaths are the groups whose names a sample needs: every group of the
+// snapshot, and every process's group with its ancestors.
+func namedPaths(snap *cgroup.Snapshot, t *ProcTable) []string {
+	var ps []string
+	if snap != nil {
+		for _, g := range snap.Groups {
+			ps = append(ps, g.Path)
+		}
+	}
+	if t != nil {
+		seen := map[string]bool{}
+		var cgs []string
+		for _, p := range t.Procs {
+			if p.Cgroup != "" && !seen[p.Cgroup] {
+				seen[p.Cgroup] = true
+				cgs = append(cgs, p.Cgroup)
+			}
+		}
+		ps = append(ps, names.Ancestors(cgs)...)
+	}
+	return ps
 }
 
 // rates are a group's usage per second between two snapshots.
@@ -253,6 +283,31 @@ type store struct {
 
 	sandboxes []Sandbox
 	sbErr     error
+
+	// names is what runs in each group, by path, from the last sample
+	// that asked.
+	names map[string]names.Name
+}
+
+// owner is what the group at p belongs to: its innermost container, pod or
+// sandbox, else its unit (names.Owner); the zero Name when nothing is known.
+func (s *store) owner(p string) names.Name {
+	n, _ := names.Owner(p, s.names)
+	return n
+}
+
+// matchesName reports whether what runs in the group at p (or what owns
+// it) has a name, image, id, pod or unit holding f, already lower case.
+func (s *store) matchesName(p, f string) bool {
+	if len(s.names) == 0 {
+		return false
+	}
+	for _, t := range s.owner(p).Terms() {
+		if strings.Contains(strings.ToLower(t), f) {
+			return true
+		}
+	}
+	return false
 }
 
 type procPrev struct {
@@ -285,6 +340,16 @@ func (s *store) apply(m sampleMsg) {
 		}
 	}
 	s.sandboxes, s.sbErr = m.sandboxes, m.sbErr
+	switch {
+	case m.names == nil:
+	case m.snap != nil || s.names == nil:
+		s.names = m.names
+	default:
+		// Processes alone were sampled: keep the groups' names too.
+		for p, n := range m.names {
+			s.names[p] = n
+		}
+	}
 }
 
 func (s *store) applySnapshot(snap *cgroup.Snapshot) {

@@ -14,6 +14,8 @@ type KeyMap struct {
 	Explain, Help, Quit                   key.Binding
 	New, Update, Stop, Shell, Output      key.Binding
 	Isolation                             key.Binding
+	// Names switches the Cgroups view between names and raw ids.
+	Names key.Binding
 }
 
 // DefaultKeyMap returns the keys a k9s, htop or btop user expects.
@@ -54,6 +56,7 @@ func DefaultKeyMap() KeyMap {
 		Shell:     b([]string{"x"}, "x", "shell in sandbox"),
 		Output:    b([]string{"o"}, "o", "sandbox output"),
 		Isolation: b([]string{"i"}, "i", "isolation"),
+		Names:     b([]string{"N"}, "N", "names/raw ids"),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 )
 
@@ -177,7 +178,7 @@ func (v *namespacesView) rebuild() {
 			if g.lowest != nil {
 				text += " " + g.lowest.Command + " " + g.lowest.User
 			}
-			if !strings.Contains(strings.ToLower(text), f) {
+			if !strings.Contains(strings.ToLower(text), f) && (g.lowest == nil || !v.data.matchesName(g.lowest.Cgroup, f)) {
 				continue
 			}
 		}
@@ -270,16 +271,30 @@ func (v namespacesView) View(w, h int) string {
 		}
 		return st.Faint.Render(msg)
 	}
-	kept, cmdW := fitColumns(nsColumns, w, 12)
+	// The owner of a namespace: what its lowest pid runs in.
+	cols := withContainer(nsColumns, "", func(yield func(names.Name) bool) {
+		for _, g := range v.groups {
+			if g.lowest != nil && !yield(v.data.owner(g.lowest.Cgroup)) {
+				return
+			}
+		}
+	})
+	kept, cmdW := fitColumns(cols, w, 12)
 	var hdr strings.Builder
-	hdr.WriteString(columnHeader(nsColumns, kept, "TYPE", "USER", ""))
+	hdr.WriteString(columnHeader(cols, kept, "TYPE", "USER", "", "CONTAINER"))
 	hdr.WriteString("COMMAND")
 	body := v.list.render(v.ctx, len(v.groups), v.height, w, func(i int, sel bool) string {
 		g := v.groups[i]
 		var b strings.Builder
 		for _, ci := range kept {
-			c := nsColumns[ci]
+			c := cols[ci]
 			switch c.title {
+			case "CONTAINER":
+				s := "-"
+				if n := v.data.owner(g.lowest.Cgroup); n.Owns() {
+					s = n.String()
+				}
+				b.WriteString(fit(s, c.width))
 			case "TYPE":
 				b.WriteString(fit(string(g.key.typ), c.width))
 			case "NS":

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 )
 
@@ -32,6 +34,22 @@ var procColumns = []column{
 	{"MEM", 5, 7},
 	{"mpniuUct", 8, 9},
 	{"CGROUP", 18, 6},
+}
+
+// containerColumn names the container, pod or sandbox a process runs in;
+// the views show it only when some process runs in one.
+var containerColumn = column{"CONTAINER", 16, 5}
+
+// withContainer returns cols with the CONTAINER column before the column
+// titled before, when any of owners is a container, pod or sandbox.
+func withContainer(cols []column, before string, owners func(yield func(names.Name) bool)) []column {
+	for n := range owners {
+		if n.Owns() {
+			i := slices.IndexFunc(cols, func(c column) bool { return c.title == before })
+			return slices.Insert(slices.Clone(cols), i, containerColumn)
+		}
+	}
+	return cols
 }
 
 // procRow is a visible process and its depth in the tree.
@@ -146,7 +164,7 @@ func (v procsView) match(p *Process) bool {
 	}
 	f := strings.ToLower(v.filter)
 	return strings.Contains(strings.ToLower(p.Command), f) || strings.Contains(strings.ToLower(p.User), f) ||
-		strings.Contains(strings.ToLower(p.Cgroup), f) || strconv.Itoa(p.PID) == f
+		strings.Contains(strings.ToLower(p.Cgroup), f) || strconv.Itoa(p.PID) == f || v.data.matchesName(p.Cgroup, f)
 }
 
 // rebuild recomputes the visible rows, keeping the cursor on the same pid.
@@ -295,9 +313,16 @@ func (v procsView) View(w, h int) string {
 		}
 		return st.Faint.Render(msg)
 	}
-	kept, cmdW := fitColumns(procColumns, w, 16)
+	cols := withContainer(procColumns, "CGROUP", func(yield func(names.Name) bool) {
+		for _, r := range v.rows {
+			if !yield(v.data.owner(r.p.Cgroup)) {
+				return
+			}
+		}
+	})
+	kept, cmdW := fitColumns(cols, w, 16)
 	var hdr strings.Builder
-	hdr.WriteString(columnHeader(procColumns, kept, "USER", "CGROUP", "mpniuUct"))
+	hdr.WriteString(columnHeader(cols, kept, "USER", "CGROUP", "mpniuUct", "CONTAINER"))
 	mode := "COMMAND  sort:" + procSortNames[v.sortBy]
 	if v.tree && v.filter == "" && v.only == nil {
 		mode = "COMMAND (tree)"
@@ -308,8 +333,14 @@ func (v procsView) View(w, h int) string {
 		p := r.p
 		var b strings.Builder
 		for _, ci := range kept {
-			c := procColumns[ci]
+			c := cols[ci]
 			switch c.title {
+			case "CONTAINER":
+				s := "-"
+				if n := v.data.owner(p.Cgroup); n.Owns() {
+					s = n.String()
+				}
+				b.WriteString(fit(s, c.width))
 			case "PID":
 				b.WriteString(fitRight(strconv.Itoa(p.PID), c.width))
 			case "NSPID":

@@ -6,6 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/ctop-dev/ctop/sandbox"
 )
@@ -55,6 +56,15 @@ type LimitSetter interface {
 	SetLimits(target string, r cgroup.Resources) error
 }
 
+// NameSource says what runs in groups: the container, pod, unit or
+// sandbox (package names). It is asked every sample for the groups shown;
+// implementations keep what they learnt, asking an engine only about ids
+// not seen before.
+type NameSource interface {
+	// Names returns the names known for paths, keyed by path.
+	Names(paths []string) map[string]names.Name
+}
+
 // Sources bundles what the ui reads and acts through. Nil members make
 // their views show that the information is unavailable.
 type Sources struct {
@@ -63,6 +73,7 @@ type Sources struct {
 	Isolation IsolationSource
 	Launcher  Launcher
 	Limits    LimitSetter
+	Names     NameSource
 }
 
 // Process is one process as the ui shows it.

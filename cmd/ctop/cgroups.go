@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/names"
 )
 
 type cgroupsOpts struct {
@@ -26,7 +27,7 @@ type cgroupsOpts struct {
 func newCgroupsCmd() *cobra.Command {
 	var o cgroupsOpts
 	cmd := &cobra.Command{
-		Use:   "cgroups [PATH]",
+		Use:   "cgroups [PATH|NAME]",
 		Short: "Show the cgroup tree with each group's limits beside its usage",
 		Long: `Show every cgroup under PATH (default: the whole host) as a tree, with its
 limits beside its live usage.
@@ -49,9 +50,16 @@ Usage is sampled twice, --interval apart, to derive rates:
   PSI      cpu pressure: percent of the last 10 s some task waited for CPU
   EVENTS   OOM kills and forks refused at pids.max since the group was made
 "-" means the kernel does not expose the value for that group (controller not
-enabled, or an older kernel).`,
+enabled, or an older kernel).
+
+The tree names what runs in a group: a docker or podman container by its name
+(asked of the engine's socket; else runtime and short id), a Kubernetes pod as
+namespace/name (from the kubelet's /var/log/pods). NAME may be any of these,
+a unit (cron.service) or a sandbox's name, in place of PATH. --json keeps each
+path and adds a "name" object.`,
 		Example: `  ctop cgroups                     # the whole host
   ctop cgroups /system.slice -d 1  # one level below a slice
+  ctop cgroups shop-web-1          # a docker container, by name
   ctop cgroups --json | jq '.groups[] | select(.stats.memory.events.oom_kill > 0) | .path'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -86,6 +94,9 @@ type cgroupsJSON struct {
 type groupJSON struct {
 	*cgroup.Group
 	Rates cgroup.Rates `json:"rates"`
+	// Name says what runs in the group (a container, pod, unit, sandbox),
+	// when anything is known.
+	Name *names.Name `json:"name,omitempty"`
 }
 
 func runCgroups(stdout, stderr io.Writer, p string, o cgroupsOpts) error {
@@ -93,10 +104,20 @@ func runCgroups(stdout, stderr io.Writer, p string, o cgroupsOpts) error {
 	if err != nil {
 		return err
 	}
+	res := newResolver("")
 	opts := cgroup.ScanOptions{Path: p, Depth: o.depth}
 	prev, err := fs.Scan(opts)
 	if errors.Is(err, cgroup.ErrNotFound) {
-		return fmt.Errorf("no cgroup %s on this host (list them with: ctop cgroups)", path.Clean("/"+p))
+		// Not a path: a container's, unit's or sandbox's name?
+		var nerr error
+		opts.Path, nerr = groupOf(fs, res, p)
+		if nerr != nil {
+			if strings.Contains(nerr.Error(), " names ") {
+				return nerr
+			}
+			return fmt.Errorf("no cgroup %s on this host (list them with: ctop cgroups)", path.Clean("/"+p))
+		}
+		prev, err = fs.Scan(opts)
 	}
 	snap := prev
 	if o.interval > 0 {
@@ -112,19 +133,28 @@ func runCgroups(stdout, stderr io.Writer, p string, o cgroupsOpts) error {
 		fmt.Fprintln(stderr, "ctop: warning:", e)
 	}
 	rates := cgroup.SnapshotRates(prev, snap)
+	paths := make([]string, len(snap.Groups))
+	for i, g := range snap.Groups {
+		paths[i] = g.Path
+	}
+	nm := res.Names(paths)
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	if o.json {
 		doc := cgroupsJSON{Mode: fs.Mode(), Hierarchies: fs.Hierarchies(), Time: snap.Time, Interval: o.interval.Seconds()}
 		for _, g := range snap.Groups {
-			doc.Groups = append(doc.Groups, groupJSON{Group: g, Rates: rates[g.Path]})
+			gj := groupJSON{Group: g, Rates: rates[g.Path]}
+			if n, ok := nm[g.Path]; ok {
+				gj.Name = &n
+			}
+			doc.Groups = append(doc.Groups, gj)
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)
 	}
 	writeLayout(w, fs)
-	writeTree(w, snap, rates, o.interval > 0)
+	writeTree(w, snap, rates, nm, o.interval > 0)
 	return nil
 }
 
@@ -164,14 +194,23 @@ func writeLayout(w io.Writer, fs *cgroup.FS) {
 	fmt.Fprintln(w)
 }
 
-func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates, sampled bool) {
+func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates, nm map[string]names.Name, sampled bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "PROCS\tCPU%\tLIMIT\t%QUOTA\tTHR%\tMEM\tMEMMAX\tPIDS\tIO/s\tPSI\t EVENTS\t CGROUP")
 	top := 0
 	if len(snap.Groups) > 0 {
 		top = pathDepth(snap.Groups[0].Path)
 	}
-	names := treeNames(snap.Groups, top)
+	tree := treeNames(snap.Groups, top)
+	for i, g := range snap.Groups {
+		if l := nm[g.Path].Label(path.Base(g.Path)); l != "" {
+			if i == 0 {
+				tree[i] += " " + l
+			} else {
+				tree[i] = strings.TrimSuffix(tree[i], path.Base(g.Path)) + l
+			}
+		}
+	}
 	for i, g := range snap.Groups {
 		r := rates[g.Path]
 		thr := "-"
@@ -202,7 +241,7 @@ func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t %s\t %s\n",
 			g.Procs, pct(r.CPU), limit, pct(r.CPUOfQuota), thr,
 			u64Bytes(g.Stats.Memory.Current), limitBytes(g.Limits.Memory.Max), pids, io, psi,
-			events(g), names[i])
+			events(g), tree[i])
 	}
 	tw.Flush()
 }

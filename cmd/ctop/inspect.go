@@ -13,13 +13,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 )
 
 func newInspectCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "inspect PID",
+		Use:   "inspect PID|NAME",
 		Short: "Show how one process is isolated from the host, and the limits in effect",
 		Long: `Show how process PID differs from the host: for each of the 8 namespaces
 (mnt, pid, net, ipc, uts, user, cgroup, time) whether it shares the host's or
@@ -30,13 +31,25 @@ it - the tightest on the path from the root cgroup down to its own.
 A container is an ordinary process with some namespaces of its own (what it
 can see) and a cgroup with limits (what it can use). The host's namespaces are
 read from pid 1 or, where that is not readable, from kthreadd (pid 2); the
-output names the process they came from.`,
+output names the process they came from.
+
+NAME is a docker or podman container's name or short id, a systemd unit, a
+pod's namespace/name or a sandbox's name: its lowest pid is inspected. The
+output says which container, pod or unit the process runs in.`,
 		Example: `  ctop inspect $$                  # this shell
-  ctop inspect $(pgrep -n sleep) --json`,
+  ctop inspect $(pgrep -n sleep) --json
+  ctop inspect shop-web-1           # a docker container's first process`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pid, err := strconv.Atoi(args[0])
-			if err != nil || pid <= 0 {
+			if err != nil {
+				// A container's, unit's or sandbox's name: its first process.
+				pid, err = pidOfName(args[0])
+				if err != nil {
+					return fmt.Errorf("invalid PID %q, and not a name: %w", args[0], err)
+				}
+			}
+			if pid <= 0 {
 				return fmt.Errorf("invalid PID %q: want a process id such as 1234", args[0])
 			}
 			return runInspect(cmd.OutOrStdout(), pid, asJSON)
@@ -62,6 +75,10 @@ type inspectJSON struct {
 	Seccomp     nsinfo.Seccomp  `json:"seccomp"`
 	Unavailable []string        `json:"unavailable,omitempty"`
 	Limits      []limitsInForce `json:"limits"`
+	// Name is what the process runs in (its container, pod, unit or
+	// sandbox) and NameCgroup the group that names it.
+	Name       *names.Name `json:"name,omitempty"`
+	NameCgroup string      `json:"name_cgroup,omitempty"`
 }
 
 // limitsInForce is one controller's cgroup of the process and what it
@@ -102,6 +119,12 @@ func runInspect(stdout io.Writer, pid int, asJSON bool) error {
 		Seccomp: p.Seccomp, Unavailable: iso.Unavailable.Names()}
 	doc.Reference.PID, doc.Reference.Comm = ref.PID, ref.Comm
 	doc.Limits = limitsOf(p)
+	if cg := nsinfo.CgroupPath(p.Cgroups); cg != "" {
+		r := newResolver("")
+		if n, at := names.Owner(cg, r.Names(names.Ancestors([]string{cg}))); n.Known() {
+			doc.Name, doc.NameCgroup = &n, at
+		}
+	}
 
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
@@ -145,6 +168,9 @@ func limitsOf(p nsinfo.Process) []limitsInForce {
 
 func writeInspect(w io.Writer, d inspectJSON) {
 	fmt.Fprintf(w, "process %d (%s), user %s, pid %d inside its own pid namespace\n", d.PID, d.Command, d.User, d.NSPID)
+	if d.Name != nil {
+		fmt.Fprintf(w, "runs in %s, cgroup %s\n", describe(*d.Name), d.NameCgroup)
+	}
 	fmt.Fprintf(w, "host namespaces read from pid %d (%s)\n\n", d.Reference.PID, d.Reference.Comm)
 	own, known := 0, 0
 	fmt.Fprintf(w, "%-7s %-9s %-12s %s\n", "NS", "ISOLATED", "PROCESS", "HOST")
@@ -207,6 +233,19 @@ func writeInspect(w io.Writer, d inspectJSON) {
 	if len(d.Unavailable) > 0 {
 		fmt.Fprintf(w, "\nnot readable: %s (run as root to see them)\n", strings.Join(d.Unavailable, ", "))
 	}
+}
+
+// pidOfName finds the lowest pid of the group a name names.
+func pidOfName(name string) (int, error) {
+	f, err := cgroup.Open("/")
+	if err != nil {
+		return 0, err
+	}
+	p, err := groupOf(f, newResolver(""), name)
+	if err != nil {
+		return 0, err
+	}
+	return firstPid(f, p)
 }
 
 func from(p string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 )
 
@@ -42,6 +43,9 @@ the host's (the initial namespaces, usually owned by pid 1, or by kthreadd,
 pid 2, where pid 1 cannot be read); a container is a process with namespaces
 of its own. Two processes share a namespace when /proc/PID/ns/TYPE of both
 lead to the same nsfs inode (and device): NS below is that inode number.
+
+NAME is what the lowest pid runs in: a docker or podman container, a pod's
+container, a systemd unit or a ctop sandbox (- when none).
 
 Without root only your own processes' namespaces can be read, so the counts
 cover those; a note on stderr says how many processes were left out.`,
@@ -79,6 +83,9 @@ type nsJSON struct {
 	User    string      `json:"user"`
 	Command string      `json:"command"`
 	PIDs    []int       `json:"pids"`
+	// Name is what its lowest pid runs in: a container, pod, unit or
+	// sandbox (null: nothing known).
+	Name *names.Name `json:"name"`
 }
 
 func runNs(stdout, stderr io.Writer, t nsinfo.Type, o nsOpts) error {
@@ -106,6 +113,7 @@ func runNs(stdout, stderr io.Writer, t nsinfo.Type, o nsOpts) error {
 	if err := fs.FillOwners(nss); err != nil {
 		return err
 	}
+	own := nsOwners(fs, nss)
 
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	if o.json {
@@ -115,12 +123,15 @@ func runNs(stdout, stderr io.Writer, t nsinfo.Type, o nsOpts) error {
 		for i, ns := range nss {
 			doc.Namespaces[i] = nsJSON{NS: ns.ID.Ino, Dev: ns.ID.Dev, Type: ns.Type, NProcs: ns.NProcs,
 				PID: ns.PID, User: ns.User, Command: ns.Command, PIDs: ns.PIDs}
+			if n, ok := own[ns.PID]; ok {
+				doc.Namespaces[i].Name = &n
+			}
 		}
 		if err := json.NewEncoder(w).Encode(doc); err != nil {
 			return err
 		}
 	} else {
-		writeNsTable(w, nss)
+		writeNsTable(w, nss, own)
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)
@@ -135,15 +146,57 @@ func runNs(stdout, stderr io.Writer, t nsinfo.Type, o nsOpts) error {
 	return nil
 }
 
-// writeNsTable prints namespaces as lsns does: NS TYPE NPROCS PID USER COMMAND.
-func writeNsTable(w *bufio.Writer, nss []nsinfo.Namespace) {
-	userW := len("USER")
+// writeNsTable prints namespaces as lsns does: NS TYPE NPROCS PID USER
+// COMMAND, with NAME before COMMAND: the container, pod, unit or sandbox its
+// lowest pid runs in.
+func writeNsTable(w *bufio.Writer, nss []nsinfo.Namespace, own map[int]names.Name) {
+	userW, nameW := len("USER"), len("NAME")
 	for _, ns := range nss {
 		userW = max(userW, len(ns.User))
+		nameW = max(nameW, len(own[ns.PID].String()))
 	}
-	fmt.Fprintf(w, "%10s %-6s %6s %7s %-*s %s\n", "NS", "TYPE", "NPROCS", "PID", userW, "USER", "COMMAND")
+	fmt.Fprintf(w, "%10s %-6s %6s %7s %-*s %-*s %s\n", "NS", "TYPE", "NPROCS", "PID", userW, "USER", nameW, "NAME", "COMMAND")
 	for _, ns := range nss {
-		fmt.Fprintf(w, "%10s %-6s %6s %7s %-*s %s\n", strconv.FormatUint(ns.ID.Ino, 10), ns.Type,
-			strconv.Itoa(ns.NProcs), strconv.Itoa(ns.PID), userW, ns.User, ns.Command)
+		name := own[ns.PID].String()
+		if name == "" {
+			name = "-"
+		}
+		fmt.Fprintf(w, "%10s %-6s %6s %7s %-*s %-*s %s\n", strconv.FormatUint(ns.ID.Ino, 10), ns.Type,
+			strconv.Itoa(ns.NProcs), strconv.Itoa(ns.PID), userW, ns.User, nameW, name, ns.Command)
 	}
+}
+
+// nsOwners names what each namespace's lowest pid runs in, reading the
+// cgroup of those few processes only.
+func nsOwners(fs nsinfo.FS, nss []nsinfo.Namespace) map[int]names.Name {
+	cgOf := map[int]string{}
+	var ps []string
+	for _, ns := range nss {
+		if _, done := cgOf[ns.PID]; done || ns.PID == 0 {
+			continue
+		}
+		p, err := fs.Process(ns.PID)
+		cg := ""
+		if err == nil {
+			cg = nsinfo.CgroupPath(p.Cgroups)
+		}
+		cgOf[ns.PID] = cg
+		if cg != "" {
+			ps = append(ps, cg)
+		}
+	}
+	var r *names.Resolver
+	if fs.Root() == "/" {
+		r = newResolver("")
+	} else {
+		r = names.New(names.Options{Root: fs.Root(), Engines: []names.Engine{}})
+	}
+	byPath := owners(r, ps)
+	out := map[int]names.Name{}
+	for pid, cg := range cgOf {
+		if n, ok := byPath[cg]; ok {
+			out[pid] = n
+		}
+	}
+	return out
 }

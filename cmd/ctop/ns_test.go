@@ -121,7 +121,7 @@ func TestPsJSON(t *testing.T) {
 			if err := runPs(&out, psOpts{root: root, json: true}); err != nil {
 				t.Fatal(err)
 			}
-			wantBytes, err := json.Marshal(psDoc(ref, procs))
+			wantBytes, err := json.Marshal(psDoc(ref, procs, procOwners(root, procs)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 )
 
@@ -42,7 +43,9 @@ are read from pid 1, or from the lowest readable process with parent 0
 (kthreadd, pid 2) where pid 1 cannot be read; the first line names it.
 
 CGROUP is the process's cgroup v2 path or, on v1 and hybrid hosts, its
-deepest v1 path. Without root other users' namespaces cannot be read: they
+deepest v1 path. NAME is what that group belongs to: a docker or podman
+container's name (else runtime:short-id), a pod's namespace/pod/container, a
+systemd unit or a ctop sandbox; - when none. Without root other users' namespaces cannot be read: they
 show as ?.`,
 		Example: `  ctop ps                          # every process
   ctop ps | grep '\*'              # processes with a namespace of their own
@@ -95,6 +98,7 @@ type psProc struct {
 	Comm        string               `json:"comm"`
 	StartTime   uint64               `json:"start_time"`
 	Cgroup      string               `json:"cgroup"`
+	Name        *names.Name          `json:"name"`
 	Cgroups     []nsinfo.CgroupEntry `json:"cgroups"`
 	Namespaces  psNamespaces         `json:"namespaces"`
 	Unavailable []string             `json:"unavailable"`
@@ -121,11 +125,12 @@ func runPs(stdout io.Writer, o psOpts) error {
 	if err != nil && !errors.Is(err, nsinfo.ErrNoReference) {
 		return err
 	}
+	own := procOwners(o.root, procs)
 	w := bufio.NewWriterSize(stdout, 256<<10)
 	if o.json {
-		err = writePsJSON(w, ref, procs)
+		err = writePsJSON(w, ref, procs, own)
 	} else {
-		err = writePsTable(w, ref, procs)
+		err = writePsTable(w, ref, procs, own)
 	}
 	if err != nil {
 		return err
@@ -138,7 +143,7 @@ func runPs(stdout io.Writer, o psOpts) error {
 
 // psDoc builds the --json document with encoding/json's types; writePsJSON
 // writes the same bytes' meaning faster, and a test holds the two equal.
-func psDoc(ref nsinfo.Reference, procs []nsinfo.Process) any {
+func psDoc(ref nsinfo.Reference, procs []nsinfo.Process, own map[string]names.Name) any {
 	doc := struct {
 		Reference *psRef   `json:"reference"`
 		Processes []psProc `json:"processes"`
@@ -149,6 +154,9 @@ func psDoc(ref nsinfo.Reference, procs []nsinfo.Process) any {
 		*j = psProc{PID: p.PID, PPID: p.PPID, NSpidChain: p.NSpid, UID: p.UID, GID: p.GID, User: p.User,
 			Comm: p.Comm, StartTime: p.StartTime, Cgroup: nsinfo.CgroupPath(p.Cgroups), Cgroups: p.Cgroups,
 			Unavailable: psUnavailable(p)}
+		if n, ok := own[j.Cgroup]; ok {
+			j.Name = &n
+		}
 		if p.Unavailable&nsinfo.FieldStatus == 0 {
 			own := p.OwnPID()
 			j.NSPID = &own
@@ -179,7 +187,7 @@ func psReference(ref nsinfo.Reference) *psRef {
 // writePsJSON writes the document psDoc describes. It appends the bytes by
 // hand: at thousands of processes encoding/json's reflection costs as much
 // as reading /proc.
-func writePsJSON(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) error {
+func writePsJSON(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process, own map[string]names.Name) error {
 	head, err := json.Marshal(psReference(ref))
 	if err != nil {
 		return err
@@ -189,6 +197,8 @@ func writePsJSON(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) erro
 	b = append(b, head...)
 	b = append(b, `,"processes":[`...)
 	types := nsinfo.Types()
+	// ownJSON holds each owner's encoding: few owners, many processes.
+	ownJSON := map[string][]byte{}
 	for k := range procs {
 		p := &procs[k]
 		if k > 0 {
@@ -216,8 +226,22 @@ func writePsJSON(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) erro
 		b = appendString(b, p.Comm)
 		b = append(b, `,"start_time":`...)
 		b = strconv.AppendUint(b, p.StartTime, 10)
+		cg := nsinfo.CgroupPath(p.Cgroups)
 		b = append(b, `,"cgroup":`...)
-		b = appendString(b, nsinfo.CgroupPath(p.Cgroups))
+		b = appendString(b, cg)
+		b = append(b, `,"name":`...)
+		if n, ok := own[cg]; !ok {
+			b = append(b, "null"...)
+		} else {
+			enc, done := ownJSON[cg]
+			if !done {
+				if enc, err = json.Marshal(n); err != nil {
+					return err
+				}
+				ownJSON[cg] = enc
+			}
+			b = append(b, enc...)
+		}
 		b = append(b, `,"cgroups":`...)
 		if p.Cgroups == nil {
 			b = append(b, "null"...)
@@ -359,7 +383,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func writePsTable(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) error {
+func writePsTable(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process, own map[string]names.Name) error {
 	if ref.PID != 0 {
 		fmt.Fprintf(w, "# host namespaces: those of pid %d (%s)%s; * = not the host's, ? = unreadable\n",
 			ref.PID, ref.Comm, refNote(ref))
@@ -371,7 +395,7 @@ func writePsTable(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) err
 	for _, t := range nsinfo.Types() {
 		fmt.Fprintf(tw, "\t%sNS", strings.ToUpper(string(t)))
 	}
-	fmt.Fprint(tw, "\tCGROUP\tCOMMAND\n")
+	fmt.Fprint(tw, "\tCGROUP\tNAME\tCOMMAND\n")
 	var line []byte
 	for k := range procs {
 		p := &procs[k]
@@ -392,10 +416,17 @@ func writePsTable(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) err
 			}
 		}
 		line = append(line, '\t')
-		if cg := nsinfo.CgroupPath(p.Cgroups); cg != "" {
+		cg := nsinfo.CgroupPath(p.Cgroups)
+		if cg != "" {
 			line = append(line, cg...)
 		} else {
 			line = append(line, '?')
+		}
+		line = append(line, '\t')
+		if n, ok := own[cg]; ok {
+			line = append(line, n.String()...)
+		} else {
+			line = append(line, '-')
 		}
 		line = append(line, '\t')
 		line = append(line, p.Comm...)
@@ -405,6 +436,27 @@ func writePsTable(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process) err
 		}
 	}
 	return tw.Flush()
+}
+
+// procOwners names what each process's cgroup belongs to (names.Owner):
+// its container, pod, unit or sandbox. A fixture root has no engines and
+// no sandboxes: only its kubelet files and paths name groups.
+func procOwners(root string, procs []nsinfo.Process) map[string]names.Name {
+	seen := map[string]bool{}
+	var ps []string
+	for k := range procs {
+		if cg := nsinfo.CgroupPath(procs[k].Cgroups); cg != "" && !seen[cg] {
+			seen[cg] = true
+			ps = append(ps, cg)
+		}
+	}
+	var r *names.Resolver
+	if root == "/" {
+		r = newResolver("")
+	} else {
+		r = names.New(names.Options{Root: root, Engines: []names.Engine{}})
+	}
+	return owners(r, ps)
 }
 
 // refNote explains where the reference came from when it is not simply

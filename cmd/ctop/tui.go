@@ -114,6 +114,9 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
 		Isolation: isolationSource{procs: procs, place: place},
+		// Names asks engines once per new container id, off the UI
+		// goroutine (the sample's tea.Cmd), with a short timeout.
+		Names: newResolver(place.stateDir),
 	}
 	readOnly := ""
 	if os.Geteuid() != 0 {

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/sandbox"
 )
 
@@ -17,10 +19,18 @@ func newUpdateCmd() *cobra.Command {
 		Use:   "update [flags] NAME|CGROUP-PATH",
 		Short: "Change the limits of a running sandbox, or of any cgroup, live",
 		Long: `Change cgroup limits while the processes run. The target is a sandbox's
-name or any cgroup path (one with a '/', like /system.slice/cron.service).
-The flags, their units and their validation are ctop run's.`,
+name, any cgroup path (one with a '/', like /system.slice/cron.service), or
+the name of what runs in a group: a docker or podman container's name or short
+id, a systemd unit (cron.service), a pod's namespace/name.
+The flags, their units and their validation are ctop run's.
+
+When docker, podman, systemd or the kubelet owns the group, its own record
+still holds the old limits (a restart puts them back): ctop says so and prints
+the command that records the new ones there. --memory alone keeps a docker
+container's swap allowance: memory+swap grows or shrinks with the memory.`,
 		Example: `  ctop update --cpus 0.1 busy
-  ctop update --memory 512m --memory-swap 512m /system.slice/cron.service`,
+  ctop update --memory 512m --memory-swap 512m /system.slice/cron.service
+  ctop update --memory 1g shop-web-1     # a docker container, by name`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErr(errors.New("update: give one sandbox name or cgroup path"))
@@ -40,9 +50,33 @@ The flags, their units and their validation are ctop run's.`,
 				return usageErr(err)
 			}
 			_ = place.forUser(c.Flags(), f)
-			path, err := sandbox.UpdateTarget(f, place.stateDir, args[0], r)
+			target := args[0]
+			res := newResolver(place.stateDir)
+			if _, lerr := sandbox.Load(place.stateDir, target); lerr != nil || strings.Contains(target, "/") {
+				// A cgroup path, or a container's, unit's or sandbox's name.
+				if target, err = groupOf(f, res, target); err != nil {
+					return usageErr(err)
+				}
+			}
+			var owner names.Name
+			if strings.Contains(target, "/") {
+				owner, _ = names.Owner(target, res.Names(names.Ancestors([]string{target})))
+			}
+			if owner.Kind == names.KindContainer && owner.Pod == "" {
+				h, _ := f.Hierarchy("memory")
+				if g, err := f.Read(target); err == nil {
+					if sw, ok := keepSwap(h.Version == 1, g.Limits.Memory, &r); ok {
+						fmt.Fprintf(c.ErrOrStderr(), "ctop: kept %s's swap allowance of %s, as docker does: memory+swap is now %s (give --memory-swap to change it)\n",
+							owner, sandbox.FormatBytes(g.Limits.Memory.Swap.V), sandbox.FormatBytes(sw.V))
+					}
+				}
+			}
+			path, err := sandbox.UpdateTarget(f, place.stateDir, target, r)
 			if err != nil {
 				return usageErr(givenOptions(c.Flags()).Blame(err))
+			}
+			if hint := syncHint(owner, givenOptions(c.Flags()), r); hint != "" {
+				fmt.Fprintln(c.ErrOrStderr(), "ctop:", hint)
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
