@@ -149,6 +149,11 @@ func (sb *Sandbox) start() error {
 			return err
 		}
 	}
+	if spec.Rootfs != "" {
+		if cfg.Etc, err = sb.etcFiles(); err != nil {
+			return err
+		}
+	}
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
 		return err

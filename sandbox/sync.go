@@ -101,6 +101,9 @@ type initConfig struct {
 	Overlay *overlayDirs `json:"overlay,omitempty"`
 	// Resources travel only to a monitor, which creates the cgroup.
 	Resources *cgroup.Resources `json:"resources,omitempty"`
+	// Etc is the directory of the generated /etc files of a sandbox with
+	// a root of its own ("": none).
+	Etc string `json:"etc,omitempty"`
 	// Cwd is the caller's directory, the default workdir without a rootfs.
 	Cwd string `json:"cwd"`
 	// MountNSFD is, for ctop exec's child, the fd of the sandbox's mount

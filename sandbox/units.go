@@ -204,8 +204,14 @@ func ParseTmpfs(s string) (Tmpfs, error) {
 				return Tmpfs{}, fmt.Errorf("tmpfs %q: mode %q: want octal like 1777", s, v)
 			}
 			t.Mode = uint32(m)
+		case "exec", "noexec":
+			t.Exec = k == "exec"
+		case "suid", "nosuid":
+			t.Suid = k == "suid"
+		case "dev", "nodev":
+			t.Dev = k == "dev"
 		default:
-			return Tmpfs{}, fmt.Errorf("tmpfs %q: option %q: want size=SIZE or mode=OCTAL", s, k)
+			return Tmpfs{}, fmt.Errorf("tmpfs %q: option %q: want size=SIZE, mode=OCTAL, exec, suid or dev", s, k)
 		}
 	}
 	return t, nil
