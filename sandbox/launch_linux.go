@@ -86,6 +86,10 @@ const (
 	// fd (ENOSYS when *slot is -1: no copy was made).
 	opTreeClone
 	opTreeMove
+	// opConsole opens a new terminal (args[0] is /dev/ptmx), sends its
+	// master over fd 0 (msg) and makes the replica fds 0, 1 and 2 and
+	// the controlling terminal.
+	opConsole
 	// opLoopback brings up lo (SIOCSIFFLAGS, as ip link set lo up does,
 	// with no dependency on the ip binary).
 	opLoopback
@@ -105,6 +109,8 @@ type op struct {
 	fallback int
 	// slot is the fd of opTreeClone and opTreeMove.
 	slot *int32
+	// msg is opConsole's message.
+	msg *consoleMsg
 	// what names the step in an error message.
 	what string
 }
@@ -134,6 +140,7 @@ type launch struct {
 	capData *[2]unix.CapUserData
 	nofile  *unix.Rlimit
 	slots   []*int32
+	console *consoleMsg
 }
 
 // cstrp returns a NUL-terminated copy of s that the launch keeps alive.
@@ -180,8 +187,10 @@ func (l *launch) add(st *step) {
 		o = l.call(st.what, unix.SYS_SETSID)
 	case stepDup:
 		o = l.call(st.what, unix.SYS_DUP3, uintptr(st.fd), uintptr(st.n), 0)
-	case stepCtty:
-		o = l.call(st.what, unix.SYS_IOCTL, 0, unix.TIOCSCTTY, 1)
+	case stepConsole:
+		l.console = newConsoleMsg()
+		l.ops = append(l.ops, op{kind: opConsole, args: [6]uintptr{l.cstr("/dev/ptmx")}, msg: l.console, what: st.what})
+		o = &l.ops[len(l.ops)-1]
 	case stepPdeathsig:
 		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
 	case stepParentAlive:
@@ -656,6 +665,8 @@ func (o *op) run() syscall.Errno {
 		syscall.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 		*o.slot = -1
 		return e
+	case opConsole:
+		return o.msg.open(o.args[0])
 	case opCreate:
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, o.args[0], unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, o.args[1], 0, 0)
 		if e == 0 {

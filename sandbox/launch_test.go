@@ -560,7 +560,7 @@ func TestBuildPlan(t *testing.T) {
 	// restored by the init's execve).
 	launchOnly := func(st step) bool {
 		switch st.kind {
-		case stepSetsid, stepDup, stepCtty, stepParentAlive, stepJoin, stepNofile:
+		case stepSetsid, stepDup, stepParentAlive, stepJoin, stepNofile:
 			return true
 		case stepUnshare:
 			return st.what == "create namespaces"

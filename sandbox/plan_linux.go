@@ -84,7 +84,7 @@ const (
 	stepSetns                        // setns(fd, n)
 	stepSetsid                       // setsid()
 	stepDup                          // dup3(fd, n)
-	stepCtty                         // make the terminal on fd 0 the controlling one
+	stepConsole                      // open a terminal in the sandbox's devpts, send its master over fd 0, make it fds 0-2 and the controlling one
 	stepPdeathsig                    // parent-death signal SIGKILL
 	stepParentAlive                  // fail when ctop (pidfd set at fork) has exited
 	stepSignal                       // reset signal n to its default action
@@ -225,9 +225,6 @@ func buildPlan(s *Spec, e planEnv) *plan {
 		for i, fd := range e.stdio {
 			add(step{kind: stepDup, fd: fd, n: i, what: "set up fd " + strconv.Itoa(i)})
 		}
-		if s.TTY {
-			add(step{kind: stepCtty, what: "set the controlling terminal"})
-		}
 		add(step{kind: stepPdeathsig, what: "set parent-death signal"})
 		add(step{kind: stepParentAlive, what: "ctop exited while starting the sandbox"})
 		for _, f := range e.joins {
@@ -255,6 +252,11 @@ func buildPlan(s *Spec, e planEnv) *plan {
 		if s.Has(NSMount) {
 			p.mounts(s, e)
 		}
+	}
+	if s.TTY {
+		// After the mounts, so that the terminal is of the sandbox's own
+		// devpts (tty(1) prints /dev/pts/0), as runc's console socket.
+		add(step{kind: stepConsole, what: "open the terminal (-t)"})
 	}
 	p.steps = append(p.steps, signalResets()...)
 	dir := s.Workdir
