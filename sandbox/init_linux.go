@@ -67,6 +67,7 @@ func childMain(role string, sync *os.File) (int, error) {
 	if role == roleExec {
 		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD}
 	}
+	cfg.Spec.noSetattr = cfg.NoSetattr
 	p := buildPlan(&cfg.Spec, e)
 	if err := runSteps(p.steps); err != nil {
 		return ExitFailed, err

@@ -69,9 +69,6 @@ type planEnv struct {
 	// etc is the directory of the generated /etc/hostname, hosts and
 	// resolv.conf bound into a root of the sandbox's own ("": none).
 	etc string
-	// noSetattr: the host's files are made read-only as on a kernel
-	// without mount_setattr (a test's).
-	noSetattr bool
 	// mountNSFD and cgroupNSFD are exec's fds of the sandbox's
 	// namespaces to join (0: none).
 	mountNSFD, cgroupNSFD int
@@ -301,7 +298,7 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 	case s.Rootfs != "":
 		// pivot_root needs the new root to be a mount point.
 		add(step{kind: stepRoot, src: s.Rootfs, path: s.Rootfs, flags: unix.MS_BIND | unix.MS_REC, what: "--rootfs " + s.Rootfs})
-	case roHost && e.noSetattr:
+	case roHost && s.noSetattr:
 		p.steps = append(p.steps, hostReadOnly(false)...)
 	case roHost:
 		p.steps = append(p.steps, hostRO()...)

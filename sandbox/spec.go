@@ -213,6 +213,9 @@ type Spec struct {
 	// viaInit starts the sandbox by the re-executed init even where a
 	// launch could (see canLaunch): the tests run one plan on both paths.
 	viaInit bool
+	// noSetattr makes the host's files read-only as on a kernel without
+	// mount_setattr: the tests run the fallback.
+	noSetattr bool
 }
 
 // Defaults.

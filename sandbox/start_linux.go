@@ -148,7 +148,7 @@ func (sb *Sandbox) start() error {
 		}
 		return sb.started()
 	}
-	cfg := &initConfig{Spec: *spec}
+	cfg := &initConfig{Spec: *spec, NoSetattr: spec.noSetattr}
 	cfg.Cwd, _ = os.Getwd()
 	if spec.Overlay {
 		if cfg.Overlay, err = sb.overlayDirs(); err != nil {

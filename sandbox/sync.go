@@ -104,6 +104,8 @@ type initConfig struct {
 	// Etc is the directory of the generated /etc files of a sandbox with
 	// a root of its own ("": none).
 	Etc string `json:"etc,omitempty"`
+	// NoSetattr carries Spec.noSetattr (a test's) to the init.
+	NoSetattr bool `json:"no_setattr,omitempty"`
 	// Cwd is the caller's directory, the default workdir without a rootfs.
 	Cwd string `json:"cwd"`
 	// MountNSFD is, for ctop exec's child, the fd of the sandbox's mount
