@@ -161,16 +161,31 @@ var devNodes = []struct {
 // the host's as runc does rootless), a devpts of its own, /dev/shm,
 // /dev/mqueue and the usual links. The host's block devices and the rest
 // are not there.
-func devSteps(userns, newIPC bool) []step {
+//
+// On the host's files (hostView) the tmpfs hides the host's nodes, so in a
+// user namespace they are copied (open_tree) before it is mounted; with a
+// root of its own the host's /dev stays in view until pivot_root.
+func devSteps(userns, newIPC, hostView bool) []step {
 	const ro = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	out := []step{{kind: stepMount, src: "tmpfs", path: "/dev", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_STRICTATIME,
-		data: "mode=755,size=65536k", inRoot: true, mk: mkDir, mode: 0o755, what: "mount a tmpfs on /dev"}}
-	for _, d := range devNodes {
+	var out []step
+	copies := make([]*int32, len(devNodes))
+	if userns && hostView {
+		for i, d := range devNodes {
+			copies[i] = new(int32)
+			*copies[i] = -1
+			out = append(out, step{kind: stepTreeClone, path: "/dev/" + d.name, slot: copies[i], what: "copy /dev/" + d.name})
+		}
+	}
+	out = append(out, step{kind: stepMount, src: "tmpfs", path: "/dev", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_STRICTATIME,
+		data: "mode=755,size=65536k", inRoot: true, mk: mkDir, mode: 0o755, what: "mount a tmpfs on /dev"})
+	for i, d := range devNodes {
 		p := "/dev/" + d.name
 		if userns {
-			out = append(out,
-				step{kind: stepCreate, path: p, mode: 0o666, inRoot: true, what: "create " + p},
-				step{kind: stepMount, src: p, path: p, flags: unix.MS_BIND, inRoot: true, what: "bind " + p})
+			bind := step{kind: stepMount, src: p, path: p, flags: unix.MS_BIND, inRoot: true, what: "bind " + p}
+			if copies[i] != nil {
+				bind = step{kind: stepTreeMove, path: p, slot: copies[i], what: "bind " + p}
+			}
+			out = append(out, step{kind: stepCreate, path: p, mode: 0o666, inRoot: true, what: "create " + p}, bind)
 			continue
 		}
 		out = append(out,

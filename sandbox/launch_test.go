@@ -509,12 +509,12 @@ func TestBuildPlan(t *testing.T) {
 			sys = []string{"mount a read-only sysfs on /sys"}
 		}
 		return cat([]string{"unshare cgroup namespace"}, stepNames(hostRO()), []string{"mount proc on /proc"},
-			stepNames(hostView()), stepNames(devSteps(false, true)), sys, stepNames(cgroupFS()), hostSteps(false))
+			stepNames(hostView()), stepNames(devSteps(false, true, true)), sys, stepNames(cgroupFS()), hostSteps(false))
 	}
 	mounts := hostMounts(true)
 	rootMounts := func(userns bool) []string {
 		return cat([]string{"unshare cgroup namespace", "--rootfs /srv/root", "mount proc on /proc"},
-			stepNames(devSteps(userns, true)), []string{"/sys"}, stepNames(cgroupFS()), hostSteps(false), []string{"pivot_root"})
+			stepNames(devSteps(userns, true, false)), []string{"/sys"}, stepNames(cgroupFS()), hostSteps(false), []string{"pivot_root"})
 	}
 	joins := []string{"/sys/fs/cgroup/pids/ctop/x/tasks"}
 	for _, tc := range []struct {

@@ -318,7 +318,7 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 		}
 		p.steps = append(p.steps, hostView()...)
 	}
-	p.steps = append(p.steps, devSteps(s.Has(NSUser), s.Has(NSIPC))...)
+	p.steps = append(p.steps, devSteps(s.Has(NSUser), s.Has(NSIPC), !hasRoot)...)
 	switch {
 	case hasRoot:
 		n := 0
