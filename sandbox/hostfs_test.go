@@ -306,3 +306,31 @@ bad line
 		t.Errorf("v2 cgroup mounts %+v", st)
 	}
 }
+
+func TestHostRootOptions(t *testing.T) {
+	for _, tc := range []struct {
+		g    Given
+		want string
+	}{{Given{"host-root": {"rw"}}, HostRootRW}, {Given{"host-root": {"ro"}}, ""}, {Given{}, ""}} {
+		r, err := ParseRun(tc.g)
+		if err != nil || r.Spec.HostRoot != tc.want {
+			t.Errorf("ParseRun(%v): host root %q, %v; want %q", tc.g, r.Spec.HostRoot, err, tc.want)
+		}
+	}
+	if _, err := ParseRun(Given{"host-root": {"yes"}}); err == nil || !strings.Contains(err.Error(), "--host-root yes") {
+		t.Errorf("--host-root yes: %v", err)
+	}
+	if r, err := ParseRun(Given{"read-only": {"true"}}); err != nil || !r.Spec.ReadOnly {
+		t.Errorf("--read-only: %+v, %v", r.Spec, err)
+	}
+	dir := t.TempDir()
+	for _, s := range []Spec{
+		{Name: "x", Command: []string{"sh"}, Namespaces: DefaultNamespaces(), Network: NetworkNone, HostRoot: HostRootRW, Rootfs: dir},
+		{Name: "x", Command: []string{"sh"}, Namespaces: DefaultNamespaces(), Network: NetworkNone, HostRoot: HostRootRW, ReadOnly: true},
+		{Name: "x", Command: []string{"sh"}, Namespaces: DefaultNamespaces(), Network: NetworkNone, HostRoot: "maybe"},
+	} {
+		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "--host-root") {
+			t.Errorf("Validate(%+v): %v, want a --host-root error", s, err)
+		}
+	}
+}

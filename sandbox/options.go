@@ -426,10 +426,14 @@ func Options() []Option {
 		},
 		{
 			Name: "host-root", Kind: KindString, Commands: CmdRun, Default: HostRootRO, Choices: []string{HostRootRO, HostRootRW},
-			Help: "without --rootfs, the host's files: ro (default) read-only; rw writable, so that root in the sandbox can change any host file",
+			Help: "without --rootfs, the host's files: ro read-only; rw writable, so that root in the sandbox can change any of them",
 			Set: func(r *Run, v string) error {
 				switch v {
-				case "", HostRootRO, HostRootRW:
+				case "", HostRootRO:
+					// The default: the spec's zero value.
+					r.Spec.HostRoot = ""
+					return nil
+				case HostRootRW:
 					r.Spec.HostRoot = v
 					return nil
 				}

@@ -187,7 +187,7 @@ func TestRunOptions(t *testing.T) {
 	}
 	mem := cgroup.LimitOf(64 << 20)
 	want := Run{Interactive: true, Spec: Spec{Name: "web", Env: []string{"A=1", "B=2"}, User: &User{1000, 1000}, Workdir: "/srv",
-		Tmpfs: []Tmpfs{{Dest: "/tmp", Size: 1 << 20}}, Detach: true, TTY: true, Stats: true, Hostname: "box", HostRoot: HostRootRO,
+		Tmpfs: []Tmpfs{{Dest: "/tmp", Size: 1 << 20}}, Detach: true, TTY: true, Stats: true, Hostname: "box",
 		Namespaces: DefaultNamespaces(), Resources: cgroup.Resources{MemoryMax: &mem}}}
 	if diff := cmp.Diff(want, run, cmp.AllowUnexported(Spec{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
