@@ -414,3 +414,14 @@ func underPrivate(path string) string {
 	}
 	return ""
 }
+
+// resolvInPrivate returns the file /etc/resolv.conf links to when that is
+// under a private directory (systemd-resolved's /run/systemd/resolve), "" if
+// it is not.
+func resolvInPrivate() string {
+	t, err := filepath.EvalSymlinks("/etc/resolv.conf")
+	if err != nil || t == "/etc/resolv.conf" || underPrivate(t) == "" {
+		return ""
+	}
+	return t
+}

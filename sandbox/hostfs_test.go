@@ -69,6 +69,11 @@ func TestHostFilesystem(t *testing.T) {
 	}
 	vol := hostDir(t)
 	tmpVol := t.TempDir() // under the host's /tmp
+	// A file under /tmp, as systemd-resolved's resolv.conf is under /run.
+	tmpFile := filepath.Join(t.TempDir(), "conf")
+	if err := os.WriteFile(tmpFile, []byte("conf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	probe := filepath.Join("/tmp", "ctop-hostfs-probe-"+filepath.Base(tmpVol))
 	const erofs = "Read-only file system"
 	type row struct {
@@ -97,6 +102,8 @@ func TestHostFilesystem(t *testing.T) {
 			"echo v > " + vol + "/f && cat " + vol + "/f", "v"},
 		{"-v under /tmp", func(s *Spec) { s.Binds = append(s.Binds, Bind{Source: tmpVol, Dest: tmpVol}) },
 			"echo v > " + tmpVol + "/f && cat " + tmpVol + "/f", "v"},
+		{"-v of a file under /tmp, :ro", func(s *Spec) { s.Binds = append(s.Binds, Bind{Source: tmpFile, Dest: tmpFile, ReadOnly: true}) },
+			"cat " + tmpFile + "; (echo x >> " + tmpFile + ") 2>&1 | grep -o '" + erofs + "'", "conf\n" + erofs},
 		{"-v :ro", func(s *Spec) { s.Binds = append(s.Binds, Bind{Source: vol, Dest: vol, ReadOnly: true}) },
 			"(echo x > " + vol + "/g) 2>&1 | grep -o '" + erofs + "'", erofs},
 		{"--tmpfs noexec", func(s *Spec) { s.Tmpfs = append(s.Tmpfs, Tmpfs{Dest: vol}) },

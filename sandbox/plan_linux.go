@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -307,9 +308,15 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 		inRoot: true, mk: mkDir, mode: 0o555, what: "mount proc on /proc"})
 	// A -v of a path under a private directory is copied before the
 	// directory is hidden, and moved into place with the other binds.
-	copies := make([]*int32, len(s.Binds))
+	binds := s.Binds
+	if r := resolvInPrivate(); r != "" && !hasRoot {
+		// A resolv.conf that links into /run (systemd-resolved's) is
+		// carried over as a -v of its target, read-only.
+		binds = append(slices.Clip(binds), Bind{Source: r, Dest: r, ReadOnly: true})
+	}
+	copies := make([]*int32, len(binds))
 	if !hasRoot {
-		for i, b := range s.Binds {
+		for i, b := range binds {
 			if underPrivate(b.Source) != "" {
 				copies[i] = new(int32)
 				*copies[i] = -1
@@ -346,7 +353,7 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 	case !hasRoot && !s.Has(NSNet):
 		p.steps = append(p.steps, cgroupRO()...)
 	}
-	for i, b := range s.Binds {
+	for i, b := range binds {
 		what := fmt.Sprintf("-v %s:%s", b.Source, b.Dest)
 		dest := filepath.Join("/", b.Dest)
 		if !hasRoot {
