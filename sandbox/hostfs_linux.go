@@ -32,10 +32,10 @@ var privateDirs = []struct {
 	{"/run", "mode=755"},
 }
 
-// hostView are the steps that give a sandbox without a root of its own
-// its view of the host's files, after the host root is made read-only
+// privateMounts are the empty tmpfs of a sandbox without a root of its
+// own, mounted after the host root is made read-only
 // (hostReadOnly) and /proc is mounted.
-func hostView() []step {
+func privateMounts() []step {
 	var out []step
 	for _, d := range privateDirs {
 		if st, err := os.Stat(d.path); err != nil || !st.IsDir() {

@@ -509,7 +509,7 @@ func TestBuildPlan(t *testing.T) {
 			sys = []string{"mount a read-only sysfs on /sys"}
 		}
 		return cat([]string{"unshare cgroup namespace"}, stepNames(hostRO()), []string{"mount proc on /proc"},
-			stepNames(hostView()), stepNames(devSteps(false, true, true)), sys, stepNames(cgroupFS()), hostSteps(false))
+			stepNames(hostTmp()), stepNames(devSteps(false, true, true)), sys, stepNames(cgroupFS()), hostSteps(false))
 	}
 	mounts := hostMounts(true)
 	rootMounts := func(userns bool) []string {

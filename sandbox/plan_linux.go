@@ -323,7 +323,7 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 				add(step{kind: stepTreeClone, path: b.Source, slot: copies[i], what: fmt.Sprintf("-v %s:%s: copy", b.Source, b.Dest)})
 			}
 		}
-		p.steps = append(p.steps, hostView()...)
+		p.steps = append(p.steps, hostTmp()...)
 	}
 	p.steps = append(p.steps, devSteps(s.Has(NSUser), s.Has(NSIPC), !hasRoot)...)
 	switch {
@@ -430,6 +430,7 @@ func tmpfsFlags(t Tmpfs) uintptr {
 var (
 	hostMasks = sync.OnceValue(masks)
 	cgroupRO  = sync.OnceValue(cgroupReadOnly)
+	hostTmp   = sync.OnceValue(privateMounts)
 	capDrops  = sync.OnceValue(dropCaps)
 )
 
