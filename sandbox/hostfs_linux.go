@@ -33,8 +33,7 @@ var privateDirs = []struct {
 }
 
 // privateMounts are the empty tmpfs of a sandbox without a root of its
-// own, mounted after the host root is made read-only
-// (hostReadOnly) and /proc is mounted.
+// own, mounted once the host's root is read-only (hostReadOnly).
 func privateMounts() []step {
 	var out []step
 	for _, d := range privateDirs {

@@ -35,6 +35,11 @@ import (
 //	read until EOF <------------------------ (execve closed the fd: running)
 //	record pid in state, return
 //
+// With -t the child's fds 0, 1 and 2 are, until it has a terminal, one end
+// of a second socketpair (consolePair): after the mounts it opens
+// /dev/ptmx in the sandbox and sends the master over it (SCM_RIGHTS, as
+// runc's console socket); the parent receives it once the command runs.
+//
 // EOF without an error message means the command is running. An execve
 // failure is reported as msgError (ExitCannotExec, ExitNotFound).
 //
