@@ -556,6 +556,11 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		_ = cmd.Wait()
 		return msg.Code, errors.New(msg.Error)
 	}
+	if err := sb.attachConsole(); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return ExitFailed, err
+	}
 	err = cmd.Wait()
 	sb.relays.Wait()
 	if sb.pty != nil {

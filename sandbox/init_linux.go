@@ -63,11 +63,12 @@ func childMain(role string, sync *os.File) (int, error) {
 		return ExitFailed, fmt.Errorf("read sandbox config: %v", err)
 	}
 	cfg := m.Config
-	e := planEnv{via: viaInit, cwd: cfg.Cwd, overlay: cfg.Overlay}
+	e := planEnv{via: viaInit, cwd: cfg.Cwd, overlay: cfg.Overlay, etc: cfg.Etc}
 	if role == roleExec {
 		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD}
 	}
 	e.seccomp = filterOf(cfg.SeccompProg, cfg.SeccompFlags)
+	cfg.Spec.noSetattr = cfg.NoSetattr
 	p := buildPlan(&cfg.Spec, e)
 	if err := runSteps(p.steps); err != nil {
 		return ExitFailed, err
@@ -112,8 +113,6 @@ func runSteps(steps []step) error {
 		}
 		var err error
 		switch st.kind {
-		case stepDev:
-			err = setupDev(st.path)
 		case stepSys:
 			err = setupSys(st.path, st.n != 0)
 		case stepPivot:

@@ -78,6 +78,18 @@ const (
 	// of ctop, set by start) has exited: a parent that died before the
 	// child set its parent-death signal would never send it.
 	opParentAlive
+	// opCreate creates an empty file: open args[0] with O_CREAT and mode
+	// args[1], close.
+	opCreate
+	// opTreeClone copies the tree at args[0] (open_tree) and keeps its
+	// fd in *slot; opTreeMove moves that tree onto args[0] and closes the
+	// fd (ENOSYS when *slot is -1: no copy was made).
+	opTreeClone
+	opTreeMove
+	// opConsole opens a new terminal (args[0] is /dev/ptmx), sends its
+	// master over fd 0 (msg) and makes the replica fds 0, 1 and 2 and
+	// the controlling terminal.
+	opConsole
 	// opLoopback brings up lo (SIOCSIFFLAGS, as ip link set lo up does,
 	// with no dependency on the ip binary).
 	opLoopback
@@ -95,6 +107,10 @@ type op struct {
 	// when this one fails with ENOSYS (mount_setattr on a kernel before
 	// 5.12).
 	fallback int
+	// slot is the fd of opTreeClone and opTreeMove.
+	slot *int32
+	// msg is opConsole's message.
+	msg *consoleMsg
 	// what names the step in an error message.
 	what string
 }
@@ -119,10 +135,13 @@ type launch struct {
 	// keep and the fields below hold what the ops' pointers point to.
 	keep    [][]byte
 	roAttr  *unix.MountAttr
+	rwAttr  *unix.MountAttr
 	capHdr  *unix.CapUserHeader
 	capData *[2]unix.CapUserData
 	nofile  *unix.Rlimit
 	fprog   *unix.SockFprog
+	slots   []*int32
+	console *consoleMsg
 }
 
 // cstrp returns a NUL-terminated copy of s that the launch keeps alive.
@@ -169,8 +188,10 @@ func (l *launch) add(st *step) {
 		o = l.call(st.what, unix.SYS_SETSID)
 	case stepDup:
 		o = l.call(st.what, unix.SYS_DUP3, uintptr(st.fd), uintptr(st.n), 0)
-	case stepCtty:
-		o = l.call(st.what, unix.SYS_IOCTL, 0, unix.TIOCSCTTY, 1)
+	case stepConsole:
+		l.console = newConsoleMsg()
+		l.ops = append(l.ops, op{kind: opConsole, args: [6]uintptr{l.cstr("/dev/ptmx")}, msg: l.console, what: st.what})
+		o = &l.ops[len(l.ops)-1]
 	case stepPdeathsig:
 		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
 	case stepParentAlive:
@@ -195,7 +216,28 @@ func (l *launch) add(st *step) {
 		}
 		o = l.mount(st.what, src, st.path, st.fstype, st.flags, st.data)
 	case stepReadOnly:
-		o = l.remountRO(st.what, st.path, st.flags, st.haveFlags)
+		o = l.remountRO(st.what, st.path, st.flags, st.haveFlags, !st.flat)
+	case stepWritable:
+		o = l.remountRW(st.what, st.path, st.flags, st.haveFlags)
+	case stepMkdir:
+		o = l.call(st.what, unix.SYS_MKDIRAT, atFDCWD, l.cstr(st.path), uintptr(st.mode.Perm()))
+	case stepMknod:
+		o = l.call(st.what, unix.SYS_MKNODAT, atFDCWD, l.cstr(st.path), unix.S_IFCHR|uintptr(st.mode.Perm()), uintptr(st.n))
+	case stepChmod:
+		o = l.call(st.what, unix.SYS_FCHMODAT, atFDCWD, l.cstr(st.path), uintptr(st.mode.Perm()), 0)
+	case stepCreate:
+		l.ops = append(l.ops, op{kind: opCreate, args: [6]uintptr{l.cstr(st.path), uintptr(st.mode.Perm())}, what: st.what})
+		o = &l.ops[len(l.ops)-1]
+	case stepTreeClone, stepTreeMove:
+		k := opTreeClone
+		if st.kind == stepTreeMove {
+			k = opTreeMove
+		}
+		l.slots = append(l.slots, st.slot)
+		l.ops = append(l.ops, op{kind: k, args: [6]uintptr{l.cstr(st.path)}, slot: st.slot, what: st.what})
+		o = &l.ops[len(l.ops)-1]
+	case stepSymlink:
+		o = l.call(st.what, unix.SYS_SYMLINKAT, l.cstr(st.src), atFDCWD, l.cstr(st.path))
 	case stepChdir:
 		o = l.call(st.what, unix.SYS_CHDIR, l.cstr(st.path))
 	case stepNofile:
@@ -247,15 +289,37 @@ var defaultAction [4]uint64
 // 5.12). On an older kernel it falls back, when haveFlags, to remounting
 // the top mount with flags, those of the mount target will be, which the
 // kernel may refuse to see cleared (see lockedFlags).
-func (l *launch) remountRO(what, target string, flags uintptr, haveFlags bool) *op {
+func (l *launch) remountRO(what, target string, flags uintptr, haveFlags, recursive bool) *op {
 	if l.roAttr == nil {
 		l.roAttr = &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	}
-	o := l.call(what, unix.SYS_MOUNT_SETATTR, atFDCWD, l.cstr(target), unix.AT_RECURSIVE,
+	var at uintptr
+	if recursive {
+		at = unix.AT_RECURSIVE
+	}
+	o := l.call(what, unix.SYS_MOUNT_SETATTR, atFDCWD, l.cstr(target), at,
 		uintptr(unsafe.Pointer(l.roAttr)), unsafe.Sizeof(*l.roAttr))
 	if haveFlags {
 		alt := op{kind: opCall, trap: unix.SYS_MOUNT, what: what,
 			args: [6]uintptr{0, l.cstr(target), 0, unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | flags}}
+		l.alts = append(l.alts, alt)
+		o.fallback = len(l.alts)
+	}
+	return o
+}
+
+// remountRW makes the tree at target writable again (clears the read-only
+// flag with mount_setattr); on an older kernel, when haveFlags, it
+// remounts the top mount with flags and without MS_RDONLY.
+func (l *launch) remountRW(what, target string, flags uintptr, haveFlags bool) *op {
+	if l.rwAttr == nil {
+		l.rwAttr = &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+	}
+	o := l.call(what, unix.SYS_MOUNT_SETATTR, atFDCWD, l.cstr(target), unix.AT_RECURSIVE,
+		uintptr(unsafe.Pointer(l.rwAttr)), unsafe.Sizeof(*l.rwAttr))
+	if haveFlags {
+		alt := op{kind: opCall, trap: unix.SYS_MOUNT, what: what,
+			args: [6]uintptr{0, l.cstr(target), 0, unix.MS_BIND | unix.MS_REMOUNT | flags}}
 		l.alts = append(l.alts, alt)
 		o.fallback = len(l.alts)
 	}
@@ -595,6 +659,31 @@ func (o *op) run() syscall.Errno {
 		zero := [1]byte{'0'}
 		_, _, e = syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&zero[0])), 1)
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		return e
+	case opTreeClone:
+		fd, _, e := syscall.RawSyscall(unix.SYS_OPEN_TREE, atFDCWD, o.args[0], unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if e == 0 {
+			*o.slot = int32(fd)
+		}
+		return e
+	case opTreeMove:
+		fd := *o.slot
+		if fd < 0 {
+			// No copy: open_tree is missing (Linux before 5.2).
+			return unix.ENOSYS
+		}
+		empty := [1]byte{}
+		_, _, e := syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, uintptr(fd), uintptr(unsafe.Pointer(&empty[0])), atFDCWD, o.args[0], unix.MOVE_MOUNT_F_EMPTY_PATH, 0)
+		syscall.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+		*o.slot = -1
+		return e
+	case opConsole:
+		return o.msg.open(o.args[0])
+	case opCreate:
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, o.args[0], unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, o.args[1], 0, 0)
+		if e == 0 {
+			syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		}
 		return e
 	case opLoopback:
 		fd, _, e := syscall.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)

@@ -500,9 +500,22 @@ func TestBuildPlan(t *testing.T) {
 	launchHead := []string{"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal",
 		"ctop exited while starting the sandbox", "join cgroup /sys/fs/cgroup/pids/ctop/x"}
 	userSteps := []string{"--user 1000:100: setgroups", "--user 1000:100: setgid", "--user 1000:100: setuid"}
-	mounts := cat([]string{"unshare cgroup namespace", "mount proc on /proc"}, hostSteps(true))
-	rootMounts := cat([]string{"unshare cgroup namespace", "--rootfs /srv/root", "mount proc on /proc", "/dev", "/sys"},
-		hostSteps(false), []string{"pivot_root"})
+	// The host's files read-only, private /tmp, /var/tmp and /run, a
+	// minimal /dev, a fresh sysfs in a new net namespace, the cgroup
+	// filesystems of the sandbox's cgroup namespace.
+	hostMounts := func(net bool) []string {
+		sys := []string{}
+		if net {
+			sys = []string{"mount a read-only sysfs on /sys"}
+		}
+		return cat([]string{"unshare cgroup namespace"}, stepNames(hostRO()), []string{"mount proc on /proc"},
+			stepNames(hostTmp()), stepNames(devSteps(false, true, true)), sys, stepNames(cgroupFS()), hostSteps(false))
+	}
+	mounts := hostMounts(true)
+	rootMounts := func(userns bool) []string {
+		return cat([]string{"unshare cgroup namespace", "--rootfs /srv/root", "mount proc on /proc"},
+			stepNames(devSteps(userns, true, false)), []string{"/sys"}, stepNames(cgroupFS()), hostSteps(false), []string{"pivot_root"})
+	}
 	joins := []string{"/sys/fs/cgroup/pids/ctop/x/tasks"}
 	for _, tc := range []struct {
 		name string
@@ -516,14 +529,14 @@ func TestBuildPlan(t *testing.T) {
 		{"default init", def, planEnv{via: viaInit, cwd: "/work"},
 			cat([]string{"make mounts private", "bring up lo"}, mounts, []string{"--workdir /work"}, privs)},
 		{"--network host", hostNet, planEnv{via: viaLaunch, joins: joins},
-			cat([]string{"create namespaces", "make mounts private"}, launchHead, mounts, privs)},
+			cat([]string{"create namespaces", "make mounts private"}, launchHead, hostMounts(false), privs)},
 		{"--user", withUser, planEnv{via: viaLaunch, joins: joins},
 			cat([]string{"create namespaces", "make mounts private", "bring up lo"}, launchHead, mounts,
 				privs[:3], userSteps, privs[3:])},
 		{"--rootfs", rootfs, planEnv{via: viaInit, cwd: "/work"},
-			cat([]string{"make mounts private", "bring up lo"}, rootMounts, privs)},
+			cat([]string{"make mounts private", "bring up lo"}, rootMounts(false), privs)},
 		{"user namespace", userNS, planEnv{via: viaInit},
-			cat([]string{"make mounts private", "bring up lo"}, rootMounts, privs[:3], userSteps[1:], privs[3:])},
+			cat([]string{"make mounts private", "bring up lo"}, rootMounts(true), privs[:3], userSteps[1:], privs[3:])},
 		{"exec", exec, planEnv{via: viaExec, cwd: "/work", mountNSFD: 4, cgroupNSFD: 5},
 			cat([]string{"set parent-death signal", "enter cgroup namespace", "unshare fs", "enter mount namespace", "--workdir /"},
 				privs[:3], userSteps, privs[3:])},
@@ -547,7 +560,7 @@ func TestBuildPlan(t *testing.T) {
 	// restored by the init's execve).
 	launchOnly := func(st step) bool {
 		switch st.kind {
-		case stepSetsid, stepDup, stepCtty, stepParentAlive, stepJoin, stepNofile:
+		case stepSetsid, stepDup, stepParentAlive, stepJoin, stepNofile:
 			return true
 		case stepUnshare:
 			return st.what == "create namespaces"

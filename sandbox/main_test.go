@@ -303,6 +303,9 @@ func (e *testEnv) spec(cmd ...string) Spec {
 func (e *testEnv) helper(name string, args ...string) Spec {
 	s := e.spec(append([]string{e.exe}, args...)...)
 	s.Env = []string{envHelper + "=" + name}
+	// The binary is under the host's /tmp, which a sandbox does not see.
+	dir := filepath.Dir(e.exe)
+	s.Binds = []Bind{{Source: dir, Dest: dir, ReadOnly: true}}
 	return s
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -92,49 +91,6 @@ func tmpfsData(t Tmpfs) string {
 		data += ",size=" + strconv.FormatUint(t.Size, 10)
 	}
 	return data
-}
-
-// setupDev makes a minimal /dev: a tmpfs with the usual character devices
-// bind-mounted from the host (which also works in a user namespace, where
-// mknod does not), a private devpts and /dev/shm.
-func setupDev(dev string) error {
-	if err := os.MkdirAll(dev, 0o755); err != nil {
-		return fmt.Errorf("/dev: %w", err)
-	}
-	if err := mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
-		return err
-	}
-	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
-		target := filepath.Join(dev, name)
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o666)
-		if err != nil {
-			return fmt.Errorf("/dev/%s: %w", name, err)
-		}
-		f.Close()
-		if err := mount("/dev/"+name, target, "", unix.MS_BIND, ""); err != nil {
-			return err
-		}
-	}
-	for _, d := range []string{"pts", "shm"} {
-		if err := os.Mkdir(filepath.Join(dev, d), 0o755); err != nil {
-			return fmt.Errorf("/dev/%s: %w", d, err)
-		}
-	}
-	if err := mount("devpts", filepath.Join(dev, "pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
-		return err
-	}
-	if err := mount("shm", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
-		return err
-	}
-	for link, to := range map[string]string{
-		"ptmx": "pts/ptmx", "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
-		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2",
-	} {
-		if err := os.Symlink(to, filepath.Join(dev, link)); err != nil {
-			return fmt.Errorf("/dev/%s: %w", link, err)
-		}
-	}
-	return nil
 }
 
 // setupSys mounts a read-only sysfs; one mounted in a new network namespace

@@ -426,6 +426,27 @@ func Options() []Option {
 			Set:  func(r *Run, v string) error { r.Spec.KeepUpper = v; return nil },
 		},
 		{
+			Name: "host-root", Kind: KindString, Commands: CmdRun, Default: HostRootRO, Choices: []string{HostRootRO, HostRootRW},
+			Help: "without --rootfs, the host's files: ro read-only; rw writable, so that root in the sandbox can change any of them",
+			Set: func(r *Run, v string) error {
+				switch v {
+				case "", HostRootRO:
+					// The default: the spec's zero value.
+					r.Spec.HostRoot = ""
+					return nil
+				case HostRootRW:
+					r.Spec.HostRoot = v
+					return nil
+				}
+				return errors.New("want ro or rw")
+			},
+		},
+		{
+			Name: "read-only", Kind: KindBool, Commands: CmdRun,
+			Help: "mount the root read-only: --rootfs's; without --rootfs the host's is read-only already (see --host-root)",
+			Set:  func(r *Run, v string) error { return setBool(&r.Spec.ReadOnly, v) },
+		},
+		{
 			Name: "volume", Short: "v", Kind: KindStrings, Commands: CmdRun, Example: "/srv:/data:ro",
 			Help: "bind mount SRC:DST[:ro]",
 			Set: func(r *Run, v string) error {
@@ -438,7 +459,7 @@ func Options() []Option {
 		},
 		{
 			Name: "tmpfs", Kind: KindStrings, Commands: CmdRun, Example: "/tmp:size=64m",
-			Help: "tmpfs mount DST[:size=64m]",
+			Help: "tmpfs mount DST[:size=64m,mode=1777,exec,suid,dev] (default noexec,nosuid,nodev)",
 			Set: func(r *Run, v string) error {
 				t, err := ParseTmpfs(v)
 				if err == nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,9 @@ type planEnv struct {
 	stdio [3]int
 	// overlay is the init's --overlay root.
 	overlay *overlayDirs
+	// etc is the directory of the generated /etc/hostname, hosts and
+	// resolv.conf bound into a root of the sandbox's own ("": none).
+	etc string
 	// mountNSFD and cgroupNSFD are exec's fds of the sandbox's
 	// namespaces to join (0: none).
 	mountNSFD, cgroupNSFD int
@@ -80,7 +84,7 @@ const (
 	stepSetns                        // setns(fd, n)
 	stepSetsid                       // setsid()
 	stepDup                          // dup3(fd, n)
-	stepCtty                         // make the terminal on fd 0 the controlling one
+	stepConsole                      // open a terminal in the sandbox's devpts, send its master over fd 0, make it fds 0-2 and the controlling one
 	stepPdeathsig                    // parent-death signal SIGKILL
 	stepParentAlive                  // fail when ctop (pidfd set at fork) has exited
 	stepSignal                       // reset signal n to its default action
@@ -101,10 +105,17 @@ const (
 	stepNoNewPrivs                   // set no_new_privs
 	stepSeccomp                      // install the seccomp filter
 	stepDevice                       // bind the host's device node src at path, made as an empty file when absent
+	stepMkdir                        // mkdir(path, mode)
+	stepMknod                        // mknod(path, S_IFCHR|mode, n)
+	stepChmod                        // chmod(path, mode)
+	stepCreate                       // create an empty file at path (mode)
+	stepSymlink                      // symlink(src, path)
+	stepWritable                     // make the tree at path writable (a -v in the read-only host view)
+	stepTreeClone                    // open_tree: a detached copy of the tree at path, its fd in *slot
+	stepTreeMove                     // move_mount the tree in *slot onto path
 	// The steps of a sandbox with a root of its own, which only the
 	// re-executed init makes.
 	stepRoot  // mount src on path (a bind of the rootfs, or the overlay): the root
-	stepDev   // a minimal /dev at path
 	stepSys   // a read-only /sys at path; n: in a new network namespace
 	stepPivot // pivot_root into the root
 )
@@ -142,6 +153,12 @@ type step struct {
 	self   bool // src is path: a bind of a path onto itself
 	mk     mkKind
 	mode   os.FileMode
+	// slot holds the fd of a tree stepTreeClone copied for the
+	// stepTreeMove that shares it (-1: none).
+	slot *int32
+	// flat: stepReadOnly makes only the mount at path read-only, not
+	// those under it.
+	flat bool
 	// fresh marks a step on the fresh /proc, left out when the init had
 	// to bind the host's instead (a user namespace without its own pid
 	// namespace may not mount proc).
@@ -212,9 +229,6 @@ func buildPlan(s *Spec, e planEnv) *plan {
 		for i, fd := range e.stdio {
 			add(step{kind: stepDup, fd: fd, n: i, what: "set up fd " + strconv.Itoa(i)})
 		}
-		if s.TTY {
-			add(step{kind: stepCtty, what: "set the controlling terminal"})
-		}
 		add(step{kind: stepPdeathsig, what: "set parent-death signal"})
 		add(step{kind: stepParentAlive, what: "ctop exited while starting the sandbox"})
 		for _, f := range e.joins {
@@ -243,13 +257,24 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			p.mounts(s, e)
 		}
 	}
+	if s.TTY {
+		// After the mounts, so that the terminal is of the sandbox's own
+		// devpts (tty(1) prints /dev/pts/0), as runc's console socket.
+		add(step{kind: stepConsole, what: "open the terminal (-t)"})
+	}
 	p.steps = append(p.steps, signalResets()...)
 	dir := s.Workdir
 	if dir == "" && s.Rootfs == "" {
 		dir = e.cwd
 	}
 	if dir != "" {
-		add(step{kind: stepChdir, path: dir, what: "--workdir " + dir})
+		st := step{kind: stepChdir, path: dir, what: "--workdir " + dir}
+		if s.Workdir == "" {
+			// The caller's directory may be under a private /tmp: the
+			// command then starts in the host's, hidden and read-only.
+			st.skip = unix.ENOENT
+		}
+		add(st)
 	}
 	if e.via == viaLaunch {
 		// The init's execve restores Go's own record (syscall.Exec).
@@ -262,13 +287,16 @@ func buildPlan(s *Spec, e planEnv) *plan {
 	return p
 }
 
-// mounts: a fresh /proc, the binds and tmpfs asked for, docker's masked
-// and read-only paths, and the cgroup filesystems read-only; with a root
-// of its own, first the root, then /dev and /sys in it, and last
+// mounts: with a root of its own, first the root; without, the host's
+// files read-only (unless --host-root rw) and a private /tmp, /var/tmp and
+// /run; then a fresh /proc, a minimal /dev, /sys and the cgroup
+// filesystems read-only, the binds and tmpfs asked for, docker's masked
+// and read-only paths; with a root, its /etc files, --read-only and last
 // pivot_root into it.
 func (p *plan) mounts(s *Spec, e planEnv) {
 	add := func(st step) { p.steps = append(p.steps, st) }
 	hasRoot := e.overlay != nil || s.Rootfs != ""
+	roHost := !hasRoot && s.HostRoot != HostRootRW
 	switch {
 	case e.overlay != nil:
 		o := e.overlay
@@ -277,49 +305,153 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 	case s.Rootfs != "":
 		// pivot_root needs the new root to be a mount point.
 		add(step{kind: stepRoot, src: s.Rootfs, path: s.Rootfs, flags: unix.MS_BIND | unix.MS_REC, what: "--rootfs " + s.Rootfs})
+	case roHost && s.noSetattr:
+		p.steps = append(p.steps, hostReadOnly(false)...)
+	case roHost:
+		p.steps = append(p.steps, hostRO()...)
 	}
 	add(step{kind: stepProc, src: "proc", path: "/proc", fstype: "proc", flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
 		inRoot: true, mk: mkDir, mode: 0o555, what: "mount proc on /proc"})
-	if hasRoot {
-		add(step{kind: stepDev, path: "/dev", inRoot: true, what: "/dev"})
+	// A -v of a path under a private directory is copied before the
+	// directory is hidden, and moved into place with the other binds.
+	binds := s.Binds
+	if r := resolvInPrivate(); r != "" && !hasRoot {
+		// A resolv.conf that links into /run (systemd-resolved's) is
+		// carried over as a -v of its target, read-only.
+		binds = append(slices.Clip(binds), Bind{Source: r, Dest: r, ReadOnly: true})
+	}
+	copies := make([]*int32, len(binds))
+	if !hasRoot {
+		for i, b := range binds {
+			if underPrivate(b.Source) != "" {
+				copies[i] = new(int32)
+				*copies[i] = -1
+				add(step{kind: stepTreeClone, path: b.Source, slot: copies[i], what: fmt.Sprintf("-v %s:%s: copy", b.Source, b.Dest)})
+			}
+		}
+		p.steps = append(p.steps, hostTmp()...)
+	}
+	// A --device's host node is copied before the sandbox's own /dev hides
+	// the host's, as a -v under a private directory is.
+	devCopies := make([]*int32, len(s.Devices))
+	if !hasRoot {
+		for i, d := range s.Devices {
+			devCopies[i] = new(int32)
+			*devCopies[i] = -1
+			add(step{kind: stepTreeClone, path: d.Host, slot: devCopies[i], what: "--device " + d.Host + ": copy"})
+		}
+	}
+	p.steps = append(p.steps, devSteps(s.Has(NSUser), s.Has(NSIPC), !hasRoot)...)
+	switch {
+	case hasRoot:
 		n := 0
 		if s.Has(NSNet) {
 			n = 1
 		}
 		add(step{kind: stepSys, path: "/sys", n: n, inRoot: true, what: "/sys"})
+	case s.Has(NSNet) && !s.Has(NSCgroup) && len(cgroupFS()) > 0:
+		// The host's cgroup filesystems, hidden by the fresh sysfs, are
+		// carried over to it: without a cgroup namespace fresh mounts
+		// would show the same, at the cost of a mount each.
+		slot := new(int32)
+		*slot = -1
+		add(step{kind: stepTreeClone, path: "/sys/fs/cgroup", slot: slot, skip: unix.ENOSYS, what: "copy the cgroup filesystems"})
+		add(sysfsStep())
+		add(step{kind: stepTreeMove, path: "/sys/fs/cgroup", slot: slot, skip: unix.ENOSYS, what: "move the cgroup filesystems to /sys/fs/cgroup"})
+		add(step{kind: stepReadOnly, path: "/sys/fs/cgroup", skip: unix.EINVAL, what: "cgroup filesystems read-only"})
+	case s.Has(NSNet):
+		add(sysfsStep())
 	}
-	for _, b := range s.Binds {
+	switch {
+	case s.Has(NSCgroup):
+		// In the sandbox's cgroup namespace these show its own groups.
+		p.steps = append(p.steps, cgroupFS()...)
+	case !hasRoot && !s.Has(NSNet):
+		p.steps = append(p.steps, cgroupRO()...)
+	}
+	for i, b := range binds {
 		what := fmt.Sprintf("-v %s:%s", b.Source, b.Dest)
-		add(step{kind: stepMount, src: b.Source, path: filepath.Join("/", b.Dest), flags: unix.MS_BIND | unix.MS_REC,
-			inRoot: true, mk: mkSource, what: what})
-		if b.ReadOnly {
+		dest := filepath.Join("/", b.Dest)
+		if !hasRoot {
+			p.steps = append(p.steps, privateMountPoint(b.Source, dest, what)...)
+		}
+		if copies[i] != nil {
+			add(step{kind: stepTreeMove, path: dest, slot: copies[i], what: what})
+		} else {
+			add(step{kind: stepMount, src: b.Source, path: dest, flags: unix.MS_BIND | unix.MS_REC,
+				inRoot: true, mk: mkSource, what: what})
+		}
+		switch {
+		case b.ReadOnly:
 			// MS_RDONLY on the first bind is ignored; a bind mount becomes
 			// read-only only by remounting it. The bind will have the
 			// source's mount flags.
 			flags, err := lockedFlags(b.Source)
-			add(step{kind: stepReadOnly, path: filepath.Join("/", b.Dest), flags: flags, haveFlags: err == nil,
+			add(step{kind: stepReadOnly, path: dest, flags: flags, haveFlags: err == nil,
 				inRoot: true, what: what + ":ro"})
+		case roHost && writableSource(b.Source):
+			// A bind of the read-only host view is read-only: made
+			// writable again, as the host's mount is.
+			flags, err := lockedFlags(b.Source)
+			add(step{kind: stepWritable, path: dest, flags: flags, haveFlags: err == nil, what: what + ": writable"})
 		}
 	}
 	for _, t := range s.Tmpfs {
 		add(step{kind: stepMount, src: "tmpfs", path: filepath.Join("/", t.Dest), fstype: "tmpfs",
-			flags: unix.MS_NOSUID | unix.MS_NODEV, data: tmpfsData(t), inRoot: true, mk: mkDir, mode: 0o755,
+			flags: tmpfsFlags(t), data: tmpfsData(t), inRoot: true, mk: mkDir, mode: 0o755,
 			what: "--tmpfs " + t.Dest})
 	}
-	for _, d := range s.Devices {
+	for i, d := range s.Devices {
 		// The node is bound, not made with mknod, so that it works
 		// in a user namespace too and on a /dev mounted nodev; the empty
 		// file it is bound on is made in the sandbox's /dev, the host's
-		// only where it exists already (Validate).
-		add(step{kind: stepDevice, src: d.Host, path: d.Container, inRoot: true, mk: mkSource,
-			what: "--device " + d.Host + ":" + d.Container})
+		// view only where it exists already (Validate).
+		what := "--device " + d.Host + ":" + d.Container
+		if devCopies[i] != nil {
+			add(step{kind: stepCreate, path: d.Container, mode: 0o600, skip: unix.EEXIST, what: what + ": create"})
+			add(step{kind: stepTreeMove, path: d.Container, slot: devCopies[i], what: what})
+			continue
+		}
+		add(step{kind: stepDevice, src: d.Host, path: d.Container, inRoot: true, mk: mkSource, what: what})
 	}
 	p.steps = append(p.steps, hostMasks()...)
 	if !hasRoot {
-		p.steps = append(p.steps, cgroupRO()...)
-	} else {
-		add(step{kind: stepPivot, what: "pivot_root"})
+		return
 	}
+	if e.etc != "" {
+		for _, f := range etcFiles(s) {
+			// Only where the rootfs has the file: ctop adds nothing to it.
+			add(step{kind: stepMount, src: filepath.Join(e.etc, f), path: "/etc/" + f, flags: unix.MS_BIND,
+				inRoot: true, skip: unix.ENOENT, what: "bind /etc/" + f})
+		}
+	}
+	if s.ReadOnly {
+		// The root's own mount, as docker's --read-only: what is mounted
+		// on it stays as it is.
+		var flags uintptr
+		var err error
+		if s.Rootfs != "" && e.overlay == nil {
+			flags, err = lockedFlags(s.Rootfs)
+		}
+		add(step{kind: stepReadOnly, path: "/", flags: flags, haveFlags: err == nil, flat: true, inRoot: true, what: "--read-only"})
+	}
+	add(step{kind: stepPivot, what: "pivot_root"})
+}
+
+// tmpfsFlags are a --tmpfs's mount flags: docker's nosuid, nodev and
+// noexec unless the option lifts them.
+func tmpfsFlags(t Tmpfs) uintptr {
+	var flags uintptr
+	if !t.Suid {
+		flags |= unix.MS_NOSUID
+	}
+	if !t.Dev {
+		flags |= unix.MS_NODEV
+	}
+	if !t.Exec {
+		flags |= unix.MS_NOEXEC
+	}
+	return flags
 }
 
 // hostMasks, cgroupRO and capDrops are steps plans share, made once per
@@ -329,6 +461,7 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 var (
 	hostMasks = sync.OnceValue(masks)
 	cgroupRO  = sync.OnceValue(cgroupReadOnly)
+	hostTmp   = sync.OnceValue(privateMounts)
 	capDrops  = sync.OnceValue(func() []step { return dropCaps(DefaultCapMask()) })
 )
 

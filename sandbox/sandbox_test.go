@@ -302,6 +302,7 @@ func TestIOThrottle(t *testing.T) {
 	file := filepath.Join(dir, "ctop-io-test")
 	defer os.Remove(file)
 	s := e.helper("odirect", file, "3m")
+	s.Binds = append(s.Binds, Bind{Source: dir, Dest: dir})
 	s.Resources.IO = []cgroup.IOThrottle{{Device: d.Device, Kind: "wbps", Rate: d.Rate}}
 	s.Stats = true // IO bytes in the last reading
 	res, out := e.run(s)

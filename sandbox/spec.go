@@ -120,7 +120,22 @@ type Tmpfs struct {
 	Dest string `json:"dest"`
 	Size uint64 `json:"size,omitempty"`
 	Mode uint32 `json:"mode,omitempty"`
+	// Exec, Suid and Dev lift docker's defaults of noexec, nosuid and
+	// nodev (--tmpfs /x:exec).
+	Exec bool `json:"exec,omitempty"`
+	Suid bool `json:"suid,omitempty"`
+	Dev  bool `json:"dev,omitempty"`
 }
+
+// How a sandbox without --rootfs sees the host's files (--host-root).
+const (
+	// HostRootRO: the host's root and every mount under it read-only
+	// (the default).
+	HostRootRO = "ro"
+	// HostRootRW: the host's files writable, as root in the sandbox is
+	// root on them.
+	HostRootRW = "rw"
+)
 
 // Network modes.
 const (
@@ -165,10 +180,16 @@ type Spec struct {
 	Rootfs string `json:"rootfs,omitempty"`
 	// Overlay puts a copy-on-write layer over Rootfs; KeepUpper, if set, is
 	// where the upper layer is kept after exit.
-	Overlay   bool    `json:"overlay,omitempty"`
-	KeepUpper string  `json:"keep_upper,omitempty"`
-	Binds     []Bind  `json:"binds,omitempty"`
-	Tmpfs     []Tmpfs `json:"tmpfs,omitempty"`
+	Overlay   bool   `json:"overlay,omitempty"`
+	KeepUpper string `json:"keep_upper,omitempty"`
+	// HostRoot is HostRootRO ("": the same) or HostRootRW: whether a
+	// sandbox without a rootfs may write the host's files.
+	HostRoot string `json:"host_root,omitempty"`
+	// ReadOnly makes the root read-only: the rootfs (its top mount, as
+	// docker's --read-only), or, without one, the host's (the default).
+	ReadOnly bool    `json:"read_only,omitempty"`
+	Binds    []Bind  `json:"binds,omitempty"`
+	Tmpfs    []Tmpfs `json:"tmpfs,omitempty"`
 	// Devices are host devices the sandbox may use (--device): each is
 	// allowed in its devices cgroup and bound into its /dev.
 	Devices []Device `json:"devices,omitempty"`
@@ -217,6 +238,9 @@ type Spec struct {
 	// viaInit starts the sandbox by the re-executed init even where a
 	// launch could (see canLaunch): the tests run one plan on both paths.
 	viaInit bool
+	// noSetattr makes the host's files read-only as on a kernel without
+	// mount_setattr: the tests run the fallback.
+	noSetattr bool
 }
 
 // Defaults.
@@ -318,6 +342,18 @@ func (s *Spec) Validate() error {
 		if !st.IsDir() {
 			return fmt.Errorf("--rootfs %s: not a directory", s.Rootfs)
 		}
+	}
+	switch s.HostRoot {
+	case "", HostRootRO:
+	case HostRootRW:
+		if s.Rootfs != "" {
+			return fmt.Errorf("--host-root rw: only without --rootfs, which hides the host's files")
+		}
+		if s.ReadOnly {
+			return fmt.Errorf("--host-root rw contradicts --read-only")
+		}
+	default:
+		return fmt.Errorf("--host-root %q: want ro or rw", s.HostRoot)
 	}
 	if s.Overlay && s.Rootfs == "" {
 		return fmt.Errorf("--overlay needs --rootfs: it layers over the root filesystem")

@@ -38,6 +38,9 @@ type Sandbox struct {
 	state   *State
 	workTmp string // overlay work dir beside a kept upper layer
 	pty     *os.File
+	// console is ctop's end of the socket the init sends the terminal
+	// over (-t), until attachConsole.
+	console *os.File
 	null    *os.File       // /dev/null for unset streams
 	closers []io.Closer    // our copies of the child's stdio ends
 	relays  sync.WaitGroup // output relays, done at EOF
@@ -160,13 +163,21 @@ func (sb *Sandbox) start() error {
 		if err := sb.launch(n); err != nil {
 			return err
 		}
+		if err := sb.attachConsole(); err != nil {
+			return err
+		}
 		return sb.started()
 	}
-	cfg := &initConfig{Spec: *spec}
+	cfg := &initConfig{Spec: *spec, NoSetattr: spec.noSetattr}
 	cfg.Cwd, _ = os.Getwd()
 	cfg.setSeccomp(sb.seccomp)
 	if spec.Overlay {
 		if cfg.Overlay, err = sb.overlayDirs(); err != nil {
+			return err
+		}
+	}
+	if spec.Rootfs != "" {
+		if cfg.Etc, err = sb.etcFiles(); err != nil {
 			return err
 		}
 	}
@@ -246,6 +257,9 @@ func (sb *Sandbox) start() error {
 		return fmt.Errorf("sandbox init: unexpected message %q", m.Type)
 	} else if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("sandbox init: %w", err)
+	}
+	if err := sb.attachConsole(); err != nil {
+		return err
 	}
 	return sb.started()
 }
@@ -523,25 +537,17 @@ func (sb *Sandbox) overlayDirs() (*overlayDirs, error) {
 func (sb *Sandbox) stdio(cmd *exec.Cmd) error {
 	s := &sb.spec
 	if s.TTY {
-		ptm, pts, err := openPTY()
+		// The init opens the terminal in the sandbox (stepConsole) and
+		// sends its master back over the socket it has as its streams
+		// until then; attachConsole receives it.
+		parent, child, err := consolePair()
 		if err != nil {
 			return err
 		}
-		sb.pty = ptm
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
-		sb.closers = append(sb.closers, pts)
-		if s.Stdin != nil {
-			go func() { _, _ = io.Copy(ptm, s.Stdin) }()
-		}
-		if s.Stdout != nil {
-			sb.relays.Add(1)
-			go func() {
-				defer sb.relays.Done()
-				// EIO once the last replica is closed: the end of output.
-				_, _ = io.Copy(s.Stdout, ptm)
-			}()
-		}
+		sb.console = parent
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = child, child, child
+		cmd.SysProcAttr.Setsid = true
+		sb.closers = append(sb.closers, child)
 		return nil
 	}
 	in, err := sb.input(s.Stdin)
@@ -556,6 +562,34 @@ func (sb *Sandbox) stdio(cmd *exec.Cmd) error {
 		cmd.Stderr = cmd.Stdout
 	} else if cmd.Stderr, err = sb.output(s.Stderr); err != nil {
 		return err
+	}
+	return nil
+}
+
+// attachConsole receives the master of the sandbox's terminal, once the
+// init has executed the command, and relays it to the spec's streams.
+func (sb *Sandbox) attachConsole() error {
+	if sb.console == nil {
+		return nil
+	}
+	ptm, err := recvConsole(sb.console)
+	sb.console.Close()
+	sb.console = nil
+	if err != nil {
+		return err
+	}
+	sb.pty = ptm
+	s := &sb.spec
+	if s.Stdin != nil {
+		go func() { _, _ = io.Copy(ptm, s.Stdin) }()
+	}
+	if s.Stdout != nil {
+		sb.relays.Add(1)
+		go func() {
+			defer sb.relays.Done()
+			// EIO once the last replica is closed: the end of output.
+			_, _ = io.Copy(s.Stdout, ptm)
+		}()
 	}
 	return nil
 }
@@ -732,6 +766,9 @@ func (sb *Sandbox) teardown() error {
 
 // abort undoes a failed start.
 func (sb *Sandbox) abort() {
+	if sb.console != nil {
+		sb.console.Close()
+	}
 	if sb.proc != nil {
 		_ = sb.proc.Kill()
 		_, _ = sb.proc.Wait()

@@ -37,6 +37,11 @@ import (
 //	read until EOF <------------------------ (execve closed the fd: running)
 //	record pid in state, return
 //
+// With -t the child's fds 0, 1 and 2 are, until it has a terminal, one end
+// of a second socketpair (consolePair): after the mounts it opens
+// /dev/ptmx in the sandbox and sends the master over it (SCM_RIGHTS, as
+// runc's console socket); the parent receives it once the command runs.
+//
 // EOF without an error message means the command is running. An execve
 // failure is reported as msgError (ExitCannotExec, ExitNotFound).
 //
@@ -104,6 +109,11 @@ type initConfig struct {
 	Overlay *overlayDirs `json:"overlay,omitempty"`
 	// Resources travel only to a monitor, which creates the cgroup.
 	Resources *cgroup.Resources `json:"resources,omitempty"`
+	// Etc is the directory of the generated /etc files of a sandbox with
+	// a root of its own ("": none).
+	Etc string `json:"etc,omitempty"`
+	// NoSetattr carries Spec.noSetattr (a test's) to the init.
+	NoSetattr bool `json:"no_setattr,omitempty"`
 	// Cwd is the caller's directory, the default workdir without a rootfs.
 	Cwd string `json:"cwd"`
 	// MountNSFD is, for ctop exec's child, the fd of the sandbox's mount

@@ -205,8 +205,14 @@ func ParseTmpfs(s string) (Tmpfs, error) {
 				return Tmpfs{}, fmt.Errorf("tmpfs %q: mode %q: want octal like 1777", s, v)
 			}
 			t.Mode = uint32(m)
+		case "exec", "noexec":
+			t.Exec = k == "exec"
+		case "suid", "nosuid":
+			t.Suid = k == "suid"
+		case "dev", "nodev":
+			t.Dev = k == "dev"
 		default:
-			return Tmpfs{}, fmt.Errorf("tmpfs %q: option %q: want size=SIZE or mode=OCTAL", s, k)
+			return Tmpfs{}, fmt.Errorf("tmpfs %q: option %q: want size=SIZE, mode=OCTAL, exec, suid or dev", s, k)
 		}
 	}
 	return t, nil
@@ -309,8 +315,9 @@ func (d Device) validate(s *Spec) error {
 	if !s.Has(NSMount) {
 		return fmt.Errorf("--device %s:%s needs a mount namespace to bind it elsewhere: add mnt to --ns", d.Host, d.Container)
 	}
-	if s.Rootfs == "" {
-		// The sandbox's /dev is the host's: a node is not made there.
+	if s.Rootfs == "" && !strings.HasPrefix(filepath.Clean(d.Container), "/dev/") {
+		// The sandbox's /dev is its own, where the node's mount point is
+		// made; elsewhere the view is the host's, read-only.
 		if _, err := os.Stat(d.Container); err != nil {
 			return fmt.Errorf("--device %s:%s: without --rootfs the target must exist on the host: %w", d.Host, d.Container, err)
 		}

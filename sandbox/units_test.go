@@ -150,7 +150,10 @@ func TestParseUserBindTmpfs(t *testing.T) {
 			t.Errorf("ParseBind(%q) succeeded", in)
 		}
 	}
-	if tm, err := ParseTmpfs("/t:size=64m,mode=755"); err != nil || tm != (Tmpfs{"/t", 64 << 20, 0o755}) {
+	if tm, err := ParseTmpfs("/t:size=64m,mode=755"); err != nil || tm != (Tmpfs{Dest: "/t", Size: 64 << 20, Mode: 0o755}) {
+		t.Errorf("ParseTmpfs = %+v, %v", tm, err)
+	}
+	if tm, err := ParseTmpfs("/t:exec,suid,nodev"); err != nil || tm != (Tmpfs{Dest: "/t", Exec: true, Suid: true}) {
 		t.Errorf("ParseTmpfs = %+v, %v", tm, err)
 	}
 	if tm, err := ParseTmpfs("/t"); err != nil || tm != (Tmpfs{Dest: "/t"}) {
