@@ -190,12 +190,12 @@ func Options() []Option {
 		},
 		{
 			Name: "pids-limit", Kind: KindInt, Commands: CmdBoth, Example: "100",
-			Help:  "maximum number of processes and threads; -1: no limit",
+			Help:  "maximum number of processes and threads; 0 or -1: no limit (as docker reads 0)",
 			Files: Files{Controller: "pids", V1: []string{"pids.max"}, V2: []string{"pids.max"}},
 			Limit: func(r *cgroup.Resources, v string) error {
 				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 				if err != nil || n < -1 {
-					return errors.New("want a positive number, or -1 for no limit")
+					return errors.New("want a positive number, or 0 or -1 for no limit")
 				}
 				lim := cgroup.Max // 0 too, as docker reads it
 				if n > 0 {
@@ -386,7 +386,7 @@ func Options() []Option {
 		},
 		{
 			Name: "ns", Kind: KindString, Commands: CmdRun, Default: "pid,mnt,uts,ipc,net,cgroup", Example: "pid,mnt,uts",
-			Help: "namespaces to create, from cgroup,ipc,mnt,net,pid,time,user,uts (none: share all)",
+			Help: "namespaces to create, from cgroup,ipc,mnt,net,pid,time,user,uts (none: share all); limits need mnt, in which the cgroup filesystem is read-only, unless --user is not root",
 			Set: func(r *Run, v string) (err error) {
 				r.Spec.Namespaces, err = ParseNamespaces(v)
 				return err

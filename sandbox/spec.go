@@ -69,11 +69,16 @@ func cloneFlag(n Namespace) uintptr {
 }
 
 // ParseNamespaces parses a comma-separated list such as "pid,mnt,net";
-// "mount" is accepted for "mnt" and "none" or "" for no namespace.
+// "mount" is accepted for "mnt", and "none" alone for no namespace. An
+// empty list and a namespace named twice are refused: neither says what
+// was meant ("" is not "none" by accident of a shell variable left unset).
 func ParseNamespaces(s string) ([]Namespace, error) {
 	var out []Namespace
-	if s == "" || s == "none" {
+	switch s {
+	case "none":
 		return out, nil
+	case "":
+		return nil, fmt.Errorf("empty list: give namespaces from %s, or none to share all of the host's", namespaceNames())
 	}
 	for _, f := range strings.Split(s, ",") {
 		name := strings.TrimSpace(f)
@@ -84,11 +89,24 @@ func ParseNamespaces(s string) ([]Namespace, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unknown namespace %q: want a list of %s", f, namespaceNames())
 		}
-		if !slices.Contains(out, n) {
-			out = append(out, n)
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("namespace %q given twice", f)
 		}
+		out = append(out, n)
 	}
 	return out, nil
+}
+
+// nsList writes namespaces as --ns takes them.
+func nsList(ns []Namespace) string {
+	if len(ns) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, n := range ns {
+		s = append(s, string(n))
+	}
+	return strings.Join(s, ",")
 }
 
 func namespaceNames() string {
@@ -258,10 +276,16 @@ func (s *Spec) Validate() error {
 	if err := ValidName(s.Name); err != nil {
 		return fmt.Errorf("--name: %w", err)
 	}
-	for _, n := range s.Namespaces {
+	for i, n := range s.Namespaces {
 		if cloneFlag(n) == 0 {
 			return fmt.Errorf("--ns: unknown namespace %q: want a list of %s", n, namespaceNames())
 		}
+		if slices.Contains(s.Namespaces[:i], n) {
+			return fmt.Errorf("--ns: namespace %q given twice", n)
+		}
+	}
+	if u := s.User; u != nil && (u.UID == noID || u.GID == noID) {
+		return fmt.Errorf("--user %d:%d: %d is (uid_t)-1, which means \"unchanged\" to the kernel", u.UID, u.GID, uint32(noID))
 	}
 	switch s.Network {
 	case NetworkNone:
@@ -306,6 +330,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	for _, b := range s.Binds {
+		if err := checkDest(filepath.Clean(b.Dest)); err != nil {
+			return fmt.Errorf("-v %s:%s: %w", b.Source, b.Dest, err)
+		}
 		if s.Rootfs == "" {
 			if _, err := os.Stat(b.Dest); err != nil {
 				return fmt.Errorf("-v %s:%s: without --rootfs the target must exist on the host: %w", b.Source, b.Dest, err)
@@ -313,6 +340,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	for _, t := range s.Tmpfs {
+		if err := checkDest(filepath.Clean(t.Dest)); err != nil {
+			return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
+		}
 		if s.Rootfs == "" {
 			if st, err := os.Stat(t.Dest); err != nil || !st.IsDir() {
 				return fmt.Errorf("--tmpfs %s: without --rootfs the target must be an existing directory", t.Dest)
@@ -329,6 +359,12 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.Resources.Validate(); err != nil {
 		return err
+	}
+	if !s.Resources.Empty() && !s.Has(NSMount) && (s.User == nil || s.User.UID == 0) {
+		// Only in a mount namespace of its own can the cgroup filesystem
+		// be made read-only for the sandbox (cgroupReadOnly); without one,
+		// its root could raise its own limits or leave its group.
+		return fmt.Errorf("--ns %s: limits need a mount namespace, in which the cgroup filesystem is read-only (root in the sandbox could otherwise raise them): add mnt to --ns, or run as a non-root --user", nsList(s.Namespaces))
 	}
 	if s.CgroupParent != "" && (!strings.HasPrefix(s.CgroupParent, "/") || strings.Contains(s.CgroupParent, "..")) {
 		return fmt.Errorf("cgroup parent %q: want an absolute path without '..'", s.CgroupParent)

@@ -134,19 +134,38 @@ func deviceNumbers(s string) (cgroup.Device, bool) {
 }
 
 // ParseUser parses --user UID[:GID] (numeric ids; GID defaults to UID).
+// 4294967295 is refused: it is (uid_t)-1, which setresuid(2) and
+// setresgid(2) read as "leave unchanged", so it would keep root.
 func ParseUser(s string) (*User, error) {
 	us, gs, hasG := strings.Cut(s, ":")
-	uid, err := strconv.ParseUint(us, 10, 32)
+	uid, err := parseID(us)
 	if err != nil {
-		return nil, fmt.Errorf("user %q: want a numeric UID[:GID]", s)
+		return nil, fmt.Errorf("user %q: uid %q %w", s, us, err)
 	}
 	gid := uid
 	if hasG {
-		if gid, err = strconv.ParseUint(gs, 10, 32); err != nil {
-			return nil, fmt.Errorf("user %q: want a numeric UID[:GID]", s)
+		if gid, err = parseID(gs); err != nil {
+			return nil, fmt.Errorf("user %q: gid %q %w", s, gs, err)
 		}
 	}
-	return &User{UID: uint32(uid), GID: uint32(gid)}, nil
+	return &User{UID: uid, GID: gid}, nil
+}
+
+// noID is (uid_t)-1 and (gid_t)-1: "unchanged" to the set*id calls, and
+// no id a process or a file can have.
+const noID = math.MaxUint32
+
+// parseID parses one user or group id: a decimal number below noID. Its
+// error completes "uid VALUE ".
+func parseID(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("is not a number from 0 to %d", noID-1)
+	}
+	if n == noID {
+		return 0, fmt.Errorf("is (uid_t)-1, which the kernel reads as \"unchanged\": want 0 to %d", noID-1)
+	}
+	return uint32(n), nil
 }
 
 // ParseBind parses -v SRC:DST[:ro|rw]. SRC must exist on the host.
@@ -175,6 +194,9 @@ func ParseBind(s string) (Bind, error) {
 		return Bind{}, fmt.Errorf("volume %q: %w", s, err)
 	}
 	b.Source, b.Dest = filepath.Clean(b.Source), filepath.Clean(b.Dest)
+	if err := checkDest(b.Dest); err != nil {
+		return Bind{}, fmt.Errorf("volume %q: %w", s, err)
+	}
 	return b, nil
 }
 
@@ -186,6 +208,9 @@ func ParseTmpfs(s string) (Tmpfs, error) {
 		return Tmpfs{}, fmt.Errorf("tmpfs %q: DST must be an absolute path", s)
 	}
 	t := Tmpfs{Dest: filepath.Clean(dst)}
+	if err := checkDest(t.Dest); err != nil {
+		return Tmpfs{}, fmt.Errorf("tmpfs %q: %w", s, err)
+	}
 	if opts == "" {
 		return t, nil
 	}
@@ -209,6 +234,23 @@ func ParseTmpfs(s string) (Tmpfs, error) {
 		}
 	}
 	return t, nil
+}
+
+// checkDest refuses a mount's destination (cleaned) that would hide or
+// replace what the sandbox is built on: the root (a bind there is
+// invisible, the root being mounted over it; "/.." is "/"), and /proc,
+// /dev and /sys, which the sandbox mounts itself, with the masks and
+// read-only paths over /proc and /sys that a mount under them would
+// undo. docker refuses the same.
+func checkDest(dst string) error {
+	switch {
+	case dst == "/":
+		return fmt.Errorf("destination %s is the sandbox's root: give a directory under it", dst)
+	case dst == "/dev", dst == "/proc", dst == "/sys",
+		strings.HasPrefix(dst, "/proc/"), strings.HasPrefix(dst, "/sys/"):
+		return fmt.Errorf("destination %s: the sandbox mounts /proc, /dev and /sys itself: give another path", dst)
+	}
+	return nil
 }
 
 // ValidName checks a sandbox name: docker's rule (a letter or digit, then

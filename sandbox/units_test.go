@@ -74,7 +74,7 @@ func TestParseDeviceRate(t *testing.T) {
 }
 
 func TestParseNamespaces(t *testing.T) {
-	got, err := ParseNamespaces("pid,mount,net,pid,user,time")
+	got, err := ParseNamespaces("pid,mount,net,user,time")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +84,13 @@ func TestParseNamespaces(t *testing.T) {
 	}
 	if got, err := ParseNamespaces("none"); err != nil || len(got) != 0 {
 		t.Errorf("none: %v %v", got, err)
+	}
+	// An empty list and a namespace named twice (mount is mnt) say
+	// nothing clear: refused, with the way to say "none".
+	for in, want := range map[string]string{"": "none", "pid,pid": `"pid" given twice`, "mnt,mount": "given twice"} {
+		if got, err := ParseNamespaces(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseNamespaces(%q) = %v, %v; want an error with %q", in, got, err, want)
+		}
 	}
 	_, err = ParseNamespaces("pid,bogus")
 	if err == nil || !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), "cgroup,ipc,mnt,net,pid,time,user,uts") {
@@ -133,7 +140,13 @@ func TestParseUserBindTmpfs(t *testing.T) {
 	if u, err := ParseUser("7"); err != nil || *u != (User{7, 7}) {
 		t.Errorf("ParseUser(7) = %v, %v", u, err)
 	}
-	for _, in := range []string{"alice", "1:x", "-1", ""} {
+	if u, err := ParseUser("4294967294:0"); err != nil || *u != (User{4294967294, 0}) {
+		t.Errorf("ParseUser(4294967294:0) = %v, %v", u, err)
+	}
+	// 4294967295 is (uid_t)-1, "unchanged" to setresuid: it would keep
+	// root. Negative, overflowing and signed ids are refused too.
+	for _, in := range []string{"alice", "1:x", "-1", "", "4294967295", "0:4294967295", "4294967295:0",
+		"1000:-1", "4294967296", "1:4294967296", "+5", " 5", "99999999999999999999"} {
 		if _, err := ParseUser(in); err == nil {
 			t.Errorf("ParseUser(%q) succeeded", in)
 		}
@@ -148,6 +161,20 @@ func TestParseUserBindTmpfs(t *testing.T) {
 	for _, in := range []string{dir, dir + ":data", "rel:/data", dir + ":/data:rx", "/no/such/dir:/data", dir + ":/a:ro:x"} {
 		if _, err := ParseBind(in); err == nil {
 			t.Errorf("ParseBind(%q) succeeded", in)
+		}
+	}
+	// Destinations the sandbox's own root, /proc, /dev and /sys occupy.
+	for _, dst := range []string{"/", "/..", "//", "/a/../..", "/proc", "/proc/sys", "/sys", "/sys/fs/cgroup", "/dev", "/proc/../dev/"} {
+		if b, err := ParseBind(dir + ":" + dst); err == nil || !strings.Contains(err.Error(), dst) {
+			t.Errorf("ParseBind(%s:%s) = %+v, %v; want an error naming it", dir, dst, b, err)
+		}
+		if tm, err := ParseTmpfs(dst); err == nil || !strings.Contains(err.Error(), "destination") {
+			t.Errorf("ParseTmpfs(%s) = %+v, %v; want an error", dst, tm, err)
+		}
+	}
+	for _, dst := range []string{"/dev/shm", "/procfs", "/system", "/devices"} {
+		if _, err := ParseTmpfs(dst); err != nil {
+			t.Errorf("ParseTmpfs(%s): %v", dst, err)
 		}
 	}
 	if tm, err := ParseTmpfs("/t:size=64m,mode=755"); err != nil || tm != (Tmpfs{"/t", 64 << 20, 0o755}) {
@@ -207,6 +234,20 @@ func TestSpecValidate(t *testing.T) {
 		{func(s *Spec) { s.Binds = []Bind{{Source: dir, Dest: "/no/such/target"}} }, "-v"},
 		{func(s *Spec) { s.Tmpfs = []Tmpfs{{Dest: "/no/such/target"}} }, "--tmpfs"},
 		{func(s *Spec) { s.Workdir = "rel" }, "--workdir"},
+		{func(s *Spec) { s.User = &User{UID: 1<<32 - 1} }, "--user"},
+		{func(s *Spec) { s.User = &User{GID: 1<<32 - 1} }, "--user"},
+		{func(s *Spec) { s.Namespaces = append(s.Namespaces, NSPid) }, "given twice"},
+		{func(s *Spec) { s.Binds = []Bind{{Source: dir, Dest: "/"}} }, "-v"},
+		{func(s *Spec) { s.Tmpfs = []Tmpfs{{Dest: "/proc/.."}} }, "--tmpfs"},
+		{func(s *Spec) {
+			s.Namespaces, s.Network, s.Hostname = []Namespace{NSPid}, NetworkHost, ""
+			s.Resources.MemoryMax = limit(64 << 20)
+		}, "add mnt to --ns"},
+		{func(s *Spec) {
+			s.Namespaces, s.Network, s.Hostname = nil, NetworkHost, ""
+			s.User = &User{}
+			s.Resources.MemoryMax = limit(64 << 20)
+		}, "--ns none: limits need a mount namespace"},
 		{func(s *Spec) { s.Env = []string{"NOEQUALS"} }, "--env"},
 		{func(s *Spec) { s.Hostname = "a b" }, "--hostname"},
 		{func(s *Spec) { v := uint64(1); s.Resources.CPUShares = &v }, "cpu shares"},

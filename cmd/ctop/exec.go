@@ -47,7 +47,7 @@ single-threaded process): ctop says so and runs the command in the host's.`,
 			if user != "" {
 				u, err := sandbox.ParseUser(user)
 				if err != nil {
-					return usageErr(err)
+					return usageErr(fmt.Errorf("--user %s: %w", user, err))
 				}
 				o.User = u
 			}

@@ -61,6 +61,18 @@ func TestSandboxCommandsBadInput(t *testing.T) {
 		{[]string{"run", "--user", "alice", "--", "true"}, "--user"},
 		{[]string{"run", "-v", "/no/such:/x", "--", "true"}, "-v"},
 		{[]string{"run", "--tmpfs", "rel", "--", "true"}, "--tmpfs"},
+		// Holes: (uid_t)-1 would keep root; destinations over the root or
+		// what the sandbox mounts itself; ambiguous --ns lists; limits
+		// the sandbox's root could rewrite.
+		{[]string{"run", "--user", "4294967295", "--", "id"}, "--user 4294967295: "},
+		{[]string{"run", "--user", "1000:4294967295", "--", "id"}, "--user 1000:4294967295: "},
+		{[]string{"run", "-v", "/tmp:/", "--", "true"}, "--volume /tmp:/: "},
+		{[]string{"run", "--tmpfs", "/..", "--", "true"}, "--tmpfs /..: "},
+		{[]string{"run", "-v", "/tmp:/proc", "--", "true"}, "--volume /tmp:/proc: "},
+		{[]string{"run", "--ns", "", "--", "true"}, `--ns "": `},
+		{[]string{"run", "--ns", "pid,pid", "--", "true"}, "--ns pid,pid: "},
+		{[]string{"run", "--ns", "pid", "--memory", "64m", "--", "true"}, "add mnt to --ns"},
+		{[]string{"exec", "--user", "4294967295", "web", "--", "id"}, "4294967295"},
 		{[]string{"update", "web"}, "no limit"},
 		{[]string{"update", "--memory", "1x", "web"}, "--memory"},
 		{[]string{"update", "--cpus", "0.5"}, "update"},
