@@ -261,10 +261,18 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		SysProcAttr: &syscall.SysProcAttr{},
 	}
 	cfg := &initConfig{Spec: spec}
+	// The child checks by it that this process is alive once its
+	// parent-death signal is set (opParentAlive). Without pidfds (Linux
+	// before 5.3) it goes without, as a launch does.
+	var parent *os.File
+	if fd, err := unix.PidfdOpen(os.Getpid(), 0); err == nil {
+		parent = os.NewFile(uintptr(fd), "ctop-exec-pidfd")
+		defer parent.Close()
+	}
 	for _, f := range []struct {
 		file *os.File
 		fd   *int
-	}{{mntNS, &cfg.MountNSFD}, {cgNS, &cfg.CgroupNSFD}} {
+	}{{mntNS, &cfg.MountNSFD}, {cgNS, &cfg.CgroupNSFD}, {parent, &cfg.ParentFD}} {
 		if f.file != nil {
 			cmd.ExtraFiles = append(cmd.ExtraFiles, f.file)
 			*f.fd = 3 + len(cmd.ExtraFiles) - 1

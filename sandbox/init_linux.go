@@ -65,13 +65,13 @@ func childMain(role string, sync *os.File) (int, error) {
 	cfg := m.Config
 	e := planEnv{via: viaInit, cwd: cfg.Cwd, overlay: cfg.Overlay}
 	if role == roleExec {
-		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD}
+		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD, parentFD: cfg.ParentFD}
 	}
 	p := buildPlan(&cfg.Spec, e)
 	if err := runSteps(p.steps); err != nil {
 		return ExitFailed, err
 	}
-	for _, fd := range []int{cfg.MountNSFD, cfg.CgroupNSFD} {
+	for _, fd := range []int{cfg.MountNSFD, cfg.CgroupNSFD, cfg.ParentFD} {
 		if fd > 0 {
 			unix.Close(fd)
 		}

@@ -85,6 +85,24 @@ func runHelper(name string, args []string) int {
 		return 0
 	case "odirect":
 		return odirect(args[0], args[1])
+	case "exec":
+		// Play a ctop exec STATEDIR NAME COMMAND... that will be
+		// SIGKILLed.
+		f, err := cgroup.Open("/")
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		st, err := Load(args[0], args[1])
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		code, err := Exec(f, st, ExecOptions{Command: args[2:]})
+		if err != nil {
+			fmt.Println("error", err)
+		}
+		return code
 	case "runner":
 		// Play a ctop run that will be SIGKILLed: start the sandbox, report
 		// its pid, wait.

@@ -69,6 +69,8 @@ type planEnv struct {
 	// mountNSFD and cgroupNSFD are exec's fds of the sandbox's
 	// namespaces to join (0: none).
 	mountNSFD, cgroupNSFD int
+	// parentFD is exec's pidfd of ctop exec (0: none).
+	parentFD int
 }
 
 type stepKind uint8
@@ -215,8 +217,13 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			add(step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)})
 		}
 	case viaExec:
-		// The parent cannot set it: see ctop exec's NOTE.
+		// The parent cannot set it: see ctop exec's NOTE. A ctop exec
+		// killed before it was set would never send it: the check after
+		// it ends the child then, as a launch's does.
 		add(step{kind: stepPdeathsig, what: "set parent-death signal"})
+		if e.parentFD > 0 {
+			add(step{kind: stepParentAlive, fd: e.parentFD, what: "ctop exec exited while starting the command"})
+		}
 		if e.cgroupNSFD > 0 {
 			add(step{kind: stepSetns, fd: e.cgroupNSFD, n: unix.CLONE_NEWCGROUP, what: "enter cgroup namespace"})
 		}
@@ -251,7 +258,7 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			add(step{kind: stepNofile, n: n, what: "restore the open files limit"})
 		}
 	}
-	p.privileges(s)
+	p.privileges(s, e)
 	p.paths = candidates(s.Command[0], p.env)
 	return p
 }
@@ -397,7 +404,7 @@ func goRaisedNofile() (int, bool) {
 
 // privileges: docker's default capabilities, the spec's user, no_new_privs
 // and the parent-death signal again (a change of credentials clears it).
-func (p *plan) privileges(s *Spec) {
+func (p *plan) privileges(s *Spec, e planEnv) {
 	p.steps = append(p.steps, capDrops()...)
 	add := func(st step) { p.steps = append(p.steps, st) }
 	if u := s.User; u != nil {
@@ -414,6 +421,11 @@ func (p *plan) privileges(s *Spec) {
 	}
 	add(step{kind: stepNoNewPrivs, what: "set no_new_privs"})
 	add(step{kind: stepPdeathsig, what: "set parent-death signal"})
+	if e.via == viaExec && e.parentFD > 0 && s.User != nil {
+		// The change of credentials cleared the signal: the same window
+		// again.
+		add(step{kind: stepParentAlive, fd: e.parentFD, what: "ctop exec exited while starting the command"})
+	}
 }
 
 // dropCaps limits the bounding, ambient, effective and permitted sets to

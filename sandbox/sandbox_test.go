@@ -818,3 +818,97 @@ func TestRootfsSymlinkStaysInside(t *testing.T) {
 		t.Errorf("mount points were made on the host, in %s: %v", victim, ents)
 	}
 }
+
+// TestExecDiesWithCtop: a ctop exec SIGKILLed at any point of its start
+// must not leave its command running in the sandbox (reparented to the
+// sandbox's init, it would never get the parent-death signal set after
+// its parent died). The kills land from the fork to well after the
+// command started.
+func TestExecDiesWithCtop(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sleep", "120")
+	s.Name, s.Detach = "execkill", true
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = Stop(e.fs, e.state, s.Name); _, _ = sb.Wait() })
+	// An argument no other process has, to find strays anywhere.
+	marker := fmt.Sprintf("%d.%d", 900+os.Getpid()%99, os.Getpid())
+	strays := func() []string {
+		var out []string
+		ents, _ := os.ReadDir("/proc")
+		for _, d := range ents {
+			b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+			if err == nil && string(b) == "sleep\x00"+marker+"\x00" {
+				out = append(out, d.Name())
+			}
+		}
+		return out
+	}
+	t.Cleanup(func() {
+		for _, p := range strays() {
+			if pid, err := strconv.Atoi(p); err == nil {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	})
+	for i := range 30 {
+		h := exec.Command(e.exe, e.state, s.Name, "sleep", marker)
+		h.Env = append(os.Environ(), envHelper+"=exec")
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// From the fork of the exec child (a few ms in) to well after
+		// its command runs.
+		time.Sleep(time.Duration(i*3) * time.Millisecond)
+		_ = h.Process.Kill()
+		_ = h.Wait()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			procs := strings.Fields(e.cgroupFile("pids", sb.Cgroup(), "cgroup.procs"))
+			left := strays()
+			if len(procs) == 1 && len(left) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d (killed after %dms): the sandbox's group holds %v (init %d), sleep %s runs as %v",
+					i, i*3, procs, sb.Pid, marker, left)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// TestLimitsHoldFromInside: root in a limited sandbox tries to raise its
+// own memory limit and to move itself out of its group, through the
+// cgroup filesystem in view; both fail. Without a mount namespace, in
+// which alone ctop can keep that filesystem read-only, a limited
+// sandbox is refused, and nothing is left.
+func TestLimitsHoldFromInside(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sh")
+	s.Name = "raise"
+	s.Resources.MemoryMax = limit(64 << 20)
+	dir, ok := e.fs.Dir("memory", s.CgroupPath())
+	if !ok {
+		t.Skip("no memory hierarchy")
+	}
+	s.Command = append(s.Command, "-c", `
+for f in memory.max memory.limit_in_bytes; do
+	[ -e `+dir+`/$f ] && echo 1073741824 2>/dev/null > `+dir+`/$f && echo raised
+done
+echo $$ 2>/dev/null > `+filepath.Dir(dir)+`/cgroup.procs && echo moved
+echo $$ 2>/dev/null > `+filepath.Dir(filepath.Dir(dir))+`/cgroup.procs && echo moved
+cat `+dir+`/memory.max `+dir+`/memory.limit_in_bytes 2>/dev/null; exit 0`)
+	res, out := e.run(s)
+	if res.ExitCode != 0 || strings.Contains(out, "raised") || strings.Contains(out, "moved") || strings.TrimSpace(out) != "67108864" {
+		t.Errorf("exit %d, output %q; want the writes refused and the limit 67108864", res.ExitCode, out)
+	}
+	s.Namespaces, s.Command = []Namespace{NSPid}, []string{"true"}
+	var se *StartError
+	if _, err := Start(s); !errors.As(err, &se) || se.Code != ExitFailed || !strings.Contains(err.Error(), "add mnt to --ns") {
+		t.Errorf("a limited sandbox without a mount namespace: %v; want refused", err)
+	}
+	e.assertGone()
+}

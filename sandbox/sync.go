@@ -109,6 +109,10 @@ type initConfig struct {
 	// CgroupNSFD is, for ctop exec's child, the fd of the sandbox's cgroup
 	// namespace to join once it is in the sandbox's cgroup (0: none).
 	CgroupNSFD int `json:"cgroup_ns_fd,omitempty"`
+	// ParentFD is, for ctop exec's child, a pidfd of ctop exec, by which
+	// it checks, after each setting of its parent-death signal, that the
+	// parent is still alive to send it (0: none, a kernel before 5.3).
+	ParentFD int `json:"parent_fd,omitempty"`
 }
 
 func send(w io.Writer, m message) error {
