@@ -242,25 +242,33 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if spec.Workdir == "" {
 		spec.Workdir = "/"
 	}
+	// Never ctop's own binary inside the sandbox: a sealed copy.
+	exe, err := sealedExe()
+	if err != nil {
+		return ExitFailed, fmt.Errorf("exec in %s: %w", st.Name, err)
+	}
+	defer exe.Close()
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
 		return ExitFailed, err
 	}
 	defer parentEnd.Close()
 	cmd := &exec.Cmd{
-		// The magic link resolves to ctop's binary whatever the sandbox's
-		// root is; the child sees it through the sandbox's /proc.
-		Path:       "/proc/self/exe",
+		// The child's fd 4 (its second extra file, below): the fds it is
+		// given are set up before the execve, which could overwrite any
+		// other number. The magic link resolves in the host's /proc: the
+		// child joins the sandbox's mount namespace later.
+		Path:       "/proc/self/fd/4",
 		Args:       []string{"ctop-exec", st.Name},
 		Env:        []string{envRole + "=" + roleExec, envSyncFD + "=3", envNoTermQuery},
-		ExtraFiles: []*os.File{childEnd},
+		ExtraFiles: []*os.File{childEnd, exe},
 		// NOTE: no SysProcAttr.Pdeathsig here: Go's child then compares
 		// getppid() with the parent's pid, and in a pid namespace it joined
 		// by setns getppid() is 0, so it would kill itself. The child arms
 		// the signal itself (childMain).
 		SysProcAttr: &syscall.SysProcAttr{},
 	}
-	cfg := &initConfig{Spec: spec}
+	cfg := &initConfig{Spec: spec, ExeFD: 4}
 	// The child checks by it that this process is alive once its
 	// parent-death signal is set (opParentAlive). Without pidfds (Linux
 	// before 5.3) it goes without, as a launch does.

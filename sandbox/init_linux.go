@@ -71,7 +71,7 @@ func childMain(role string, sync *os.File) (int, error) {
 	if err := runSteps(p.steps); err != nil {
 		return ExitFailed, err
 	}
-	for _, fd := range []int{cfg.MountNSFD, cfg.CgroupNSFD, cfg.ParentFD} {
+	for _, fd := range []int{cfg.MountNSFD, cfg.CgroupNSFD, cfg.ParentFD, cfg.ExeFD} {
 		if fd > 0 {
 			unix.Close(fd)
 		}

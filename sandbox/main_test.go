@@ -85,6 +85,23 @@ func runHelper(name string, args []string) int {
 		return 0
 	case "odirect":
 		return odirect(args[0], args[1])
+	case "exeattack":
+		// CVE-2019-5736 from inside a sandbox: run as the interpreter
+		// "#!/proc/self/exe" of a script ctop exec executes, so as the
+		// binary ctop exec's child was; keep a handle on that binary and,
+		// once nothing executes it any more (after the execve of sh),
+		// append to it through the handle.
+		link, _ := os.Readlink("/proc/self/exe")
+		fmt.Printf("exe %s\n", link)
+		fd, err := unix.Open("/proc/self/exe", unix.O_PATH, 0)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		script := fmt.Sprintf("if printf x 2>/dev/null >> /proc/self/fd/%d; then echo wrote; else echo refused; fi", fd)
+		err = unix.Exec("/bin/sh", []string{"sh", "-c", script}, os.Environ())
+		fmt.Println("error", err)
+		return 1
 	case "exec":
 		// Play a ctop exec STATEDIR NAME COMMAND... that will be
 		// SIGKILLed.

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"debug/elf"
 	"encoding/json"
 	"errors"
@@ -911,4 +912,45 @@ cat `+dir+`/memory.max `+dir+`/memory.limit_in_bytes 2>/dev/null; exit 0`)
 		t.Errorf("a limited sandbox without a mount namespace: %v; want refused", err)
 	}
 	e.assertGone()
+}
+
+// TestExecSealedBinary: ctop exec's child, in the sandbox's pid
+// namespace, is not ctop's binary but a sealed copy of it. A command
+// replaced by "#!/proc/self/exe" (runc's CVE-2019-5736) gets that copy as
+// its interpreter, sees a memfd as /proc/self/exe, and cannot write to it
+// once nothing executes it; the host's binary is unchanged.
+func TestExecSealedBinary(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sleep", "60")
+	s.Name, s.Detach = "sealed", true
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = Stop(e.fs, e.state, s.Name); _, _ = sb.Wait() })
+	script := filepath.Join(t.TempDir(), "evil")
+	if err := os.WriteFile(script, []byte("#!/proc/self/exe\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum := func() [32]byte {
+		b, err := os.ReadFile(e.exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sha256.Sum256(b)
+	}
+	before := sum()
+	st, err := Load(e.state, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	code, err := Exec(e.fs, st, ExecOptions{Command: []string{script}, Env: []string{envHelper + "=exeattack"}, Stdout: &out, Stderr: &out})
+	got := out.String()
+	if err != nil || code != 0 || !strings.Contains(got, "exe /memfd:ctop") || !strings.Contains(got, "refused") || strings.Contains(got, e.exe) {
+		t.Errorf("exec: %d, %v, output %q; want the interpreter a memfd, and the write refused", code, err, got)
+	}
+	if sum() != before {
+		t.Errorf("the host's binary %s was changed from inside the sandbox", e.exe)
+	}
 }

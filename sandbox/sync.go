@@ -113,6 +113,9 @@ type initConfig struct {
 	// it checks, after each setting of its parent-death signal, that the
 	// parent is still alive to send it (0: none, a kernel before 5.3).
 	ParentFD int `json:"parent_fd,omitempty"`
+	// ExeFD is, for ctop exec's child, the sealed copy of ctop's binary
+	// it was executed from, which it closes (0: none).
+	ExeFD int `json:"exe_fd,omitempty"`
 }
 
 func send(w io.Writer, m message) error {
