@@ -498,6 +498,8 @@ func TestBuildPlan(t *testing.T) {
 	userNS := rootfs
 	userNS.Namespaces, userNS.User = append(DefaultNamespaces(), NSUser), user
 	exec := Spec{Command: []string{"sh"}, Namespaces: DefaultNamespaces(), Workdir: "/", User: user}
+	execUser := exec
+	execUser.Namespaces = append(DefaultNamespaces(), NSUser)
 	launchHead := []string{"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal",
 		"ctop exited while starting the sandbox", "join cgroup /sys/fs/cgroup/pids/ctop/x"}
 	userSteps := []string{"--user 1000:100: setgroups", "--user 1000:100: setgid", "--user 1000:100: setuid"}
@@ -533,6 +535,13 @@ func TestBuildPlan(t *testing.T) {
 		{"exec with its parent's pidfd", exec, planEnv{via: viaExec, cwd: "/work", mountNSFD: 4, parentFD: 6},
 			cat([]string{"set parent-death signal", "ctop exec exited while starting the command", "unshare fs", "enter mount namespace", "--workdir /"},
 				privs[:3], userSteps, privs[3:], []string{"ctop exec exited while starting the command"})},
+		// Into a user namespace, exec's command is a launch's child: its
+		// streams and cgroups first, the user namespace last.
+		{"exec launched into a user namespace", execUser, planEnv{via: viaExec, launched: true, stdio: [3]int{3, 4, 5},
+			joins: joins, mountNSFD: 4, userNSFD: 7, parentFD: 6},
+			cat(launchHead[:3], []string{"join cgroup /sys/fs/cgroup/pids/ctop/x", "set parent-death signal",
+				"ctop exec exited while starting the command", "unshare fs", "enter mount namespace", "enter user namespace", "--workdir /"},
+				privs[:3], userSteps[1:], privs[3:], []string{"ctop exec exited while starting the command"})},
 	} {
 		p := buildPlan(&tc.s, tc.e)
 		got := slices.DeleteFunc(stepNames(p.steps), func(n string) bool { return n == "restore the open files limit" })

@@ -218,6 +218,8 @@ type testEnv struct {
 	parent string
 	state  string
 	exe    string
+	// ids holds the test's subuid and subgid files.
+	ids string
 }
 
 func needRoot(t *testing.T) {
@@ -246,7 +248,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}, t.Name())
 	e := &testEnv{t: t, fs: f, exe: exe,
 		parent: fmt.Sprintf("/ctop-test-%d-%s", os.Getpid(), name),
-		state:  filepath.Join(t.TempDir(), "state")}
+		state:  filepath.Join(t.TempDir(), "state"), ids: t.TempDir()}
 	t.Cleanup(func() {
 		if m, err := cgroup.Load(f, e.parent); err == nil {
 			_ = m.Kill()
@@ -260,7 +262,10 @@ func newTestEnv(t *testing.T) *testEnv {
 
 // spec is a spec placed in the test's parent and state directory.
 func (e *testEnv) spec(cmd ...string) Spec {
-	return Spec{Command: cmd, Namespaces: DefaultNamespaces(), CgroupParent: e.parent, StateDir: e.state}
+	// The subordinate id files are the test's: ctop adds its range to
+	// them, which the host's /etc is spared.
+	return Spec{Command: cmd, Namespaces: DefaultNamespaces(), CgroupParent: e.parent, StateDir: e.state,
+		SubUIDFile: filepath.Join(e.ids, "subuid"), SubGIDFile: filepath.Join(e.ids, "subgid")}
 }
 
 // helper is a spec that runs one of this binary's helpers.

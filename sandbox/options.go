@@ -460,6 +460,28 @@ func Options() []Option {
 			},
 		},
 		{
+			Name: "uidmap", Kind: KindStrings, Commands: CmdRun, Example: "0:100000:65536",
+			Help: "map uids of the user namespace to the host's, CONTAINER:HOST:SIZE (default for root: ctop's range in /etc/subuid, made when absent)",
+			Set: func(r *Run, v string) error {
+				m, err := ParseIDMap(v)
+				if err == nil {
+					r.Spec.UIDMap = append(r.Spec.UIDMap, m)
+				}
+				return err
+			},
+		},
+		{
+			Name: "gidmap", Kind: KindStrings, Commands: CmdRun, Example: "0:100000:65536",
+			Help: "map gids of the user namespace to the host's, CONTAINER:HOST:SIZE (default: as --uidmap, else ctop's range in /etc/subgid)",
+			Set: func(r *Run, v string) error {
+				m, err := ParseIDMap(v)
+				if err == nil {
+					r.Spec.GIDMap = append(r.Spec.GIDMap, m)
+				}
+				return err
+			},
+		},
+		{
 			Name: "workdir", Short: "w", Kind: KindString, Commands: CmdRun, Example: "/",
 			Help: "working directory inside the sandbox",
 			Set:  func(r *Run, v string) error { r.Spec.Workdir = v; return nil },

@@ -71,6 +71,11 @@ type planEnv struct {
 	mountNSFD, cgroupNSFD int
 	// parentFD is exec's pidfd of ctop exec (0: none).
 	parentFD int
+	// userNSFD is exec's fd of the sandbox's user namespace, which only
+	// a launched child (launched) can join: the kernel lets only a
+	// process of one thread, sharing no filesystem context, do so.
+	userNSFD int
+	launched bool
 }
 
 type stepKind uint8
@@ -217,6 +222,21 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			add(step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)})
 		}
 	case viaExec:
+		if e.launched {
+			// The streams and the cgroups, as a launch's child.
+			if s.TTY {
+				add(step{kind: stepSetsid, what: "start a session"})
+			}
+			for i, fd := range e.stdio {
+				add(step{kind: stepDup, fd: fd, n: i, what: "set up fd " + strconv.Itoa(i)})
+			}
+			if s.TTY {
+				add(step{kind: stepCtty, what: "set the controlling terminal"})
+			}
+			for _, f := range e.joins {
+				add(step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)})
+			}
+		}
 		// The parent cannot set it: see ctop exec's NOTE. A ctop exec
 		// killed before it was set would never send it: the check after
 		// it ends the child then, as a launch's does.
@@ -232,6 +252,12 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			// do) may not join a mount namespace.
 			add(step{kind: stepUnshare, n: unix.CLONE_FS, what: "unshare fs"})
 			add(step{kind: stepSetns, fd: e.mountNSFD, n: unix.CLONE_NEWNS, what: "enter mount namespace"})
+		}
+		if e.userNSFD > 0 {
+			// Last: entering it gives every capability in it and none
+			// outside. The credentials follow (privileges: exec's spec
+			// has a user), since the caller's ids may be unmapped in it.
+			add(step{kind: stepSetns, fd: e.userNSFD, n: unix.CLONE_NEWUSER, what: "enter user namespace"})
 		}
 	}
 	if e.via != viaExec {

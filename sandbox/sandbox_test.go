@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -952,5 +953,86 @@ func TestExecSealedBinary(t *testing.T) {
 	}
 	if sum() != before {
 		t.Errorf("the host's binary %s was changed from inside the sandbox", e.exe)
+	}
+}
+
+// TestUserNamespaceRemap: root in a sandbox with a user namespace is an
+// unprivileged host id: ctop's subordinate range, added above the ranges
+// the files hold. What it makes in a bound host directory belongs to
+// that id; a root-owned host file bound in stays closed to it; ctop exec
+// enters the same namespace, as the same root.
+func TestUserNamespaceRemap(t *testing.T) {
+	e := newTestEnv(t)
+	if !canLaunchExec() {
+		t.Skip("no launch here: exec cannot enter a user namespace")
+	}
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(e.ids, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("subuid", "alice:100000:65536\n")
+	write("subgid", "alice:100000:65536\nbob:300000:1000")
+	base, err := os.MkdirTemp("", "ctop-test-userns-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	shared, in, victim, target := filepath.Join(base, "shared"), filepath.Join(base, "in"), filepath.Join(base, "victim"), filepath.Join(base, "target")
+	for _, d := range []string{shared, in} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{victim, target} {
+		if err := os.WriteFile(f, []byte("host\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	s := e.spec("sh", "-c", `cat /proc/self/uid_map /proc/self/gid_map; id -u
+touch `+in+`/made && echo made
+if echo x 2>/dev/null >> `+target+`; then echo wrote; else echo refused; fi`)
+	s.Namespaces = append(s.Namespaces, NSUser)
+	s.Binds = []Bind{{Source: shared, Dest: in}, {Source: victim, Dest: target}}
+	res, out := e.run(s)
+	if got, want := strings.Fields(out), strings.Fields("0 165536 65536 0 301000 65536 0 made refused"); res.ExitCode != 0 || !slices.Equal(got, want) {
+		t.Errorf("exit %d, output %q; want %q", res.ExitCode, out, want)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(shared, "made"), &st); err != nil || st.Uid != 165536 || st.Gid != 301000 {
+		t.Errorf("a file root made inside: %v, owned by %d:%d on the host; want 165536:301000", err, st.Uid, st.Gid)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "host\n" {
+		t.Errorf("root inside wrote the host's root-owned file: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(e.ids, "subuid")); string(b) != "alice:100000:65536\nctop:165536:65536\n" {
+		t.Errorf("subuid now %q", b)
+	}
+
+	d := e.spec("sleep", "60")
+	d.Name, d.Detach, d.Namespaces = "remapped", true, append(d.Namespaces, NSUser)
+	sb, err := Start(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = Stop(e.fs, e.state, d.Name); _, _ = sb.Wait() })
+	ds, err := Load(e.state, d.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skips := ExecSkips(ds); len(skips) != 0 {
+		t.Errorf("exec skips %v", skips)
+	}
+	var xo strings.Builder
+	code, err := Exec(e.fs, ds, ExecOptions{Command: []string{"sh", "-c", "cat /proc/self/uid_map; id -u; readlink /proc/self/ns/user"}, Stdout: &xo, Stderr: &xo})
+	userNS, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", sb.Pid))
+	if got, want := strings.Fields(xo.String()), []string{"0", "165536", "65536", "0", userNS}; err != nil || code != 0 || !slices.Equal(got, want) {
+		t.Errorf("exec: %d, %v, output %q; want %q", code, err, xo.String(), want)
 	}
 }

@@ -170,6 +170,15 @@ type Spec struct {
 	// Network is NetworkNone (a new net namespace) or NetworkHost.
 	Network string `json:"network,omitempty"`
 	User    *User  `json:"user,omitempty"`
+	// UIDMap and GIDMap map the user namespace's ids to the host's
+	// (--uidmap, --gidmap); when empty, root's sandbox gets ctop's
+	// subordinate range (idmap_linux.go). GIDMap defaults to UIDMap.
+	UIDMap []IDMap `json:"uid_map,omitempty"`
+	GIDMap []IDMap `json:"gid_map,omitempty"`
+	// SubUIDFile and SubGIDFile hold ctop's subordinate ranges; default
+	// DefaultSubUIDFile and DefaultSubGIDFile.
+	SubUIDFile string `json:"subuid_file,omitempty"`
+	SubGIDFile string `json:"subgid_file,omitempty"`
 	// Rootfs, if set, becomes the root with pivot_root.
 	Rootfs string `json:"rootfs,omitempty"`
 	// Overlay puts a copy-on-write layer over Rootfs; KeepUpper, if set, is
@@ -242,6 +251,16 @@ func (s *Spec) normalize() error {
 	if s.StateDir == "" {
 		s.StateDir = DefaultStateDir
 	}
+	if s.SubUIDFile == "" {
+		s.SubUIDFile = DefaultSubUIDFile
+	}
+	if s.SubGIDFile == "" {
+		s.SubGIDFile = DefaultSubGIDFile
+	}
+	if len(s.GIDMap) == 0 {
+		// As podman: --uidmap alone maps gids the same.
+		s.GIDMap = s.UIDMap
+	}
 	if s.Network == "" {
 		s.Network = NetworkHost
 		if s.Has(NSNet) {
@@ -282,6 +301,25 @@ func (s *Spec) Validate() error {
 		}
 		if slices.Contains(s.Namespaces[:i], n) {
 			return fmt.Errorf("--ns: namespace %q given twice", n)
+		}
+	}
+	if (len(s.UIDMap) > 0 || len(s.GIDMap) > 0) && !s.Has(NSUser) {
+		return fmt.Errorf("--uidmap and --gidmap map a user namespace's ids: add user to --ns")
+	}
+	if len(s.UIDMap) > 0 != (len(s.GIDMap) > 0) {
+		return fmt.Errorf("--gidmap needs --uidmap: give both, or --uidmap alone for the same map")
+	}
+	for _, m := range []struct {
+		name string
+		ms   []IDMap
+	}{{"--uidmap", s.UIDMap}, {"--gidmap", s.GIDMap}} {
+		for _, x := range m.ms {
+			if x.Size == 0 || uint64(x.Container)+uint64(x.Size) > noID || uint64(x.Host)+uint64(x.Size) > noID {
+				return fmt.Errorf("%s %d:%d:%d: want a size above 0 and ranges below %d", m.name, x.Container, x.Host, x.Size, uint32(noID))
+			}
+		}
+		if err := checkIDMaps(m.ms); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
 		}
 	}
 	if u := s.User; u != nil && (u.UID == noID || u.GID == noID) {

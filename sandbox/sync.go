@@ -45,7 +45,10 @@ import (
 //
 // ctop exec starts a child (role exec) after entering the sandbox's
 // namespaces; the child gets msgConfig and does only the last steps: look up
-// the command, drop capabilities, set the user and execve.
+// the command, drop capabilities, set the user and execve. Its binary is a
+// sealed memfd copy of ctop's (sealedExe). Into a sandbox with a user
+// namespace, ctop exec starts no such child: a launch's child joins it
+// (execLaunch).
 
 const (
 	envRole   = "_CTOP_SANDBOX_ROLE"

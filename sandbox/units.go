@@ -276,3 +276,58 @@ func ValidName(name string) error {
 	}
 	return nil
 }
+
+// IDMap is one line of a user namespace's uid_map or gid_map
+// (user_namespaces(7)): Size ids from Container inside are Host's outside.
+type IDMap struct {
+	Container uint32 `json:"container"`
+	Host      uint32 `json:"host"`
+	Size      uint32 `json:"size"`
+}
+
+// maxIDMaps is the kernel's limit on the lines of one map (Linux 4.15).
+const maxIDMaps = 340
+
+// ParseIDMap parses --uidmap and --gidmap CONTAINER:HOST:SIZE, as podman
+// takes them. Neither range may reach 4294967295, (uid_t)-1, which no
+// process or file can have and which the kernel refuses to map.
+func ParseIDMap(s string) (IDMap, error) {
+	f := strings.Split(s, ":")
+	if len(f) != 3 {
+		return IDMap{}, fmt.Errorf("%q: want CONTAINER:HOST:SIZE, like 0:100000:65536", s)
+	}
+	var n [3]uint64
+	for i, v := range f {
+		var err error
+		if n[i], err = strconv.ParseUint(v, 10, 32); err != nil {
+			return IDMap{}, fmt.Errorf("%q: %q is not a number from 0 to %d", s, v, uint32(noID-1))
+		}
+	}
+	m := IDMap{Container: uint32(n[0]), Host: uint32(n[1]), Size: uint32(n[2])}
+	if m.Size == 0 {
+		return IDMap{}, fmt.Errorf("%q: size 0 maps nothing", s)
+	}
+	if n[0]+n[2] > noID || n[1]+n[2] > noID {
+		return IDMap{}, fmt.Errorf("%q: the range passes %d, (uid_t)-1, which cannot be mapped", s, uint32(noID-1))
+	}
+	return m, nil
+}
+
+// checkIDMaps checks the lines of one map together: not too many, and no
+// two that overlap inside or outside (the kernel refuses both).
+func checkIDMaps(ms []IDMap) error {
+	if len(ms) > maxIDMaps {
+		return fmt.Errorf("%d ranges: the kernel takes at most %d", len(ms), maxIDMaps)
+	}
+	for i, a := range ms {
+		for _, b := range ms[:i] {
+			over := func(x, y uint32) bool {
+				return uint64(x) < uint64(y)+uint64(b.Size) && uint64(y) < uint64(x)+uint64(a.Size)
+			}
+			if over(a.Container, b.Container) || over(a.Host, b.Host) {
+				return fmt.Errorf("%d:%d:%d overlaps %d:%d:%d", a.Container, a.Host, a.Size, b.Container, b.Host, b.Size)
+			}
+		}
+	}
+	return nil
+}

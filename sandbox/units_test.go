@@ -335,3 +335,72 @@ func TestPlanExec(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIDMap(t *testing.T) {
+	if m, err := ParseIDMap("0:100000:65536"); err != nil || m != (IDMap{0, 100000, 65536}) {
+		t.Errorf("ParseIDMap(0:100000:65536) = %+v, %v", m, err)
+	}
+	if m, err := ParseIDMap("1:4294967293:2"); err != nil || m != (IDMap{1, 4294967293, 2}) {
+		t.Errorf("a range ending at 4294967294: %+v, %v", m, err)
+	}
+	// Ranges reaching (uid_t)-1, empty, negative, overflowing, malformed.
+	for _, in := range []string{"0:4294967295:1", "4294967295:0:1", "0:4294967294:2", "4294967290:0:10",
+		"0:100000:0", "-1:0:1", "0:-1:1", "0:0:4294967296", "0:0", "0:0:1:1", "a:b:c", "", "0:100000:65536 "} {
+		if m, err := ParseIDMap(in); err == nil {
+			t.Errorf("ParseIDMap(%q) = %+v, want an error", in, m)
+		}
+	}
+	if err := checkIDMaps([]IDMap{{0, 100000, 1000}, {1000, 200000, 1000}}); err != nil {
+		t.Errorf("disjoint ranges: %v", err)
+	}
+	for _, ms := range [][]IDMap{
+		{{0, 100000, 1000}, {999, 200000, 10}},  // inside
+		{{0, 100000, 1000}, {5000, 100999, 10}}, // outside
+		make([]IDMap, maxIDMaps+1),
+	} {
+		if err := checkIDMaps(ms); err == nil {
+			t.Errorf("checkIDMaps(%v) passed", ms[:2])
+		}
+	}
+}
+
+// TestRemapRange: ctop's subordinate range is found when the file has it,
+// and otherwise added above every range there (and above 100000), the
+// rest of the file kept; a file with no room is an error, not a wrap.
+func TestRemapRange(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		in, out string
+		want    IDMap
+	}{
+		{"", "ctop:100000:65536\n", IDMap{0, 100000, 65536}},
+		{"alice:100000:65536\nbob:300000:10", "alice:100000:65536\nbob:300000:10\nctop:300010:65536\n", IDMap{0, 300010, 65536}},
+		{"# old\nroot:1000:10\nctop:500000:65536\n", "# old\nroot:1000:10\nctop:500000:65536\n", IDMap{0, 500000, 65536}},
+	} {
+		p := filepath.Join(dir, "subuid")
+		if err := os.WriteFile(p, []byte(tc.in), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		m, err := remapRange(p)
+		b, _ := os.ReadFile(p)
+		if err != nil || m != tc.want || string(b) != tc.out {
+			t.Errorf("remapRange of %q = %+v, %v, file %q; want %+v, %q", tc.in, m, err, b, tc.want, tc.out)
+		}
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o640 {
+			t.Errorf("file mode after: %v, %v", st.Mode(), err)
+		}
+		if again, err := remapRange(p); err != nil || again != tc.want {
+			t.Errorf("second remapRange = %+v, %v; want the same range", again, err)
+		}
+	}
+	p := filepath.Join(dir, "full")
+	if err := os.WriteFile(p, []byte("x:4294900000:60000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := remapRange(p); err == nil {
+		t.Errorf("remapRange of a full file = %+v", m)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("temporary files left: %v", ents)
+	}
+}
