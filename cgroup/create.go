@@ -123,23 +123,38 @@ func neededV1(h Hierarchy, r Resources, v2Kill bool) bool {
 
 // Extend makes the group in the v1 hierarchies that limits r need and that
 // Create left out (see neededV1: a cpuset group, made only for a cpuset
-// limit), as Create makes it, and moves the group's processes into it. It
-// is for groups ctop made, before Update with r; for any other group a
-// missing hierarchy stays missing, and Update says so.
+// limit), as Create makes it, writes r's cpuset values there and moves the
+// group's processes into it. It is for groups ctop made, before Update
+// with r; for any other group a missing hierarchy stays missing, and
+// Update says so.
+//
+// Extend converges: where the directory exists already (an earlier
+// Extend was killed before it had moved every process, or a process forked
+// meanwhile), the processes still outside it are moved in. A value the
+// kernel refuses is written before any process is moved, and what this
+// call made is removed then, so a refused update leaves nothing behind.
 func (m *Manager) Extend(r Resources) error {
 	parts := strings.Split(strings.TrimPrefix(m.path, "/"), "/")
 	var added []managedDir
 	for _, h := range m.fs.managedHierarchies() {
 		dir := m.fs.path(h.Mountpoint, m.path)
-		if h.Version != 1 || !neededV1(h, r, true) || slices.ContainsFunc(m.dirs, func(d managedDir) bool { return d.dir == dir }) {
+		if h.Version != 1 || !neededV1(h, r, true) {
+			continue
+		}
+		if i := slices.IndexFunc(m.dirs, func(d managedDir) bool { return d.dir == dir }); i >= 0 {
+			if err := m.moveProcs(m.dirs[i]); err != nil {
+				return fmt.Errorf("extend cgroup %s: %w", m.path, err)
+			}
 			continue
 		}
 		made := len(m.made)
 		dir, err := m.createIn(h, parts, true)
 		if err == nil {
 			md := managedDir{version: 1, controllers: h.Controllers, dir: dir}
-			added = append(added, md)
-			err = m.moveProcs(md)
+			if err = md.setCpuset(r); err == nil {
+				added = append(added, md)
+				err = m.moveProcs(md)
+			}
 		}
 		if err == nil && len(m.dirs) > 0 {
 			// A group removed meanwhile (its sandbox ended and its
@@ -157,6 +172,24 @@ func (m *Manager) Extend(r Resources) error {
 		}
 	}
 	m.dirs = append(m.dirs, added...)
+	return nil
+}
+
+// setCpuset writes r's cpuset values to d, when d is a cpuset hierarchy's.
+func (d managedDir) setCpuset(r Resources) error {
+	if !d.has("cpuset") {
+		return nil
+	}
+	for _, c := range []struct {
+		v    *string
+		file string
+	}{{r.CpusetCpus, "cpuset.cpus"}, {r.CpusetMems, "cpuset.mems"}} {
+		if c.v != nil {
+			if err := writeFile(d.dir, c.file, *c.v); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

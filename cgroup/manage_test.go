@@ -485,3 +485,89 @@ func TestReadFinal(t *testing.T) {
 		t.Error("ReadFinal left PrepareFinal's files open")
 	}
 }
+
+// TestExtendConverges: an update killed after it made a group's cpuset
+// directory but before it moved the processes in (made here by making
+// the directory and moving nothing) is finished by the next update, as
+// /proc/PID/cgroup shows; and an update with a cpuset the kernel refuses
+// leaves no cpuset directory, nor any process moved.
+func TestExtendConverges(t *testing.T) {
+	f, parent := liveFS(t)
+	h, ok := f.Hierarchy("cpuset")
+	if !ok || h.Version != 1 {
+		t.Skip("no v1 cpuset hierarchy")
+	}
+	path := parent + "/g"
+	m, err := Create(f, path, Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := m.AddProc(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	cpuset := func() string {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if _, p, ok := strings.Cut(l, ":cpuset:"); ok {
+				return p
+			}
+		}
+		t.Fatalf("no cpuset line in\n%s", b)
+		return ""
+	}
+	before := cpuset()
+	cpusDir := filepath.Join(h.Mountpoint, path)
+	parentDir := filepath.Join(h.Mountpoint, parent)
+
+	bad := "0-999"
+	m1, err := Load(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m1.Extend(Resources{CpusetCpus: &bad}); err == nil || !strings.Contains(err.Error(), "cpuset.cpus") {
+		t.Errorf("Extend with cpuset %s: %v, want the kernel's refusal naming cpuset.cpus", bad, err)
+	}
+	for _, d := range []string{cpusDir, parentDir} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("a refused update left %s", d)
+		}
+	}
+	if got := cpuset(); got != before {
+		t.Errorf("a refused update moved the process to cpuset %s", got)
+	}
+
+	// Killed half-way: the directory made, nothing moved.
+	m2, err := Load(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m2.createIn(h, strings.Split(strings.TrimPrefix(path, "/"), "/"), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := cpuset(); got == path {
+		t.Fatal("the process is in the cpuset group already")
+	}
+	cpus := "0"
+	r := Resources{CpusetCpus: &cpus}
+	m3, err := Load(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m3.Extend(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := m3.Update(r); err != nil {
+		t.Fatal(err)
+	}
+	if got := cpuset(); got != path {
+		t.Errorf("after the next update the process is in cpuset %s, want %s", got, path)
+	}
+}

@@ -79,3 +79,15 @@ func median(d []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// BenchmarkSealedExe: what ctop exec pays for not running ctop's binary
+// in the sandbox, a sealed copy of it per exec.
+func BenchmarkSealedExe(b *testing.B) {
+	for b.Loop() {
+		f, err := sealedExe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}

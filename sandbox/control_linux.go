@@ -366,19 +366,26 @@ func execNamespaces() []Namespace {
 	return []Namespace{NSCgroup, NSIPC, NSUTS, NSNet, NSPid, NSMount}
 }
 
-// ExecSkips lists the sandbox's namespaces that Exec cannot enter: the
-// kernel lets only a single-threaded process join a user namespace
-// (setns(2)) or a time namespace (EUSERS otherwise), and a Go program
-// never is one.
+// ExecSkips lists the sandbox's namespaces that Exec cannot enter. The
+// kernel lets only a process of one thread that shares no filesystem
+// context join a user namespace (setns(2)), and a Go program never is
+// one: Exec enters it from a launched child (launch_linux.go), where
+// launches can be made. A time namespace it lets only a process that
+// shares its memory with none join (EUSERS otherwise), which a launched
+// child does not satisfy either.
 func ExecSkips(st *State) []Namespace {
 	var out []Namespace
-	for _, n := range []Namespace{NSUser, NSTime} {
-		if slices.Contains(st.Namespaces, n) {
-			out = append(out, n)
-		}
+	if slices.Contains(st.Namespaces, NSUser) && !canLaunchExec() {
+		out = append(out, NSUser)
+	}
+	if slices.Contains(st.Namespaces, NSTime) {
+		out = append(out, NSTime)
 	}
 	return out
 }
+
+// canLaunchExec reports whether Exec can start its command by a launch.
+func canLaunchExec() bool { return directLaunchArch && haveClone3() }
 
 // Exec runs a command in a running sandbox: in its cgroup and in each of
 // its namespaces except those ExecSkips lists (in a user namespace's stead
@@ -489,30 +496,53 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if spec.Workdir == "" {
 		spec.Workdir = "/"
 	}
+	if slices.Contains(st.Namespaces, NSUser) && canLaunchExec() {
+		if spec.User == nil {
+			// The namespace's root: ctop's own ids may be unmapped there.
+			spec.User = &User{}
+		}
+		return execLaunch(f, st, m, &spec, o, mntNS, cgNS)
+	}
+	// Never ctop's own binary inside the sandbox: a sealed copy.
+	exe, err := sealedExe()
+	if err != nil {
+		return ExitFailed, fmt.Errorf("exec in %s: %w", st.Name, err)
+	}
+	defer exe.Close()
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
 		return ExitFailed, err
 	}
 	defer parentEnd.Close()
 	cmd := &exec.Cmd{
-		// The magic link resolves to ctop's binary whatever the sandbox's
-		// root is; the child sees it through the sandbox's /proc.
-		Path:       "/proc/self/exe",
+		// The child's fd 4 (its second extra file, below): the fds it is
+		// given are set up before the execve, which could overwrite any
+		// other number. The magic link resolves in the host's /proc: the
+		// child joins the sandbox's mount namespace later.
+		Path:       "/proc/self/fd/4",
 		Args:       []string{"ctop-exec", st.Name},
 		Env:        []string{envRole + "=" + roleExec, envSyncFD + "=3", envNoTermQuery},
-		ExtraFiles: []*os.File{childEnd},
+		ExtraFiles: []*os.File{childEnd, exe},
 		// NOTE: no SysProcAttr.Pdeathsig here: Go's child then compares
 		// getppid() with the parent's pid, and in a pid namespace it joined
 		// by setns getppid() is 0, so it would kill itself. The child arms
 		// the signal itself (childMain).
 		SysProcAttr: &syscall.SysProcAttr{},
 	}
-	cfg := &initConfig{Spec: spec}
+	cfg := &initConfig{Spec: spec, ExeFD: 4}
 	cfg.setSeccomp(sf)
+	// The child checks by it that this process is alive once its
+	// parent-death signal is set (opParentAlive). Without pidfds (Linux
+	// before 5.3) it goes without, as a launch does.
+	var parent *os.File
+	if fd, err := unix.PidfdOpen(os.Getpid(), 0); err == nil {
+		parent = os.NewFile(uintptr(fd), "ctop-exec-pidfd")
+		defer parent.Close()
+	}
 	for _, f := range []struct {
 		file *os.File
 		fd   *int
-	}{{mntNS, &cfg.MountNSFD}, {cgNS, &cfg.CgroupNSFD}} {
+	}{{mntNS, &cfg.MountNSFD}, {cgNS, &cfg.CgroupNSFD}, {parent, &cfg.ParentFD}} {
 		if f.file != nil {
 			cmd.ExtraFiles = append(cmd.ExtraFiles, f.file)
 			*f.fd = 3 + len(cmd.ExtraFiles) - 1
@@ -578,4 +608,126 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		return ExitFailed, err
 	}
 	return 0, nil
+}
+
+// execLaunch runs exec's command by a launch: a child cloned from this
+// thread (in the sandbox's ipc, uts, net and pid namespaces already) that
+// joins the sandbox's cgroups, then its cgroup, mount and user namespaces,
+// and makes the rest of the plan by raw system calls. No ctop binary runs
+// in the sandbox, and the child, of one thread and its own filesystem
+// context, may join the user namespace.
+func execLaunch(f *cgroup.FS, st *State, m *cgroup.Manager, spec *Spec, o ExecOptions, mntNS, cgNS *os.File) (int, error) {
+	p := "/proc/" + strconv.Itoa(st.Pid) + "/ns/user"
+	userFD, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ExitFailed, fmt.Errorf("exec in %s: open %s: %w", st.Name, p, err)
+	}
+	defer unix.Close(userFD)
+	e := planEnv{via: viaExec, launched: true, userNSFD: userFD}
+	for _, n := range []struct {
+		f  *os.File
+		fd *int
+	}{{mntNS, &e.mountNSFD}, {cgNS, &e.cgroupNSFD}} {
+		if n.f != nil {
+			*n.fd = int(n.f.Fd())
+		}
+	}
+	if fd, err := unix.PidfdOpen(os.Getpid(), 0); err == nil {
+		defer unix.Close(fd)
+		e.parentFD = fd
+	}
+	// The streams as for the re-executed child, copied above 2 (see
+	// Sandbox.launch).
+	sb := &Sandbox{spec: Spec{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}}
+	cmd := &exec.Cmd{SysProcAttr: &syscall.SysProcAttr{}}
+	if err := sb.stdio(cmd); err != nil {
+		return ExitFailed, err
+	}
+	// Our copies of the child's ends go once it has started, so that the
+	// relays see EOF when it ends.
+	closeStdio := func() {
+		for i, fd := range e.stdio {
+			if fd > 0 {
+				unix.Close(fd)
+				e.stdio[i] = 0
+			}
+		}
+		for _, c := range sb.closers {
+			c.Close()
+		}
+		sb.closers = nil
+	}
+	defer closeStdio()
+	for i, s := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
+		fd, err := unix.FcntlInt(s.(*os.File).Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return ExitFailed, fmt.Errorf("exec in %s: stdio: %w", st.Name, err)
+		}
+		e.stdio[i] = fd
+	}
+	cgFD, useFD, err := m.FD()
+	if err != nil {
+		return ExitFailed, err
+	}
+	if useFD {
+		defer unix.Close(cgFD)
+	}
+	if !useFD || f.Mode() != cgroup.ModeUnified {
+		for _, d := range m.V1Dirs() {
+			e.joins = append(e.joins, filepath.Join(d, "tasks"))
+		}
+	}
+	if !useFD {
+		if dir, ok := m.Dir(""); ok {
+			e.joins = append(e.joins, filepath.Join(dir, "cgroup.procs"))
+		}
+	}
+	start := func(e planEnv, cgFD int) (int, error) {
+		l := buildPlan(spec, e).launch()
+		l.cgroupFD = cgFD
+		a, err := newAttempt(l)
+		if err != nil {
+			return 0, err
+		}
+		// This thread, in the sandbox's namespaces, is the child's parent.
+		a.fork()
+		return a.wait()
+	}
+	into := -1
+	if useFD {
+		into = cgFD
+	}
+	pid, err := start(e, into)
+	var serr *os.SyscallError
+	if err != nil && useFD && errors.As(err, &serr) && serr.Syscall == "clone3" && noCloneInto(err) {
+		// Before Linux 5.7: the child joins the v2 group itself.
+		dir, _ := m.Dir("")
+		e.joins = append(e.joins, filepath.Join(dir, "cgroup.procs"))
+		pid, err = start(e, -1)
+	}
+	closeStdio()
+	if err != nil {
+		var se *StartError
+		if errors.As(err, &se) {
+			return se.Code, se.Err
+		}
+		return ExitFailed, fmt.Errorf("exec in %s: %w", st.Name, err)
+	}
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		return ExitFailed, err
+	}
+	ps, err := proc.Wait()
+	sb.relays.Wait()
+	if sb.pty != nil {
+		sb.pty.Close()
+	}
+	if err != nil {
+		return ExitFailed, err
+	}
+	ws := ps.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
 }

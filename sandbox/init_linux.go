@@ -65,7 +65,7 @@ func childMain(role string, sync *os.File) (int, error) {
 	cfg := m.Config
 	e := planEnv{via: viaInit, cwd: cfg.Cwd, overlay: cfg.Overlay, etc: cfg.Etc}
 	if role == roleExec {
-		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD}
+		e = planEnv{via: viaExec, cwd: cfg.Cwd, mountNSFD: cfg.MountNSFD, cgroupNSFD: cfg.CgroupNSFD, parentFD: cfg.ParentFD}
 	}
 	e.seccomp = filterOf(cfg.SeccompProg, cfg.SeccompFlags)
 	cfg.Spec.noSetattr = cfg.NoSetattr
@@ -73,7 +73,7 @@ func childMain(role string, sync *os.File) (int, error) {
 	if err := runSteps(p.steps); err != nil {
 		return ExitFailed, err
 	}
-	for _, fd := range []int{cfg.MountNSFD, cfg.CgroupNSFD} {
+	for _, fd := range []int{cfg.MountNSFD, cfg.CgroupNSFD, cfg.ParentFD, cfg.ExeFD} {
 		if fd > 0 {
 			unix.Close(fd)
 		}

@@ -195,7 +195,8 @@ func (l *launch) add(st *step) {
 	case stepPdeathsig:
 		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
 	case stepParentAlive:
-		l.ops = append(l.ops, op{kind: opParentAlive, what: st.what})
+		// A launch's fork sets the pidfd; exec's step carries its own.
+		l.ops = append(l.ops, op{kind: opParentAlive, args: [6]uintptr{uintptr(st.fd)}, what: st.what})
 		l.alive = len(l.ops)
 		o = &l.ops[len(l.ops)-1]
 	case stepSignal:

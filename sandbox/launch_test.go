@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -497,6 +498,8 @@ func TestBuildPlan(t *testing.T) {
 	userNS := rootfs
 	userNS.Namespaces, userNS.User = append(DefaultNamespaces(), NSUser), user
 	exec := Spec{Command: []string{"sh"}, Namespaces: DefaultNamespaces(), Workdir: "/", User: user}
+	execUser := exec
+	execUser.Namespaces = append(DefaultNamespaces(), NSUser)
 	launchHead := []string{"set up fd 0", "set up fd 1", "set up fd 2", "set parent-death signal",
 		"ctop exited while starting the sandbox", "join cgroup /sys/fs/cgroup/pids/ctop/x"}
 	userSteps := []string{"--user 1000:100: setgroups", "--user 1000:100: setgid", "--user 1000:100: setuid"}
@@ -540,6 +543,18 @@ func TestBuildPlan(t *testing.T) {
 		{"exec", exec, planEnv{via: viaExec, cwd: "/work", mountNSFD: 4, cgroupNSFD: 5},
 			cat([]string{"set parent-death signal", "enter cgroup namespace", "unshare fs", "enter mount namespace", "--workdir /"},
 				privs[:3], userSteps, privs[3:])},
+		// With ctop exec's pidfd, each parent-death signal is followed
+		// by the check that ctop exec is still there to send it.
+		{"exec with its parent's pidfd", exec, planEnv{via: viaExec, cwd: "/work", mountNSFD: 4, parentFD: 6},
+			cat([]string{"set parent-death signal", "ctop exec exited while starting the command", "unshare fs", "enter mount namespace", "--workdir /"},
+				privs[:3], userSteps, privs[3:], []string{"ctop exec exited while starting the command"})},
+		// Into a user namespace, exec's command is a launch's child: its
+		// streams and cgroups first, the user namespace last.
+		{"exec launched into a user namespace", execUser, planEnv{via: viaExec, launched: true, stdio: [3]int{3, 4, 5},
+			joins: joins, mountNSFD: 4, userNSFD: 7, parentFD: 6},
+			cat(launchHead[:3], []string{"join cgroup /sys/fs/cgroup/pids/ctop/x", "set parent-death signal",
+				"ctop exec exited while starting the command", "unshare fs", "enter mount namespace", "enter user namespace", "--workdir /"},
+				privs[:3], userSteps[1:], privs[3:], []string{"ctop exec exited while starting the command"})},
 	} {
 		p := buildPlan(&tc.s, tc.e)
 		got := slices.DeleteFunc(stepNames(p.steps), func(n string) bool { return n == "restore the open files limit" })
@@ -645,4 +660,36 @@ func TestBehaviourBothPaths(t *testing.T) {
 		}
 	}
 	e.assertGone()
+}
+
+// TestParentAliveStep: exec's parent check, made as the exec child makes
+// it (runSteps), passes while the process its pidfd names lives and fails
+// once it has exited: the case of a ctop exec killed before its child set
+// the parent-death signal, which no kill timing hits reliably.
+func TestParentAliveStep(t *testing.T) {
+	c := exec.Command("sleep", "60")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.PidfdOpen(c.Process.Pid, 0)
+	if err != nil {
+		c.Process.Kill()
+		c.Wait()
+		t.Skipf("no pidfd: %v", err)
+	}
+	defer unix.Close(fd)
+	steps := buildPlan(&Spec{Command: []string{"true"}}, planEnv{via: viaExec, parentFD: fd}).steps
+	i := slices.IndexFunc(steps, func(st step) bool { return st.kind == stepParentAlive })
+	if i < 0 {
+		t.Fatal("no parent check in exec's plan")
+	}
+	check := steps[i : i+1]
+	if err := runSteps(check); err != nil {
+		t.Errorf("parent alive: %v", err)
+	}
+	c.Process.Kill()
+	c.Wait()
+	if err := runSteps(check); !errors.Is(err, unix.ESRCH) {
+		t.Errorf("parent gone: %v, want ESRCH", err)
+	}
 }

@@ -99,6 +99,41 @@ func runHelper(name string, args []string) int {
 			fmt.Println(tryOp(a))
 		}
 		return 0
+	case "exeattack":
+		// CVE-2019-5736 from inside a sandbox: run as the interpreter
+		// "#!/proc/self/exe" of a script ctop exec executes, so as the
+		// binary ctop exec's child was; keep a handle on that binary and,
+		// once nothing executes it any more (after the execve of sh),
+		// append to it through the handle.
+		link, _ := os.Readlink("/proc/self/exe")
+		fmt.Printf("exe %s\n", link)
+		fd, err := unix.Open("/proc/self/exe", unix.O_PATH, 0)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		script := fmt.Sprintf("if printf x 2>/dev/null >> /proc/self/fd/%d; then echo wrote; else echo refused; fi", fd)
+		err = unix.Exec("/bin/sh", []string{"sh", "-c", script}, os.Environ())
+		fmt.Println("error", err)
+		return 1
+	case "exec":
+		// Play a ctop exec STATEDIR NAME COMMAND... that will be
+		// SIGKILLed.
+		f, err := cgroup.Open("/")
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		st, err := Load(args[0], args[1])
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		code, err := Exec(f, st, ExecOptions{Command: args[2:]})
+		if err != nil {
+			fmt.Println("error", err)
+		}
+		return code
 	case "runner":
 		// Play a ctop run that will be SIGKILLed: start the sandbox, report
 		// its pid, wait.
@@ -254,6 +289,8 @@ type testEnv struct {
 	parent string
 	state  string
 	exe    string
+	// ids holds the test's subuid and subgid files.
+	ids string
 }
 
 func needRoot(t *testing.T) {
@@ -282,7 +319,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}, t.Name())
 	e := &testEnv{t: t, fs: f, exe: exe,
 		parent: fmt.Sprintf("/ctop-test-%d-%s", os.Getpid(), name),
-		state:  filepath.Join(t.TempDir(), "state")}
+		state:  filepath.Join(t.TempDir(), "state"), ids: t.TempDir()}
 	t.Cleanup(func() {
 		if m, err := cgroup.Load(f, e.parent); err == nil {
 			_ = m.Kill()
@@ -296,7 +333,10 @@ func newTestEnv(t *testing.T) *testEnv {
 
 // spec is a spec placed in the test's parent and state directory.
 func (e *testEnv) spec(cmd ...string) Spec {
-	return Spec{Command: cmd, Namespaces: DefaultNamespaces(), CgroupParent: e.parent, StateDir: e.state}
+	// The subordinate id files are the test's: ctop adds its range to
+	// them, which the host's /etc is spared.
+	return Spec{Command: cmd, Namespaces: DefaultNamespaces(), CgroupParent: e.parent, StateDir: e.state,
+		SubUIDFile: filepath.Join(e.ids, "subuid"), SubGIDFile: filepath.Join(e.ids, "subgid")}
 }
 
 // helper is a spec that runs one of this binary's helpers.

@@ -191,12 +191,12 @@ func Options() []Option {
 		},
 		{
 			Name: "pids-limit", Kind: KindInt, Commands: CmdBoth, Example: "100",
-			Help:  "maximum number of processes and threads; -1: no limit",
+			Help:  "maximum number of processes and threads; 0 or -1: no limit (as docker reads 0)",
 			Files: Files{Controller: "pids", V1: []string{"pids.max"}, V2: []string{"pids.max"}},
 			Limit: func(r *cgroup.Resources, v string) error {
 				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 				if err != nil || n < -1 {
-					return errors.New("want a positive number, or -1 for no limit")
+					return errors.New("want a positive number, or 0 or -1 for no limit")
 				}
 				lim := cgroup.Max // 0 too, as docker reads it
 				if n > 0 {
@@ -387,7 +387,7 @@ func Options() []Option {
 		},
 		{
 			Name: "ns", Kind: KindString, Commands: CmdRun, Default: "pid,mnt,uts,ipc,net,cgroup", Example: "pid,mnt,uts",
-			Help: "namespaces to create, from cgroup,ipc,mnt,net,pid,time,user,uts (none: share all)",
+			Help: "namespaces to create, from cgroup,ipc,mnt,net,pid,time,user,uts (none: share all); limits need mnt, in which the cgroup filesystem is read-only, unless --user is not root",
 			Set: func(r *Run, v string) (err error) {
 				r.Spec.Namespaces, err = ParseNamespaces(v)
 				return err
@@ -515,6 +515,28 @@ func Options() []Option {
 			Help: "numeric UID[:GID] to run the command as",
 			Set: func(r *Run, v string) (err error) {
 				r.Spec.User, err = ParseUser(v)
+				return err
+			},
+		},
+		{
+			Name: "uidmap", Kind: KindStrings, Commands: CmdRun, Example: "0:100000:65536",
+			Help: "map uids of the user namespace to the host's, CONTAINER:HOST:SIZE (default for root: ctop's range in /etc/subuid, made when absent)",
+			Set: func(r *Run, v string) error {
+				m, err := ParseIDMap(v)
+				if err == nil {
+					r.Spec.UIDMap = append(r.Spec.UIDMap, m)
+				}
+				return err
+			},
+		},
+		{
+			Name: "gidmap", Kind: KindStrings, Commands: CmdRun, Example: "0:100000:65536",
+			Help: "map gids of the user namespace to the host's, CONTAINER:HOST:SIZE (default: as --uidmap, else ctop's range in /etc/subgid)",
+			Set: func(r *Run, v string) error {
+				m, err := ParseIDMap(v)
+				if err == nil {
+					r.Spec.GIDMap = append(r.Spec.GIDMap, m)
+				}
 				return err
 			},
 		},

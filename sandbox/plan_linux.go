@@ -75,6 +75,13 @@ type planEnv struct {
 	mountNSFD, cgroupNSFD int
 	// seccomp is the filter the parent compiled (nil: none).
 	seccomp *filter
+	// parentFD is exec's pidfd of ctop exec (0: none).
+	parentFD int
+	// userNSFD is exec's fd of the sandbox's user namespace, which only
+	// a launched child (launched) can join: the kernel lets only a
+	// process of one thread, sharing no filesystem context, do so.
+	userNSFD int
+	launched bool
 }
 
 type stepKind uint8
@@ -235,8 +242,25 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			add(step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)})
 		}
 	case viaExec:
-		// The parent cannot set it: see ctop exec's NOTE.
+		if e.launched {
+			// The streams and the cgroups, as a launch's child.
+			if s.TTY {
+				add(step{kind: stepSetsid, what: "start a session"})
+			}
+			for i, fd := range e.stdio {
+				add(step{kind: stepDup, fd: fd, n: i, what: "set up fd " + strconv.Itoa(i)})
+			}
+			for _, f := range e.joins {
+				add(step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)})
+			}
+		}
+		// The parent cannot set it: see ctop exec's NOTE. A ctop exec
+		// killed before it was set would never send it: the check after
+		// it ends the child then, as a launch's does.
 		add(step{kind: stepPdeathsig, what: "set parent-death signal"})
+		if e.parentFD > 0 {
+			add(step{kind: stepParentAlive, fd: e.parentFD, what: "ctop exec exited while starting the command"})
+		}
 		if e.cgroupNSFD > 0 {
 			add(step{kind: stepSetns, fd: e.cgroupNSFD, n: unix.CLONE_NEWCGROUP, what: "enter cgroup namespace"})
 		}
@@ -245,6 +269,12 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			// do) may not join a mount namespace.
 			add(step{kind: stepUnshare, n: unix.CLONE_FS, what: "unshare fs"})
 			add(step{kind: stepSetns, fd: e.mountNSFD, n: unix.CLONE_NEWNS, what: "enter mount namespace"})
+		}
+		if e.userNSFD > 0 {
+			// Last: entering it gives every capability in it and none
+			// outside. The credentials follow (privileges: exec's spec
+			// has a user), since the caller's ids may be unmapped in it.
+			add(step{kind: stepSetns, fd: e.userNSFD, n: unix.CLONE_NEWUSER, what: "enter user namespace"})
 		}
 	}
 	if e.via != viaExec {
@@ -282,7 +312,7 @@ func buildPlan(s *Spec, e planEnv) *plan {
 			add(step{kind: stepNofile, n: n, what: "restore the open files limit"})
 		}
 	}
-	p.privileges(s, e.seccomp)
+	p.privileges(s, e)
 	p.paths = candidates(s.Command[0], p.env)
 	return p
 }
@@ -554,7 +584,8 @@ func goRaisedNofile() (int, bool) {
 // (--security-opt no-new-privileges=false) it is installed first, while
 // the init still holds CAP_SYS_ADMIN, as runc does, and the steps after
 // it must pass it (docker's profile allows them).
-func (p *plan) privileges(s *Spec, f *filter) {
+func (p *plan) privileges(s *Spec, e planEnv) {
+	f := e.seccomp
 	add := func(st step) { p.steps = append(p.steps, st) }
 	seccomp := step{kind: stepSeccomp, filter: f, what: "install the seccomp filter"}
 	if f != nil && s.NewPrivileges {
@@ -586,6 +617,11 @@ func (p *plan) privileges(s *Spec, f *filter) {
 		add(step{kind: stepNoNewPrivs, what: "set no_new_privs"})
 	}
 	add(step{kind: stepPdeathsig, what: "set parent-death signal"})
+	if e.via == viaExec && e.parentFD > 0 && s.User != nil {
+		// The change of credentials cleared the signal: the same window
+		// again.
+		add(step{kind: stepParentAlive, fd: e.parentFD, what: "ctop exec exited while starting the command"})
+	}
 	if f != nil && !s.NewPrivileges {
 		add(seccomp)
 	}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"debug/elf"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -824,5 +826,227 @@ func TestRootfsSymlinkStaysInside(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(victim); len(ents) != 0 {
 		t.Errorf("mount points were made on the host, in %s: %v", victim, ents)
+	}
+}
+
+// TestExecDiesWithCtop: a ctop exec SIGKILLed at any point of its start
+// must not leave its command running in the sandbox (reparented to the
+// sandbox's init, it would never get the parent-death signal set after
+// its parent died). The kills land from the fork to well after the
+// command started.
+func TestExecDiesWithCtop(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sleep", "120")
+	s.Name, s.Detach, s.Remove = "execkill", true, true
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = Stop(e.fs, e.state, s.Name, killNow()); _, _ = sb.Wait() })
+	// An argument no other process has, to find strays anywhere.
+	marker := fmt.Sprintf("%d.%d", 900+os.Getpid()%99, os.Getpid())
+	strays := func() []string {
+		var out []string
+		ents, _ := os.ReadDir("/proc")
+		for _, d := range ents {
+			b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+			if err == nil && string(b) == "sleep\x00"+marker+"\x00" {
+				out = append(out, d.Name())
+			}
+		}
+		return out
+	}
+	t.Cleanup(func() {
+		for _, p := range strays() {
+			if pid, err := strconv.Atoi(p); err == nil {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	})
+	for i := range 30 {
+		h := exec.Command(e.exe, e.state, s.Name, "sleep", marker)
+		h.Env = append(os.Environ(), envHelper+"=exec")
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// From the fork of the exec child (a few ms in) to well after
+		// its command runs.
+		time.Sleep(time.Duration(i*3) * time.Millisecond)
+		_ = h.Process.Kill()
+		_ = h.Wait()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			procs := strings.Fields(e.cgroupFile("pids", sb.Cgroup(), "cgroup.procs"))
+			left := strays()
+			if len(procs) == 1 && len(left) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d (killed after %dms): the sandbox's group holds %v (init %d), sleep %s runs as %v",
+					i, i*3, procs, sb.Pid, marker, left)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// TestLimitsHoldFromInside: root in a limited sandbox tries to raise its
+// own memory limit and to move itself out of its group, through the
+// cgroup filesystem in view; both fail. Without a mount namespace, in
+// which alone ctop can keep that filesystem read-only, a limited
+// sandbox is refused, and nothing is left.
+func TestLimitsHoldFromInside(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sh")
+	s.Name = "raise"
+	s.Resources.MemoryMax = limit(64 << 20)
+	dir, ok := e.fs.Dir("memory", s.CgroupPath())
+	if !ok {
+		t.Skip("no memory hierarchy")
+	}
+	// The host's paths of its group and parents, and the group as the
+	// sandbox's own /sys/fs/cgroup shows it (its cgroup namespace's root).
+	own := "/sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes"
+	s.Command = append(s.Command, "-c", `
+for f in `+dir+`/memory.max `+dir+`/memory.limit_in_bytes `+own+`; do
+	[ -e $f ] && echo 1073741824 2>/dev/null > $f && echo raised
+done
+echo $$ 2>/dev/null > `+filepath.Dir(dir)+`/cgroup.procs && echo moved
+echo $$ 2>/dev/null > `+filepath.Dir(filepath.Dir(dir))+`/cgroup.procs && echo moved
+cat `+own+` 2>/dev/null; exit 0`)
+	res, out := e.run(s)
+	if res.ExitCode != 0 || strings.Contains(out, "raised") || strings.Contains(out, "moved") || strings.TrimSpace(out) != "67108864" {
+		t.Errorf("exit %d, output %q; want the writes refused and the limit 67108864", res.ExitCode, out)
+	}
+	s.Namespaces, s.Command = []Namespace{NSPid}, []string{"true"}
+	var se *StartError
+	if _, err := Start(s); !errors.As(err, &se) || se.Code != ExitFailed || !strings.Contains(err.Error(), "add mnt to --ns") {
+		t.Errorf("a limited sandbox without a mount namespace: %v; want refused", err)
+	}
+	e.assertGone()
+}
+
+// TestExecSealedBinary: ctop exec's child, in the sandbox's pid
+// namespace, is not ctop's binary but a sealed copy of it. A command
+// replaced by "#!/proc/self/exe" (runc's CVE-2019-5736) gets that copy as
+// its interpreter, sees a memfd as /proc/self/exe, and cannot write to it
+// once nothing executes it; the host's binary is unchanged.
+func TestExecSealedBinary(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.spec("sleep", "60")
+	s.Name, s.Detach, s.Remove = "sealed", true, true
+	// The script, under the host's /tmp, is seen through a -v.
+	scripts := t.TempDir()
+	s.Binds = []Bind{{Source: scripts, Dest: scripts, ReadOnly: true}}
+	script := filepath.Join(scripts, "evil")
+	if err := os.WriteFile(script, []byte("#!/proc/self/exe\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = Stop(e.fs, e.state, s.Name, killNow()); _, _ = sb.Wait() })
+	sum := func() [32]byte {
+		b, err := os.ReadFile(e.exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sha256.Sum256(b)
+	}
+	before := sum()
+	st, err := Load(e.state, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	code, err := Exec(e.fs, st, ExecOptions{Command: []string{script}, Env: []string{envHelper + "=exeattack"}, Stdout: &out, Stderr: &out})
+	got := out.String()
+	if err != nil || code != 0 || !strings.Contains(got, "exe /memfd:ctop") || !strings.Contains(got, "refused") || strings.Contains(got, e.exe) {
+		t.Errorf("exec: %d, %v, output %q; want the interpreter a memfd, and the write refused", code, err, got)
+	}
+	if sum() != before {
+		t.Errorf("the host's binary %s was changed from inside the sandbox", e.exe)
+	}
+}
+
+// TestUserNamespaceRemap: root in a sandbox with a user namespace is an
+// unprivileged host id: ctop's subordinate range, added above the ranges
+// the files hold. What it makes in a bound host directory belongs to
+// that id; a root-owned host file bound in stays closed to it; ctop exec
+// enters the same namespace, as the same root.
+func TestUserNamespaceRemap(t *testing.T) {
+	e := newTestEnv(t)
+	if !canLaunchExec() {
+		t.Skip("no launch here: exec cannot enter a user namespace")
+	}
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(e.ids, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("subuid", "alice:100000:65536\n")
+	write("subgid", "alice:100000:65536\nbob:300000:1000")
+	base, err := os.MkdirTemp("", "ctop-test-userns-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	shared, in, victim, target := filepath.Join(base, "shared"), filepath.Join(base, "in"), filepath.Join(base, "victim"), filepath.Join(base, "target")
+	for _, d := range []string{shared, in} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{victim, target} {
+		if err := os.WriteFile(f, []byte("host\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	s := e.spec("sh", "-c", `cat /proc/self/uid_map /proc/self/gid_map; id -u
+touch `+in+`/made && echo made
+if echo x 2>/dev/null >> `+target+`; then echo wrote; else echo refused; fi`)
+	s.Namespaces = append(s.Namespaces, NSUser)
+	s.Binds = []Bind{{Source: shared, Dest: in}, {Source: victim, Dest: target}}
+	res, out := e.run(s)
+	if got, want := strings.Fields(out), strings.Fields("0 165536 65536 0 301000 65536 0 made refused"); res.ExitCode != 0 || !slices.Equal(got, want) {
+		t.Errorf("exit %d, output %q; want %q", res.ExitCode, out, want)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(shared, "made"), &st); err != nil || st.Uid != 165536 || st.Gid != 301000 {
+		t.Errorf("a file root made inside: %v, owned by %d:%d on the host; want 165536:301000", err, st.Uid, st.Gid)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "host\n" {
+		t.Errorf("root inside wrote the host's root-owned file: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(e.ids, "subuid")); string(b) != "alice:100000:65536\nctop:165536:65536\n" {
+		t.Errorf("subuid now %q", b)
+	}
+
+	d := e.spec("sleep", "60")
+	d.Name, d.Detach, d.Remove, d.Namespaces = "remapped", true, true, append(d.Namespaces, NSUser)
+	sb, err := Start(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = Stop(e.fs, e.state, d.Name, killNow()); _, _ = sb.Wait() })
+	ds, err := Load(e.state, d.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skips := ExecSkips(ds); len(skips) != 0 {
+		t.Errorf("exec skips %v", skips)
+	}
+	var xo strings.Builder
+	code, err := Exec(e.fs, ds, ExecOptions{Command: []string{"sh", "-c", "cat /proc/self/uid_map; id -u; readlink /proc/self/ns/user"}, Stdout: &xo, Stderr: &xo})
+	userNS, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", sb.Pid))
+	if got, want := strings.Fields(xo.String()), []string{"0", "165536", "65536", "0", userNS}; err != nil || code != 0 || !slices.Equal(got, want) {
+		t.Errorf("exec: %d, %v, output %q; want %q", code, err, xo.String(), want)
 	}
 }

@@ -71,11 +71,16 @@ func cloneFlag(n Namespace) uintptr {
 }
 
 // ParseNamespaces parses a comma-separated list such as "pid,mnt,net";
-// "mount" is accepted for "mnt" and "none" or "" for no namespace.
+// "mount" is accepted for "mnt", and "none" alone for no namespace. An
+// empty list and a namespace named twice are refused: neither says what
+// was meant ("" is not "none" by accident of a shell variable left unset).
 func ParseNamespaces(s string) ([]Namespace, error) {
 	var out []Namespace
-	if s == "" || s == "none" {
+	switch s {
+	case "none":
 		return out, nil
+	case "":
+		return nil, fmt.Errorf("empty list: give namespaces from %s, or none to share all of the host's", namespaceNames())
 	}
 	for _, f := range strings.Split(s, ",") {
 		name := strings.TrimSpace(f)
@@ -86,11 +91,24 @@ func ParseNamespaces(s string) ([]Namespace, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unknown namespace %q: want a list of %s", f, namespaceNames())
 		}
-		if !slices.Contains(out, n) {
-			out = append(out, n)
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("namespace %q given twice", f)
 		}
+		out = append(out, n)
 	}
 	return out, nil
+}
+
+// nsList writes namespaces as --ns takes them.
+func nsList(ns []Namespace) string {
+	if len(ns) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, n := range ns {
+		s = append(s, string(n))
+	}
+	return strings.Join(s, ",")
 }
 
 func namespaceNames() string {
@@ -176,6 +194,15 @@ type Spec struct {
 	// Without it the sandbox's init sets no_new_privs, as ctop always has
 	// (docker's default is the other way round).
 	NewPrivileges bool `json:"new_privileges,omitempty"`
+	// UIDMap and GIDMap map the user namespace's ids to the host's
+	// (--uidmap, --gidmap); when empty, root's sandbox gets ctop's
+	// subordinate range (idmap_linux.go). GIDMap defaults to UIDMap.
+	UIDMap []IDMap `json:"uid_map,omitempty"`
+	GIDMap []IDMap `json:"gid_map,omitempty"`
+	// SubUIDFile and SubGIDFile hold ctop's subordinate ranges; default
+	// DefaultSubUIDFile and DefaultSubGIDFile.
+	SubUIDFile string `json:"subuid_file,omitempty"`
+	SubGIDFile string `json:"subgid_file,omitempty"`
 	// Rootfs, if set, becomes the root with pivot_root.
 	Rootfs string `json:"rootfs,omitempty"`
 	// Overlay puts a copy-on-write layer over Rootfs; KeepUpper, if set, is
@@ -273,6 +300,16 @@ func (s *Spec) normalize() error {
 	if s.StateDir == "" {
 		s.StateDir = DefaultStateDir
 	}
+	if s.SubUIDFile == "" {
+		s.SubUIDFile = DefaultSubUIDFile
+	}
+	if s.SubGIDFile == "" {
+		s.SubGIDFile = DefaultSubGIDFile
+	}
+	if len(s.GIDMap) == 0 {
+		// As podman: --uidmap alone maps gids the same.
+		s.GIDMap = s.UIDMap
+	}
 	if s.Network == "" {
 		s.Network = NetworkHost
 		if s.Has(NSNet) {
@@ -307,10 +344,35 @@ func (s *Spec) Validate() error {
 	if err := ValidName(s.Name); err != nil {
 		return fmt.Errorf("--name: %w", err)
 	}
-	for _, n := range s.Namespaces {
+	for i, n := range s.Namespaces {
 		if cloneFlag(n) == 0 {
 			return fmt.Errorf("--ns: unknown namespace %q: want a list of %s", n, namespaceNames())
 		}
+		if slices.Contains(s.Namespaces[:i], n) {
+			return fmt.Errorf("--ns: namespace %q given twice", n)
+		}
+	}
+	if (len(s.UIDMap) > 0 || len(s.GIDMap) > 0) && !s.Has(NSUser) {
+		return fmt.Errorf("--uidmap and --gidmap map a user namespace's ids: add user to --ns")
+	}
+	if len(s.UIDMap) > 0 != (len(s.GIDMap) > 0) {
+		return fmt.Errorf("--gidmap needs --uidmap: give both, or --uidmap alone for the same map")
+	}
+	for _, m := range []struct {
+		name string
+		ms   []IDMap
+	}{{"--uidmap", s.UIDMap}, {"--gidmap", s.GIDMap}} {
+		for _, x := range m.ms {
+			if x.Size == 0 || uint64(x.Container)+uint64(x.Size) > noID || uint64(x.Host)+uint64(x.Size) > noID {
+				return fmt.Errorf("%s %d:%d:%d: want a size above 0 and ranges below %d", m.name, x.Container, x.Host, x.Size, uint32(noID))
+			}
+		}
+		if err := checkIDMaps(m.ms); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+	}
+	if u := s.User; u != nil && (u.UID == noID || u.GID == noID) {
+		return fmt.Errorf("--user %d:%d: %d is (uid_t)-1, which means \"unchanged\" to the kernel", u.UID, u.GID, uint32(noID))
 	}
 	switch s.Network {
 	case NetworkNone:
@@ -367,6 +429,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	for _, b := range s.Binds {
+		if err := checkDest(filepath.Clean(b.Dest)); err != nil {
+			return fmt.Errorf("-v %s:%s: %w", b.Source, b.Dest, err)
+		}
 		if s.Rootfs == "" {
 			if _, err := os.Stat(b.Dest); err != nil {
 				return fmt.Errorf("-v %s:%s: without --rootfs the target must exist on the host: %w", b.Source, b.Dest, err)
@@ -374,6 +439,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	for _, t := range s.Tmpfs {
+		if err := checkDest(filepath.Clean(t.Dest)); err != nil {
+			return fmt.Errorf("--tmpfs %s: %w", t.Dest, err)
+		}
 		if s.Rootfs == "" {
 			if st, err := os.Stat(t.Dest); err != nil || !st.IsDir() {
 				return fmt.Errorf("--tmpfs %s: without --rootfs the target must be an existing directory", t.Dest)
@@ -404,6 +472,12 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.Resources.Validate(); err != nil {
 		return err
+	}
+	if !s.Resources.Empty() && !s.Has(NSMount) && (s.User == nil || s.User.UID == 0) {
+		// Only in a mount namespace of its own can the cgroup filesystem
+		// be made read-only for the sandbox (cgroupReadOnly); without one,
+		// its root could raise its own limits or leave its group.
+		return fmt.Errorf("--ns %s: limits need a mount namespace, in which the cgroup filesystem is read-only (root in the sandbox could otherwise raise them): add mnt to --ns, or run as a non-root --user", nsList(s.Namespaces))
 	}
 	if s.CgroupParent != "" && (!strings.HasPrefix(s.CgroupParent, "/") || strings.Contains(s.CgroupParent, "..")) {
 		return fmt.Errorf("cgroup parent %q: want an absolute path without '..'", s.CgroupParent)

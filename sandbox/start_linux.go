@@ -199,7 +199,21 @@ func (sb *Sandbox) start() error {
 		},
 	}
 	if spec.Has(NSUser) {
-		setIDMaps(cmd.SysProcAttr)
+		uids, gids, err := spec.idMaps()
+		if err != nil {
+			childEnd.Close()
+			return err
+		}
+		a := cmd.SysProcAttr
+		a.UidMappings, a.GidMappings = sysIDMaps(uids), sysIDMaps(gids)
+		// setgroups is denied: needed by a caller that is not root to
+		// map gids at all, and kept for root (no group ids change inside
+		// but by setgid).
+		a.GidMappingsEnableSetgroups = false
+		// The caller's ids need not be mapped (root's are not, remapped):
+		// the child becomes the namespace's root before its execve, which
+		// would otherwise take its capabilities (user_namespaces(7)).
+		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
 	if err := sb.stdio(cmd); err != nil {
 		childEnd.Close()
@@ -454,20 +468,6 @@ func cloneFlags(ns []Namespace) uintptr {
 		}
 	}
 	return f
-}
-
-// setIDMaps maps the user namespace: as root, uids and gids 0-65535 map to
-// themselves (the namespace then only confines capabilities to what it
-// owns); otherwise root inside maps to the caller.
-func setIDMaps(a *syscall.SysProcAttr) {
-	if os.Geteuid() == 0 {
-		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
-		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
-		a.GidMappingsEnableSetgroups = false
-		return
-	}
-	a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
-	a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 }
 
 // overlayDirs prepares the upper, work and merged directories of an

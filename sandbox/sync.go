@@ -53,7 +53,9 @@ import (
 // ctop exec starts a child (role exec) after entering the sandbox's
 // namespaces; the child gets msgConfig and does only the last steps: look up
 // the command, drop capabilities, set the user, install the sandbox's
-// seccomp filter and execve.
+// seccomp filter and execve. Its binary is a sealed memfd copy of ctop's
+// (sealedExe). Into a sandbox with a user namespace, ctop exec starts no
+// such child: a launch's child joins it (execLaunch).
 
 const (
 	envRole   = "_CTOP_SANDBOX_ROLE"
@@ -127,6 +129,13 @@ type initConfig struct {
 	// seccomp(2) flags; the child installs it as it is.
 	SeccompProg  []byte  `json:"seccomp_prog,omitempty"`
 	SeccompFlags uintptr `json:"seccomp_flags,omitempty"`
+	// ParentFD is, for ctop exec's child, a pidfd of ctop exec, by which
+	// it checks, after each setting of its parent-death signal, that the
+	// parent is still alive to send it (0: none, a kernel before 5.3).
+	ParentFD int `json:"parent_fd,omitempty"`
+	// ExeFD is, for ctop exec's child, the sealed copy of ctop's binary
+	// it was executed from, which it closes (0: none).
+	ExeFD int `json:"exe_fd,omitempty"`
 }
 
 // setSeccomp puts the compiled filter f in the config.

@@ -135,19 +135,38 @@ func deviceNumbers(s string) (cgroup.Device, bool) {
 }
 
 // ParseUser parses --user UID[:GID] (numeric ids; GID defaults to UID).
+// 4294967295 is refused: it is (uid_t)-1, which setresuid(2) and
+// setresgid(2) read as "leave unchanged", so it would keep root.
 func ParseUser(s string) (*User, error) {
 	us, gs, hasG := strings.Cut(s, ":")
-	uid, err := strconv.ParseUint(us, 10, 32)
+	uid, err := parseID(us)
 	if err != nil {
-		return nil, fmt.Errorf("user %q: want a numeric UID[:GID]", s)
+		return nil, fmt.Errorf("user %q: uid %q %w", s, us, err)
 	}
 	gid := uid
 	if hasG {
-		if gid, err = strconv.ParseUint(gs, 10, 32); err != nil {
-			return nil, fmt.Errorf("user %q: want a numeric UID[:GID]", s)
+		if gid, err = parseID(gs); err != nil {
+			return nil, fmt.Errorf("user %q: gid %q %w", s, gs, err)
 		}
 	}
-	return &User{UID: uint32(uid), GID: uint32(gid)}, nil
+	return &User{UID: uid, GID: gid}, nil
+}
+
+// noID is (uid_t)-1 and (gid_t)-1: "unchanged" to the set*id calls, and
+// no id a process or a file can have.
+const noID = math.MaxUint32
+
+// parseID parses one user or group id: a decimal number below noID. Its
+// error completes "uid VALUE ".
+func parseID(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("is not a number from 0 to %d", noID-1)
+	}
+	if n == noID {
+		return 0, fmt.Errorf("is (uid_t)-1, which the kernel reads as \"unchanged\": want 0 to %d", noID-1)
+	}
+	return uint32(n), nil
 }
 
 // ParseBind parses -v SRC:DST[:ro|rw]. SRC must exist on the host.
@@ -176,6 +195,9 @@ func ParseBind(s string) (Bind, error) {
 		return Bind{}, fmt.Errorf("volume %q: %w", s, err)
 	}
 	b.Source, b.Dest = filepath.Clean(b.Source), filepath.Clean(b.Dest)
+	if err := checkDest(b.Dest); err != nil {
+		return Bind{}, fmt.Errorf("volume %q: %w", s, err)
+	}
 	return b, nil
 }
 
@@ -187,6 +209,9 @@ func ParseTmpfs(s string) (Tmpfs, error) {
 		return Tmpfs{}, fmt.Errorf("tmpfs %q: DST must be an absolute path", s)
 	}
 	t := Tmpfs{Dest: filepath.Clean(dst)}
+	if err := checkDest(t.Dest); err != nil {
+		return Tmpfs{}, fmt.Errorf("tmpfs %q: %w", s, err)
+	}
 	if opts == "" {
 		return t, nil
 	}
@@ -216,6 +241,23 @@ func ParseTmpfs(s string) (Tmpfs, error) {
 		}
 	}
 	return t, nil
+}
+
+// checkDest refuses a mount's destination (cleaned) that would hide or
+// replace what the sandbox is built on: the root (a bind there is
+// invisible, the root being mounted over it; "/.." is "/"), and /proc,
+// /dev and /sys, which the sandbox mounts itself, with the masks and
+// read-only paths over /proc and /sys that a mount under them would
+// undo. docker refuses the same.
+func checkDest(dst string) error {
+	switch {
+	case dst == "/":
+		return fmt.Errorf("destination %s is the sandbox's root: give a directory under it", dst)
+	case dst == "/dev", dst == "/proc", dst == "/sys",
+		strings.HasPrefix(dst, "/proc/"), strings.HasPrefix(dst, "/sys/"):
+		return fmt.Errorf("destination %s: the sandbox mounts /proc, /dev and /sys itself: give another path", dst)
+	}
+	return nil
 }
 
 // ValidName checks a sandbox name: docker's rule (a letter or digit, then
@@ -320,6 +362,61 @@ func (d Device) validate(s *Spec) error {
 		// made; elsewhere the view is the host's, read-only.
 		if _, err := os.Stat(d.Container); err != nil {
 			return fmt.Errorf("--device %s:%s: without --rootfs the target must exist on the host: %w", d.Host, d.Container, err)
+		}
+	}
+	return nil
+}
+
+// IDMap is one line of a user namespace's uid_map or gid_map
+// (user_namespaces(7)): Size ids from Container inside are Host's outside.
+type IDMap struct {
+	Container uint32 `json:"container"`
+	Host      uint32 `json:"host"`
+	Size      uint32 `json:"size"`
+}
+
+// maxIDMaps is the kernel's limit on the lines of one map (Linux 4.15).
+const maxIDMaps = 340
+
+// ParseIDMap parses --uidmap and --gidmap CONTAINER:HOST:SIZE, as podman
+// takes them. Neither range may reach 4294967295, (uid_t)-1, which no
+// process or file can have and which the kernel refuses to map.
+func ParseIDMap(s string) (IDMap, error) {
+	f := strings.Split(s, ":")
+	if len(f) != 3 {
+		return IDMap{}, fmt.Errorf("%q: want CONTAINER:HOST:SIZE, like 0:100000:65536", s)
+	}
+	var n [3]uint64
+	for i, v := range f {
+		var err error
+		if n[i], err = strconv.ParseUint(v, 10, 32); err != nil {
+			return IDMap{}, fmt.Errorf("%q: %q is not a number from 0 to %d", s, v, uint32(noID-1))
+		}
+	}
+	m := IDMap{Container: uint32(n[0]), Host: uint32(n[1]), Size: uint32(n[2])}
+	if m.Size == 0 {
+		return IDMap{}, fmt.Errorf("%q: size 0 maps nothing", s)
+	}
+	if n[0]+n[2] > noID || n[1]+n[2] > noID {
+		return IDMap{}, fmt.Errorf("%q: the range passes %d, (uid_t)-1, which cannot be mapped", s, uint32(noID-1))
+	}
+	return m, nil
+}
+
+// checkIDMaps checks the lines of one map together: not too many, and no
+// two that overlap inside or outside (the kernel refuses both).
+func checkIDMaps(ms []IDMap) error {
+	if len(ms) > maxIDMaps {
+		return fmt.Errorf("%d ranges: the kernel takes at most %d", len(ms), maxIDMaps)
+	}
+	for i, a := range ms {
+		for _, b := range ms[:i] {
+			over := func(x, y uint32) bool {
+				return uint64(x) < uint64(y)+uint64(b.Size) && uint64(y) < uint64(x)+uint64(a.Size)
+			}
+			if over(a.Container, b.Container) || over(a.Host, b.Host) {
+				return fmt.Errorf("%d:%d:%d overlaps %d:%d:%d", a.Container, a.Host, a.Size, b.Container, b.Host, b.Size)
+			}
 		}
 	}
 	return nil

@@ -74,7 +74,7 @@ func TestParseDeviceRate(t *testing.T) {
 }
 
 func TestParseNamespaces(t *testing.T) {
-	got, err := ParseNamespaces("pid,mount,net,pid,user,time")
+	got, err := ParseNamespaces("pid,mount,net,user,time")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +84,13 @@ func TestParseNamespaces(t *testing.T) {
 	}
 	if got, err := ParseNamespaces("none"); err != nil || len(got) != 0 {
 		t.Errorf("none: %v %v", got, err)
+	}
+	// An empty list and a namespace named twice (mount is mnt) say
+	// nothing clear: refused, with the way to say "none".
+	for in, want := range map[string]string{"": "none", "pid,pid": `"pid" given twice`, "mnt,mount": "given twice"} {
+		if got, err := ParseNamespaces(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseNamespaces(%q) = %v, %v; want an error with %q", in, got, err, want)
+		}
 	}
 	_, err = ParseNamespaces("pid,bogus")
 	if err == nil || !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), "cgroup,ipc,mnt,net,pid,time,user,uts") {
@@ -133,7 +140,13 @@ func TestParseUserBindTmpfs(t *testing.T) {
 	if u, err := ParseUser("7"); err != nil || *u != (User{7, 7}) {
 		t.Errorf("ParseUser(7) = %v, %v", u, err)
 	}
-	for _, in := range []string{"alice", "1:x", "-1", ""} {
+	if u, err := ParseUser("4294967294:0"); err != nil || *u != (User{4294967294, 0}) {
+		t.Errorf("ParseUser(4294967294:0) = %v, %v", u, err)
+	}
+	// 4294967295 is (uid_t)-1, "unchanged" to setresuid: it would keep
+	// root. Negative, overflowing and signed ids are refused too.
+	for _, in := range []string{"alice", "1:x", "-1", "", "4294967295", "0:4294967295", "4294967295:0",
+		"1000:-1", "4294967296", "1:4294967296", "+5", " 5", "99999999999999999999"} {
 		if _, err := ParseUser(in); err == nil {
 			t.Errorf("ParseUser(%q) succeeded", in)
 		}
@@ -148,6 +161,20 @@ func TestParseUserBindTmpfs(t *testing.T) {
 	for _, in := range []string{dir, dir + ":data", "rel:/data", dir + ":/data:rx", "/no/such/dir:/data", dir + ":/a:ro:x"} {
 		if _, err := ParseBind(in); err == nil {
 			t.Errorf("ParseBind(%q) succeeded", in)
+		}
+	}
+	// Destinations the sandbox's own root, /proc, /dev and /sys occupy.
+	for _, dst := range []string{"/", "/..", "//", "/a/../..", "/proc", "/proc/sys", "/sys", "/sys/fs/cgroup", "/dev", "/proc/../dev/"} {
+		if b, err := ParseBind(dir + ":" + dst); err == nil || !strings.Contains(err.Error(), dst) {
+			t.Errorf("ParseBind(%s:%s) = %+v, %v; want an error naming it", dir, dst, b, err)
+		}
+		if tm, err := ParseTmpfs(dst); err == nil || !strings.Contains(err.Error(), "destination") {
+			t.Errorf("ParseTmpfs(%s) = %+v, %v; want an error", dst, tm, err)
+		}
+	}
+	for _, dst := range []string{"/dev/shm", "/procfs", "/system", "/devices"} {
+		if _, err := ParseTmpfs(dst); err != nil {
+			t.Errorf("ParseTmpfs(%s): %v", dst, err)
 		}
 	}
 	if tm, err := ParseTmpfs("/t:size=64m,mode=755"); err != nil || tm != (Tmpfs{Dest: "/t", Size: 64 << 20, Mode: 0o755}) {
@@ -210,6 +237,20 @@ func TestSpecValidate(t *testing.T) {
 		{func(s *Spec) { s.Binds = []Bind{{Source: dir, Dest: "/no/such/target"}} }, "-v"},
 		{func(s *Spec) { s.Tmpfs = []Tmpfs{{Dest: "/no/such/target"}} }, "--tmpfs"},
 		{func(s *Spec) { s.Workdir = "rel" }, "--workdir"},
+		{func(s *Spec) { s.User = &User{UID: 1<<32 - 1} }, "--user"},
+		{func(s *Spec) { s.User = &User{GID: 1<<32 - 1} }, "--user"},
+		{func(s *Spec) { s.Namespaces = append(s.Namespaces, NSPid) }, "given twice"},
+		{func(s *Spec) { s.Binds = []Bind{{Source: dir, Dest: "/"}} }, "-v"},
+		{func(s *Spec) { s.Tmpfs = []Tmpfs{{Dest: "/proc/.."}} }, "--tmpfs"},
+		{func(s *Spec) {
+			s.Namespaces, s.Network, s.Hostname = []Namespace{NSPid}, NetworkHost, ""
+			s.Resources.MemoryMax = limit(64 << 20)
+		}, "add mnt to --ns"},
+		{func(s *Spec) {
+			s.Namespaces, s.Network, s.Hostname = nil, NetworkHost, ""
+			s.User = &User{}
+			s.Resources.MemoryMax = limit(64 << 20)
+		}, "--ns none: limits need a mount namespace"},
 		{func(s *Spec) { s.Env = []string{"NOEQUALS"} }, "--env"},
 		{func(s *Spec) { s.Hostname = "a b" }, "--hostname"},
 		{func(s *Spec) { v := uint64(1); s.Resources.CPUShares = &v }, "cpu shares"},
@@ -295,5 +336,74 @@ func TestPlanExec(t *testing.T) {
 		if !errors.As(err, &se) || se.Code != tc.code {
 			t.Errorf("exec %q: %v, want code %d", tc.name, err, tc.code)
 		}
+	}
+}
+
+func TestParseIDMap(t *testing.T) {
+	if m, err := ParseIDMap("0:100000:65536"); err != nil || m != (IDMap{0, 100000, 65536}) {
+		t.Errorf("ParseIDMap(0:100000:65536) = %+v, %v", m, err)
+	}
+	if m, err := ParseIDMap("1:4294967293:2"); err != nil || m != (IDMap{1, 4294967293, 2}) {
+		t.Errorf("a range ending at 4294967294: %+v, %v", m, err)
+	}
+	// Ranges reaching (uid_t)-1, empty, negative, overflowing, malformed.
+	for _, in := range []string{"0:4294967295:1", "4294967295:0:1", "0:4294967294:2", "4294967290:0:10",
+		"0:100000:0", "-1:0:1", "0:-1:1", "0:0:4294967296", "0:0", "0:0:1:1", "a:b:c", "", "0:100000:65536 "} {
+		if m, err := ParseIDMap(in); err == nil {
+			t.Errorf("ParseIDMap(%q) = %+v, want an error", in, m)
+		}
+	}
+	if err := checkIDMaps([]IDMap{{0, 100000, 1000}, {1000, 200000, 1000}}); err != nil {
+		t.Errorf("disjoint ranges: %v", err)
+	}
+	for _, ms := range [][]IDMap{
+		{{0, 100000, 1000}, {999, 200000, 10}},  // inside
+		{{0, 100000, 1000}, {5000, 100999, 10}}, // outside
+		make([]IDMap, maxIDMaps+1),
+	} {
+		if err := checkIDMaps(ms); err == nil {
+			t.Errorf("checkIDMaps(%v) passed", ms[:2])
+		}
+	}
+}
+
+// TestRemapRange: ctop's subordinate range is found when the file has it,
+// and otherwise added above every range there (and above 100000), the
+// rest of the file kept; a file with no room is an error, not a wrap.
+func TestRemapRange(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		in, out string
+		want    IDMap
+	}{
+		{"", "ctop:100000:65536\n", IDMap{0, 100000, 65536}},
+		{"alice:100000:65536\nbob:300000:10", "alice:100000:65536\nbob:300000:10\nctop:300010:65536\n", IDMap{0, 300010, 65536}},
+		{"# old\nroot:1000:10\nctop:500000:65536\n", "# old\nroot:1000:10\nctop:500000:65536\n", IDMap{0, 500000, 65536}},
+	} {
+		p := filepath.Join(dir, "subuid")
+		if err := os.WriteFile(p, []byte(tc.in), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		m, err := remapRange(p)
+		b, _ := os.ReadFile(p)
+		if err != nil || m != tc.want || string(b) != tc.out {
+			t.Errorf("remapRange of %q = %+v, %v, file %q; want %+v, %q", tc.in, m, err, b, tc.want, tc.out)
+		}
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o640 {
+			t.Errorf("file mode after: %v, %v", st.Mode(), err)
+		}
+		if again, err := remapRange(p); err != nil || again != tc.want {
+			t.Errorf("second remapRange = %+v, %v; want the same range", again, err)
+		}
+	}
+	p := filepath.Join(dir, "full")
+	if err := os.WriteFile(p, []byte("x:4294900000:60000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := remapRange(p); err == nil {
+		t.Errorf("remapRange of a full file = %+v", m)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("temporary files left: %v", ents)
 	}
 }

@@ -21,11 +21,12 @@ func newExecCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "exec [flags] NAME [--] COMMAND [ARG...]",
 		Short: "Run a command inside a running sandbox",
-		Long: `Run a command in a running sandbox: in its cgroup and its namespaces (all
-but a user namespace), with the same capabilities and no_new_privs as the
-sandbox's own command. ctop exits with the command's status. A user or a
-time namespace cannot be entered (the kernel allows that only to a
-single-threaded process): ctop says so and runs the command in the host's.`,
+		Long: `Run a command in a running sandbox: in its cgroup and its namespaces, with
+the same capabilities and no_new_privs as the sandbox's own command (in a
+user namespace, as its root unless --user says otherwise). ctop exits with
+the command's status. A time namespace cannot be entered (the kernel allows
+that only to a process sharing its memory with none): ctop says so and runs
+the command with the host's clocks.`,
 		Example: `  ctop exec busy -- ps
   ctop exec -it web -- sh`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -47,7 +48,7 @@ single-threaded process): ctop says so and runs the command in the host's.`,
 			if user != "" {
 				u, err := sandbox.ParseUser(user)
 				if err != nil {
-					return usageErr(err)
+					return usageErr(fmt.Errorf("--user %s: %w", user, err))
 				}
 				o.User = u
 			}

@@ -70,6 +70,21 @@ func TestSandboxCommandsBadInput(t *testing.T) {
 		{[]string{"run", "--device", "/etc/passwd", "--", "true"}, "not a device node"},
 		{[]string{"run", "--device", "/dev/null:rel", "--", "true"}, "--device /dev/null:rel"},
 		{[]string{"update", "--cap-add", "SYS_ADMIN", "web"}, "--cap-add"},
+		// Holes: (uid_t)-1 would keep root; destinations over the root or
+		// what the sandbox mounts itself; ambiguous --ns lists; limits
+		// the sandbox's root could rewrite.
+		{[]string{"run", "--user", "4294967295", "--", "id"}, "--user 4294967295: "},
+		{[]string{"run", "--user", "1000:4294967295", "--", "id"}, "--user 1000:4294967295: "},
+		{[]string{"run", "-v", "/tmp:/", "--", "true"}, "--volume /tmp:/: "},
+		{[]string{"run", "--tmpfs", "/..", "--", "true"}, "--tmpfs /..: "},
+		{[]string{"run", "-v", "/tmp:/proc", "--", "true"}, "--volume /tmp:/proc: "},
+		{[]string{"run", "--ns", "", "--", "true"}, `--ns "": `},
+		{[]string{"run", "--ns", "pid,pid", "--", "true"}, "--ns pid,pid: "},
+		{[]string{"run", "--ns", "pid", "--memory", "64m", "--", "true"}, "add mnt to --ns"},
+		{[]string{"exec", "--user", "4294967295", "web", "--", "id"}, "--user 4294967295: "},
+		{[]string{"run", "--uidmap", "0:4294967294:2", "--", "id"}, "--uidmap 0:4294967294:2: "},
+		{[]string{"run", "--uidmap", "0:100000:65536", "--", "id"}, "add user to --ns"},
+		{[]string{"run", "--ns", "user,mnt", "--uidmap", "0:100000:10", "--uidmap", "5:100005:10", "--", "id"}, "overlaps"},
 		{[]string{"update", "web"}, "no limit"},
 		{[]string{"update", "--memory", "1x", "web"}, "--memory"},
 		{[]string{"update", "--cpus", "0.5"}, "update"},
