@@ -49,8 +49,10 @@ harness=test-systemd
 # docker from Debian, the tools ctop and its tests call, and iptables and
 # kmod, which dockerd needs to set up its bridge network, and apparmor:
 # Debian's kernel enables it, and dockerd then loads its docker-default
-# profile with apparmor_parser (docker.io recommends it).
-debs="systemd systemd-sysv dbus docker.io containerd runc iptables kmod apparmor uidmap
+# profile with apparmor_parser (docker.io recommends it); libpam-systemd,
+# as on every Debian install, registers sessions and user managers with
+# logind.
+debs="systemd systemd-sysv dbus libpam-systemd docker.io containerd runc iptables kmod apparmor uidmap
 iproute2 util-linux procps tmux prometheus busybox-static ${SYSTEMD_VM_DEBS:-}"
 debs=$(echo $debs | tr ' ' '\n' | sort -u | tr '\n' ' ')
 # Module trees copied into the root filesystem: what docker (overlay, veth,

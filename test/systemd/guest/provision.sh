@@ -33,11 +33,15 @@ id tester >/dev/null 2>&1 || useradd -m -u 1000 -s /bin/bash tester
 grep -q '^tester:' /etc/subuid || echo 'tester:100000:65536' >>/etc/subuid
 grep -q '^tester:' /etc/subgid || echo 'tester:100000:65536' >>/etc/subgid
 loginctl enable-linger tester
-for _ in $(seq 120); do
+for _ in $(seq 240); do
 	systemctl is-active -q user@1000.service && break
 	sleep 0.5
 done
-systemctl is-active user@1000.service
+if ! systemctl is-active -q user@1000.service; then
+	step "user@1000.service is $(systemctl is-active user@1000.service):"
+	journalctl -b -u user@1000.service --no-pager -o cat | tail -n 30
+	exit 1
+fi
 
 # A pod as kubelet's systemd cgroup driver lays it out: the pod's slice under
 # kubepods-burstable.slice (systemd nests slices by their dashes), one scope

@@ -73,6 +73,10 @@ done
 took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 units=$(systemctl --failed --plain --no-legend | awk '{ print $1 }' | tr '\n' ' ')
 say "failed units: ${units:-none}"
+for unit in $units; do
+	say "journal of $unit:"
+	journalctl -b -u "$unit" --no-pager -o cat | tail -n 20
+done
 say "$n test binaries in ${took}s, ${#failed[@]} failed ${failed[*]}"
 if [ ${#failed[@]} = 0 ]; then
 	report 16
