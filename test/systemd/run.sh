@@ -213,7 +213,7 @@ if [ "$accel" = kvm ]; then
 		sleep 1
 	done
 	if ! grep -q '^systemd-vm: ' "$run/tests.log"; then
-		log "the kvm guest did not reach the test runner within ${limit}s; repeating under tcg"
+		log "the kvm guest did not reach the test runner (qemu exited, or ${limit}s passed); repeating under tcg"
 		kill "$vm_pid" 2>/dev/null || true
 		wait "$vm_pid" 2>/dev/null || true
 		cp "$run/console.log" "$run/console-kvm.log" 2>/dev/null || true
