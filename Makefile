@@ -1,7 +1,9 @@
 # ctop's build and test entry points. `make test` is what CI runs (.ci/run):
 # the host's tests (cgroup v1 hybrid on CI; root integration tests included
 # when run as root), then the same root integration tests inside a pure
-# cgroup v2 kernel booted under qemu (test/vm/README.md).
+# cgroup v2 kernel booted under qemu (test/vm/README.md), then again on a
+# Debian 12 host with systemd, docker and a user manager under qemu
+# (test/systemd/README.md).
 
 SHELL := /bin/bash
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -10,13 +12,17 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 #   tmux: terminal end-to-end tests; prometheus: the metrics end-to-end test;
 #   busybox-static, qemu-system-x86, cpio, e2fsprogs, kmod, xz-utils: the VM;
 #   util-linux: lsns, unshare, nsenter (host tests, and shipped into the VM);
-#   bubblewrap: bench/startlatency's yardstick for ctop run's start.
-DEBS := tmux busybox-static qemu-system-x86 cpio util-linux e2fsprogs kmod xz-utils prometheus bubblewrap $(EXTRA_DEBS)
+#   bubblewrap: bench/startlatency's yardstick for ctop run's start;
+#   mmdebstrap: the systemd VM's root filesystem, from Debian's packages.
+DEBS := tmux busybox-static qemu-system-x86 cpio util-linux e2fsprogs kmod xz-utils prometheus bubblewrap mmdebstrap $(EXTRA_DEBS)
 
 # Settings of test/vm/run.sh, e.g. make test-v2 VM_TIMEOUT=600 CTOP_VM_RUN=TestLive
 export GO VM_TIMEOUT VM_PKGS VM_KERNEL_PKG VM_MODULES VM_TOOLS VM_MEM VM_CPUS VM_DISK_SIZE VM_APPEND VM_ACCEL VM_CACHE
+# and of test/systemd/run.sh (it reads VM_TIMEOUT, VM_PKGS, VM_KERNEL_PKG,
+# VM_MEM, VM_CPUS, VM_APPEND, VM_ACCEL and VM_CACHE too).
+export VM_KVM_BOOT_LIMIT SYSTEMD_VM_DEBS SYSTEMD_VM_MIRROR
 
-.PHONY: all build deps test test-host test-v2 vm-clean
+.PHONY: all build deps test test-host test-v2 test-systemd vm-clean
 
 all: build
 
@@ -42,16 +48,19 @@ deps:
 		{ cat "$$log" >&2; rm -f "$$log"; echo "deps: apt-get install$$missing failed" >&2; exit 1; }; \
 	rm -f "$$log"
 
-# test runs both layouts and fails if either failed; both always run, so
-# one log shows the v1-hybrid host and the pure v2 VM side by side.
+# test runs the three layouts and fails if any failed; all always run, so
+# one log shows the v1-hybrid host, the pure v2 VM and the systemd VM side
+# by side.
 test: deps
-	@host=0; v2=0; \
+	@host=0; v2=0; sd=0; \
 	$(MAKE) --no-print-directory test-host || host=$$?; \
 	$(MAKE) --no-print-directory test-v2 || v2=$$?; \
-	if [ $$host != 0 ] || [ $$v2 != 0 ]; then \
-		echo "test: FAIL (host tests: $$([ $$host = 0 ] && echo ok || echo failed), pure cgroup v2 VM: $$([ $$v2 = 0 ] && echo ok || echo failed))" >&2; exit 1; \
+	$(MAKE) --no-print-directory test-systemd || sd=$$?; \
+	word() { [ "$$1" = 0 ] && echo ok || echo failed; }; \
+	if [ $$host != 0 ] || [ $$v2 != 0 ] || [ $$sd != 0 ]; then \
+		echo "test: FAIL (host tests: $$(word $$host), pure cgroup v2 VM: $$(word $$v2), systemd VM: $$(word $$sd))" >&2; exit 1; \
 	fi; \
-	echo "test: ok (host and pure cgroup v2 VM)"
+	echo "test: ok (host, pure cgroup v2 VM and systemd VM)"
 
 # -p 1: the root tests measure the kernel (a busy loop held at its CPU
 # quota, IO at its rate); run one package at a time so they are not
@@ -62,6 +71,11 @@ test-host:
 # test-v2 runs the root integration tests in a pure cgroup v2 kernel.
 test-v2: deps
 	test/vm/run.sh
+
+# test-systemd runs them on Debian 12 with systemd as PID 1, docker and a
+# user manager, on pure cgroup v2 (test/systemd/README.md).
+test-systemd: deps
+	test/systemd/run.sh
 
 vm-clean:
 	rm -rf .vm-cache
