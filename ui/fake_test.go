@@ -295,6 +295,8 @@ func keys(m Model, ks ...string) Model {
 			msg = tea.KeyMsg{Type: tea.KeyUp}
 		case "left":
 			msg = tea.KeyMsg{Type: tea.KeyLeft}
+		case "right":
+			msg = tea.KeyMsg{Type: tea.KeyRight}
 		case "ctrl+s":
 			msg = tea.KeyMsg{Type: tea.KeyCtrlS}
 		case "ctrl+u":

@@ -63,6 +63,16 @@ type Sources struct {
 	Isolation IsolationSource
 	Launcher  Launcher
 	Limits    LimitSetter
+	Signals   Signaller
+}
+
+// Signaller sends signals, as kill(1) does. Implementations refuse pid 1
+// and kernel threads themselves too: the ui's view of a pid may be stale.
+type Signaller interface {
+	// Signal sends sig to the process pid.
+	Signal(pid int, sig Signal) error
+	// SignalSandbox sends sig to the first process of sandbox name.
+	SignalSandbox(name string, sig Signal) error
 }
 
 // NSType is one of the 8 namespace types, in the order of NSTypes.
@@ -118,6 +128,8 @@ type Process struct {
 	RSS uint64
 	// Start orders processes and tells a reused pid from the same process.
 	Start uint64
+	// Kernel marks a kernel thread, which ctop does not signal.
+	Kernel bool
 	NS    [nsCount]NSID
 }
 
