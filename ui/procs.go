@@ -52,7 +52,7 @@ type procsView struct {
 	// reverse runs the sort against its natural order (pid ascending, the
 	// others descending).
 	reverse bool
-	filter string
+	filter  string
 	// only, when set, keeps the processes in one namespace.
 	only   *nsKey
 	height int

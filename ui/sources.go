@@ -130,7 +130,7 @@ type Process struct {
 	Start uint64
 	// Kernel marks a kernel thread, which ctop does not signal.
 	Kernel bool
-	NS    [nsCount]NSID
+	NS     [nsCount]NSID
 }
 
 // ProcTable is every process at one moment and the host's reference
