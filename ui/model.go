@@ -38,6 +38,10 @@ type Options struct {
 	Renderer *lipgloss.Renderer
 	// Now is the clock for uptimes; time.Now when nil.
 	Now func() time.Time
+	// NoColor draws without colours (NO_COLOR): the cursor row and the
+	// active tab are marked with reverse video and bold instead, so the
+	// Renderer should be one that writes attributes (an ANSI profile).
+	NoColor bool
 }
 
 type formKind int
@@ -98,6 +102,9 @@ func New(o Options) Model {
 		o.Now = time.Now
 	}
 	th := theme.Default()
+	if o.NoColor {
+		th = theme.NoColor()
+	}
 	ctx := &Context{
 		Width: 80, Height: 24,
 		Theme: th, Styles: theme.NewStyles(r, th), Renderer: r,

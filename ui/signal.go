@@ -59,6 +59,7 @@ type processPicker interface {
 // signalMenu is the list of signals for one process or sandbox (htop's F9).
 type signalMenu struct {
 	pid     int
+	start   uint64
 	sandbox string
 	what    string // "process 42 (sleep 100)", "sandbox web"
 	list    list
@@ -89,7 +90,7 @@ func (m *Model) openSignals() {
 			m.setStatus(fmt.Sprintf("pid %d (%s) is a kernel thread: signals do not apply to it", pr.PID, pr.Command), true)
 			return
 		}
-		sm.pid = pr.PID
+		sm.pid, sm.start = pr.PID, pr.Start
 		sm.what = fmt.Sprintf("process %d (%s)", pr.PID, pr.Command)
 	} else {
 		m.setStatus("select a process or a sandbox to send it a signal", true)
@@ -136,7 +137,7 @@ func (m *Model) sendSignal(sm signalMenu, sig Signal) tea.Cmd {
 		if sm.sandbox != "" {
 			err = s.SignalSandbox(sm.sandbox, sig)
 		} else {
-			err = s.Signal(sm.pid, sig)
+			err = s.Signal(sm.pid, sm.start, sig)
 		}
 		return signalledMsg{what: sm.what, sig: sig, err: err}
 	}

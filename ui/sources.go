@@ -69,8 +69,9 @@ type Sources struct {
 // Signaller sends signals, as kill(1) does. Implementations refuse pid 1
 // and kernel threads themselves too: the ui's view of a pid may be stale.
 type Signaller interface {
-	// Signal sends sig to the process pid.
-	Signal(pid int, sig Signal) error
+	// Signal sends sig to the process pid that started at start (its
+	// Process.Start), not to another that took the pid since.
+	Signal(pid int, start uint64, sig Signal) error
 	// SignalSandbox sends sig to the first process of sandbox name.
 	SignalSandbox(name string, sig Signal) error
 }

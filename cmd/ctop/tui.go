@@ -10,9 +10,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -79,7 +82,16 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 			}
 		}
 	}()
-	m := ui.New(ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly})
+	o := ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly}
+	// NO_COLOR (no-color.org) takes colour away, not reverse video or bold,
+	// but lipgloss's default renderer then drops both: draw on one that
+	// writes attributes, with a theme that has no colours.
+	if os.Getenv("NO_COLOR") != "" {
+		r := lipgloss.NewRenderer(os.Stdout)
+		r.SetColorProfile(termenv.ANSI)
+		o.Renderer, o.NoColor = r, true
+	}
+	m := ui.New(o)
 	// The screen changes only on a key, a click or a sample; 20 frames a
 	// second keep typing and scrolling smooth at a third of the default's
 	// timer wakeups.
@@ -104,7 +116,9 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	// Usage is read every tick; the walk and the limits every fullScanEvery
 	// ticks, and at once after the UI changed a limit or made a sandbox.
 	scanner := cgroup.NewScanner(f, cgroup.ScanOptions{Path: "/"}, fullScanEvery)
-	procs := &procSource{fs: nfs, tracker: nsinfo.NewTracker(nfs)}
+	tracker := nsinfo.NewTracker(nfs)
+	tracker.Cmdline = true // the Processes view shows and filters whole command lines
+	procs := &procSource{fs: nfs, tracker: tracker}
 	src := ui.Sources{
 		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
@@ -117,6 +131,7 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	launcher := &launcher{fs: f, place: place, scanner: scanner}
 	src.Launcher = launcher
 	src.Limits = limitSetter{fs: f, place: place, scanner: scanner}
+	src.Signals = signaller{procs: nfs, place: place}
 	return src, readOnly, nil
 }
 
@@ -202,7 +217,7 @@ func (s *procSource) sample() (t ui.ProcTable, first bool, err error) {
 	t = ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, len(sample.Procs))}
 	for i, tp := range sample.Procs {
 		t.Procs[i] = s.convert(tp.Process)
-		t.Procs[i].CPUTime, t.Procs[i].RSS = tp.CPUTime, tp.RSS
+		t.Procs[i].CPUTime, t.Procs[i].RSS, t.Procs[i].Kernel = tp.CPUTime, tp.RSS, tp.Kernel
 	}
 	return t, s.samples == 1, nil
 }
@@ -239,7 +254,7 @@ func (s *procSource) hostReference() (nsinfo.Reference, error) {
 
 // convert is a process as the ui shows it, without CPU time and RSS.
 func (s *procSource) convert(p *nsinfo.Process) ui.Process {
-	up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Comm,
+	up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Command(),
 		Start: p.StartTime, NS: nsSet(p.NS), Cgroup: s.cachedCgroupOf(p.Cgroups)}
 	if own := p.OwnPID(); own != p.PID {
 		up.NSPid = own
@@ -476,4 +491,20 @@ func (s limitSetter) SetLimits(target string, changes []ui.LimitChange) error {
 	}
 	s.scanner.Invalidate() // show the new limit at the next tick
 	return nil
+}
+
+// signaller sends the signals the ui asks for through nsinfo (a process)
+// and sandbox (a sandbox's first process), which refuse what must not be
+// signalled.
+type signaller struct {
+	procs nsinfo.FS
+	place sandboxPlace
+}
+
+func (s signaller) Signal(pid int, start uint64, sig ui.Signal) error {
+	return s.procs.Signal(pid, start, syscall.Signal(sig))
+}
+
+func (s signaller) SignalSandbox(name string, sig ui.Signal) error {
+	return sandbox.Signal(s.place.stateDir, name, syscall.Signal(sig))
 }
