@@ -10,7 +10,8 @@ import (
 
 // Signal reaches the sandbox's first process while it is the one the
 // state names, and refuses when it is not running. The process is a
-// sleep of the test's own.
+// sleep of the test's own. SIGKILL: other tests of the package ignore
+// SIGTERM, and the sleep would inherit that.
 func TestSignal(t *testing.T) {
 	cmd := exec.Command("sleep", "1000")
 	if err := cmd.Start(); err != nil {
@@ -39,12 +40,12 @@ func TestSignal(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Fatalf("the sleep was signalled through a stale state: %v", err)
 	}
-	if err := Signal(dir, "live", syscall.SIGTERM); err != nil {
+	if err := Signal(dir, "live", syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	var ee *exec.ExitError
-	if err := cmd.Wait(); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
-		t.Errorf("sleep ended with %v, want SIGTERM", err)
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("sleep ended with %v, want SIGKILL", err)
 	}
 	if err := Signal(dir, "nosuch", syscall.SIGTERM); !errors.Is(err, ErrNotFound) {
 		t.Errorf("no such sandbox: %v, want ErrNotFound", err)
