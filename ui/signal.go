@@ -50,12 +50,6 @@ func (s Signal) String() string {
 	return "signal " + strconv.Itoa(int(s))
 }
 
-// processPicker is a view that points at a process, which the signal menu
-// signals; nil when none is selected.
-type processPicker interface {
-	SelectedProcess() *Process
-}
-
 // signalMenu is the list of signals for one process or sandbox (htop's F9).
 type signalMenu struct {
 	pid     int
