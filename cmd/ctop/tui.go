@@ -116,9 +116,7 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	// Usage is read every tick; the walk and the limits every fullScanEvery
 	// ticks, and at once after the UI changed a limit or made a sandbox.
 	scanner := cgroup.NewScanner(f, cgroup.ScanOptions{Path: "/"}, fullScanEvery)
-	tracker := nsinfo.NewTracker(nfs)
-	tracker.Cmdline = true // the Processes view shows and filters whole command lines
-	procs := &procSource{fs: nfs, tracker: tracker}
+	procs := newProcSource(nfs)
 	src := ui.Sources{
 		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
@@ -175,6 +173,12 @@ type procSource struct {
 	hostRef  *nsinfo.Reference
 	hostFrom string
 	samples  int
+}
+
+func newProcSource(fs nsinfo.FS) *procSource {
+	tracker := nsinfo.NewTracker(fs)
+	tracker.Cmdline = true // the Processes view shows and filters whole command lines
+	return &procSource{fs: fs, tracker: tracker}
 }
 
 // hostEvery is how many samples the host reference may be reused for
