@@ -15,3 +15,7 @@ var (
 	// the host's reference set.
 	ErrNoReference = errors.New("no process with readable namespaces")
 )
+
+// ErrRefused means ctop will not signal the process: pid 1 or a kernel
+// thread.
+var ErrRefused = errors.New("refused")

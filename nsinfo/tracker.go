@@ -35,8 +35,12 @@ type Tracker struct {
 	users users
 	// RefreshEvery and NSEvery are described above; NewTracker sets them.
 	RefreshEvery, NSEvery uint64
-	n                     uint64 // samples taken
-	procs                 map[int]*tracked
+	// Cmdline reads the command line as well: of a process when it is
+	// new, and again with its status (a daemon may rewrite its arguments,
+	// as sshd does).
+	Cmdline bool
+	n       uint64 // samples taken
+	procs   map[int]*tracked
 	// pids is the last listing less the processes gone since; spare is
 	// the array the next listing fills.
 	pids, spare []int
@@ -59,6 +63,8 @@ type Tracked struct {
 	CPUTime time.Duration
 	// RSS is the resident set size in bytes.
 	RSS uint64
+	// Kernel marks a kernel thread (PF_KTHREAD in stat's flags).
+	Kernel bool
 }
 
 // Sample is every process at one moment, by pid.
@@ -119,6 +125,10 @@ func (t *Tracker) sample() (Sample, error) {
 		t.spare, pids = t.pids, fresh
 	}
 	t.pids = pids[:0] // refilled below, in place, with the pids still there
+	var cmdline Field
+	if t.Cmdline {
+		cmdline = FieldCmdline
+	}
 	out := Sample{Procs: make([]Tracked, 0, len(pids))}
 	seen := 0 // known processes found by this sample
 	for _, pid := range pids {
@@ -145,7 +155,7 @@ func (t *Tracker) sample() (Sample, error) {
 			// read now.
 			base := Process{PID: pid, PPID: st.ppid, UID: -1, GID: -1, Comm: string(st.comm),
 				StartTime: st.start, Unavailable: FieldCmdline}
-			p, ok, err := t.fs.readOnto(base, DefaultFields&^FieldStat, t.s, t.users, nil)
+			p, ok, err := t.fs.readOnto(base, DefaultFields&^FieldStat|cmdline, t.s, t.users, nil)
 			if err != nil {
 				return Sample{}, err
 			}
@@ -160,7 +170,7 @@ func (t *Tracker) sample() (Sample, error) {
 			// namespaces too; stat was read above.
 			want := FieldCgroups
 			if e.refresh++; e.refresh >= max(t.NSEvery, 1) {
-				want, e.refresh = want|FieldStatus|FieldNS, 0
+				want, e.refresh = want|FieldStatus|FieldNS|cmdline, 0
 			}
 			base := *e.p
 			base.PPID, base.Comm = st.ppid, string(st.comm)
@@ -171,7 +181,7 @@ func (t *Tracker) sample() (Sample, error) {
 			if !ok {
 				continue
 			}
-			if p.Comm != e.p.Comm || !sameInfo(&p, e.p) {
+			if p.Comm != e.p.Comm || p.Cmdline != e.p.Cmdline || !sameInfo(&p, e.p) {
 				e.p = &p
 				out.Changed = true
 			}
@@ -186,7 +196,7 @@ func (t *Tracker) sample() (Sample, error) {
 		e.seen = t.n
 		seen++
 		out.Procs = append(out.Procs, Tracked{Process: e.p,
-			CPUTime: time.Duration(st.cpu) * time.Second / clockTicks, RSS: st.rss * pageSize})
+			CPUTime: time.Duration(st.cpu) * time.Second / clockTicks, RSS: st.rss * pageSize, Kernel: st.kthread})
 	}
 	if seen != len(t.procs) {
 		// Forget the processes that are gone.

@@ -243,3 +243,24 @@ func TestTrackerKernelThreadRename(t *testing.T) {
 		t.Errorf("renamed kernel thread: comm %q uid %d, want the new name and uid 0 (no full re-read)", p.Comm, p.UID)
 	}
 }
+
+// Kernel marks kernel threads; Cmdline reads command lines.
+func TestTrackerKernelAndCmdline(t *testing.T) {
+	root := copyTree(t, filepath.Join("testdata", "hybrid"))
+	_, tr := fixtureTracker(t, root)
+	tr.Cmdline = true
+	got := trackedByPID(mustSample(t, tr))
+	if !got[2].Kernel || got[1].Kernel {
+		t.Errorf("Kernel: pid 2 %v, pid 1 %v; want kthreadd only", got[2].Kernel, got[1].Kernel)
+	}
+	if c := got[1].Process.Command(); !strings.HasPrefix(c, "/process_api --firecracker-init --addr") {
+		t.Errorf("pid 1's command line %q", c)
+	}
+	if got[1].Process.Unavailable&FieldCmdline != 0 {
+		t.Error("cmdline marked unavailable")
+	}
+	_, tr = fixtureTracker(t, root)
+	if p := trackedByPID(mustSample(t, tr))[1].Process; p.Cmdline != "" {
+		t.Errorf("without Cmdline the command line was read: %q", p.Cmdline)
+	}
+}

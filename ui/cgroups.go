@@ -67,6 +67,26 @@ func columnHeader(cols []column, kept []int, left ...string) string {
 	return b.String()
 }
 
+// marked is cols with the title of the sorted column marked by an arrow:
+// ▲ ascending, ▼ descending.
+func marked(cols []column, sorted string, up bool) []column {
+	out := slices.Clone(cols)
+	for i := range out {
+		if out[i].title == sorted {
+			out[i].title = sortArrow(up) + out[i].title
+		}
+	}
+	return out
+}
+
+// sortArrow is the mark of a sorted column's header.
+func sortArrow(up bool) string {
+	if up {
+		return "▲"
+	}
+	return "▼"
+}
+
 func fitColumns(cols []column, width, minFirst int) (kept []int, first int) {
 	keep := make([]bool, len(cols))
 	for i := range keep {
@@ -122,6 +142,7 @@ type cgroupsView struct {
 	open    map[string]bool // explicit expand/collapse, overriding depth
 	flat    bool
 	sortBy  cgroupSort
+	reverse bool // against the natural order: names ascending, numbers descending
 	filter  string
 	// rawIDs shows directory names (64-digit ids) in place of names.
 	rawIDs   bool
@@ -134,11 +155,13 @@ type cgroupsView struct {
 type cgroupsKeys struct {
 	navKeys
 	Expand, Collapse, Open, Sort, Tree, Filter, Names key.Binding
+	Reverse, ByName, ByCPU, ByMem                     key.Binding
 }
 
 func newCgroupsKeys(k KeyMap) cgroupsKeys {
 	return cgroupsKeys{navKeys: k.nav(), Expand: k.Expand, Collapse: k.Collapse,
-		Open: named(k.Open, "charts"), Sort: k.Sort, Tree: k.Tree, Filter: k.Filter, Names: k.Names}
+		Open: named(k.Open, "charts"), Sort: k.Sort, Tree: k.Tree, Filter: k.Filter, Names: k.Names,
+		Reverse: k.Reverse, ByName: k.SortName, ByCPU: k.SortCPU, ByMem: k.SortMem}
 }
 
 // ShortHelp lists the keys that do most.
@@ -148,7 +171,8 @@ func (k cgroupsKeys) ShortHelp() []key.Binding {
 
 // FullHelp lists them all: moving, then the tree and its order.
 func (k cgroupsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Expand, k.Collapse, k.Open, k.Sort, k.Tree, k.Filter, k.Names}}
+	return [][]key.Binding{k.column(), {k.Expand, k.Collapse, k.Open, k.Sort, k.Tree, k.Filter, k.Names},
+		{k.Reverse, k.ByName, k.ByCPU, k.ByMem}}
 }
 
 func newCgroupsView(ctx *Context, data *store) cgroupsView {
@@ -289,7 +313,7 @@ func (v *cgroupsView) rebuild() {
 
 func (v cgroupsView) sortGroups(gs []*cgroup.Group) {
 	if v.sortBy == sortName {
-		sort.SliceStable(gs, func(i, j int) bool { return gs[i].Path < gs[j].Path })
+		sort.SliceStable(gs, func(i, j int) bool { return (gs[i].Path < gs[j].Path) != v.reverse })
 		return
 	}
 	key := func(g *cgroup.Group) float64 {
@@ -308,13 +332,29 @@ func (v cgroupsView) sortGroups(gs []*cgroup.Group) {
 		}
 		return 0
 	}
-	sort.SliceStable(gs, func(i, j int) bool {
-		a, b := key(gs[i]), key(gs[j])
+	less := func(x, y *cgroup.Group) bool {
+		a, b := key(x), key(y)
 		if a != b {
 			return a > b
 		}
-		return gs[i].Path < gs[j].Path
+		return x.Path < y.Path
+	}
+	sort.SliceStable(gs, func(i, j int) bool {
+		if v.reverse {
+			return less(gs[j], gs[i])
+		}
+		return less(gs[i], gs[j])
 	})
+}
+
+// sortOn sorts by s, or reverses the order when it already is by s (k9s).
+func (v *cgroupsView) sortOn(s cgroupSort) {
+	if v.sortBy == s {
+		v.reverse = !v.reverse
+	} else {
+		v.sortBy, v.reverse = s, false
+	}
+	v.rebuild()
 }
 
 // Update handles the view's keys and esc, which clears its filter; the
@@ -352,8 +392,17 @@ func (v cgroupsView) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		v.rebuild()
 	case key.Matches(km, k.Sort):
-		v.sortBy = (v.sortBy + 1) % sortCount
+		v.sortBy, v.reverse = (v.sortBy+1)%sortCount, false
 		v.rebuild()
+	case key.Matches(km, k.Reverse):
+		v.reverse = !v.reverse
+		v.rebuild()
+	case key.Matches(km, k.ByName):
+		v.sortOn(sortName)
+	case key.Matches(km, k.ByCPU):
+		v.sortOn(sortCPU)
+	case key.Matches(km, k.ByMem):
+		v.sortOn(sortMem)
 	case key.Matches(km, k.Tree):
 		v.flat = !v.flat
 		v.rebuild()
@@ -379,16 +428,18 @@ func (v cgroupsView) View(w, h int) string {
 	}
 	kept, nameW := fitColumns(cgroupColumns, w, 14)
 	var hdr strings.Builder
+	// Names run ascending, numbers descending, unless reversed.
+	up := (v.sortBy == sortName) != v.reverse
 	title := "CGROUP"
 	if v.sortBy == sortName {
-		title = "↓" + title
+		title = sortArrow(up) + title
 	}
 	hdr.WriteString(fit(title, nameW))
 	sorted := map[cgroupSort]string{sortCPU: "CPU%", sortMem: "MEMORY", sortIO: "IO R/W", sortPids: "PIDS", sortThrottled: "THR%"}[v.sortBy]
 	for _, i := range kept {
 		t := cgroupColumns[i].title
 		if t == sorted {
-			t = "↓" + t
+			t = sortArrow(up) + t
 		}
 		hdr.WriteString(" " + fitRight(t, cgroupColumns[i].width))
 	}

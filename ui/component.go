@@ -66,6 +66,11 @@ type (
 	sandboxPicker interface {
 		SelectedSandbox() string
 	}
+	// processPicker is a view that points at a process, which the signal
+	// menu (F9) signals; nil when none is selected.
+	processPicker interface {
+		SelectedProcess() *Process
+	}
 	// explainer is a view with topics of its own for e; nil when nothing
 	// is selected, and the root offers the general ones.
 	explainer interface {

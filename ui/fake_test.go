@@ -44,6 +44,10 @@ type fakeHost struct {
 	stopped []string
 	sbs     []Sandbox
 	failSet error
+	// signals records what was sent: "pid/start SIGTERM" or "sandbox SIGKILL".
+	signals []string
+	// kernel marks the fake's kernel thread (pid 2) as one.
+	kernel bool
 }
 
 func newFakeHost() *fakeHost {
@@ -132,7 +136,7 @@ func (f *fakeHost) Processes() (ProcTable, error) {
 	for i, t := range []nsinfo.Type{nsinfo.Mnt, nsinfo.PID, nsinfo.Net, nsinfo.IPC, nsinfo.UTS, nsinfo.Cgroup} {
 		own.Set(t, nsinfo.ID{Dev: 3, Ino: 4026532200 + uint64(i)})
 	}
-	return ProcTable{
+	t := ProcTable{
 		Time:     base.Add(n * time.Second),
 		Host:     hostNS,
 		HostFrom: "pid 1 (systemd)",
@@ -142,7 +146,11 @@ func (f *fakeHost) Processes() (ProcTable, error) {
 			{PID: 200, PPID: 1, NSPid: 1, User: "root", Command: "python3 -m http.server", Cgroup: "/ctop/web", CPUTime: n * 400 * time.Millisecond, RSS: 30 << 20, Start: 900, NS: own},
 			{PID: 201, PPID: 200, NSPid: 2, User: "nobody", Command: "sh -c worker", Cgroup: "/ctop/web", RSS: 1 << 20, Start: 901, NS: own},
 		},
-	}, nil
+	}
+	if f.kernel {
+		t.Procs = append(t.Procs, Process{PID: 2, User: "root", Command: "kthreadd", Start: 2, NS: hostNS, Kernel: true})
+	}
+	return t, nil
 }
 
 func (f *fakeHost) Isolation(pid int) (Isolation, error) {
@@ -194,8 +202,18 @@ func (f *fakeHost) SetLimits(target string, r cgroup.Resources) error {
 	return nil
 }
 
+func (f *fakeHost) Signal(pid int, start uint64, sig Signal) error {
+	f.signals = append(f.signals, fmt.Sprintf("%d/%d %s", pid, start, sig))
+	return nil
+}
+
+func (f *fakeHost) SignalSandbox(name string, sig Signal) error {
+	f.signals = append(f.signals, name+" "+sig.String())
+	return nil
+}
+
 func (f *fakeHost) sources() Sources {
-	return Sources{Groups: f, Procs: f, Isolation: f, Launcher: f, Limits: f}
+	return Sources{Groups: f, Procs: f, Isolation: f, Launcher: f, Limits: f, Signals: f}
 }
 
 // asciiRenderer draws without colours, for golden files.
@@ -243,7 +261,7 @@ func runCmd(m Model, cmd tea.Cmd) Model {
 		return m
 	}
 	switch msg := cmd().(type) {
-	case openDetailMsg, openIsolationMsg, isolationMsg, launchedMsg, limitsSetMsg, stoppedMsg, outputMsg:
+	case openDetailMsg, openIsolationMsg, isolationMsg, launchedMsg, limitsSetMsg, stoppedMsg, outputMsg, signalledMsg:
 		return send(m, msg)
 	case sampleMsg:
 		return send(m, msg)
@@ -272,10 +290,14 @@ func keys(m Model, ks ...string) Model {
 			msg = tea.KeyMsg{Type: tea.KeyUp}
 		case "left":
 			msg = tea.KeyMsg{Type: tea.KeyLeft}
+		case "right":
+			msg = tea.KeyMsg{Type: tea.KeyRight}
 		case "ctrl+s":
 			msg = tea.KeyMsg{Type: tea.KeyCtrlS}
 		case "ctrl+u":
 			msg = tea.KeyMsg{Type: tea.KeyCtrlU}
+		case "f9":
+			msg = tea.KeyMsg{Type: tea.KeyF9}
 		default:
 			msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 		}

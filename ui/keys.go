@@ -10,6 +10,8 @@ type KeyMap struct {
 	Open, Back, NextView, PrevView        key.Binding
 	View1, View2, View3, View4, View5     key.Binding
 	Filter, Sort, Tree, Freeze            key.Binding
+	Reverse, SortName, SortCPU, SortMem   key.Binding
+	Command, Signal                       key.Binding
 	Faster, Slower                        key.Binding
 	Explain, Help, Quit                   key.Binding
 	New, Update, Stop, Shell, Output      key.Binding
@@ -24,26 +26,37 @@ func DefaultKeyMap() KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
 	}
 	return KeyMap{
-		Up:        b([]string{"up", "k"}, "↑/k", "up"),
-		Down:      b([]string{"down", "j"}, "↓/j", "down"),
-		PageUp:    b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
-		PageDown:  b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
-		Home:      b([]string{"home", "g"}, "g", "top"),
-		End:       b([]string{"end", "G"}, "G", "bottom"),
-		Expand:    b([]string{"right", "l", " "}, "→/space", "expand"),
-		Collapse:  b([]string{"left", "h"}, "←", "collapse"),
-		Open:      b([]string{"enter"}, "enter", "open"),
-		Back:      b([]string{"esc"}, "esc", "back"),
-		NextView:  b([]string{"tab"}, "tab", "next view"),
-		PrevView:  b([]string{"shift+tab"}, "shift+tab", "previous view"),
-		View1:     b([]string{"1"}, "1", "cgroups"),
-		View2:     b([]string{"2"}, "2", "processes"),
-		View3:     b([]string{"3"}, "3", "namespaces"),
-		View4:     b([]string{"4"}, "4", "sandboxes"),
-		View5:     b([]string{"5"}, "5", "detail"),
-		Filter:    b([]string{"/"}, "/", "filter"),
-		Sort:      b([]string{"s"}, "s", "sort"),
-		Tree:      b([]string{"t"}, "t", "tree/flat"),
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
+		Home:     b([]string{"home", "g"}, "g", "top"),
+		End:      b([]string{"end", "G"}, "G", "bottom"),
+		Expand:   b([]string{"right", "l", " "}, "→/space", "expand"),
+		Collapse: b([]string{"left", "h"}, "←", "collapse"),
+		Open:     b([]string{"enter"}, "enter", "open"),
+		Back:     b([]string{"esc"}, "esc", "back"),
+		NextView: b([]string{"tab"}, "tab", "next view"),
+		PrevView: b([]string{"shift+tab"}, "shift+tab", "previous view"),
+		View1:    b([]string{"1"}, "1", "cgroups"),
+		View2:    b([]string{"2"}, "2", "processes"),
+		View3:    b([]string{"3"}, "3", "namespaces"),
+		View4:    b([]string{"4"}, "4", "sandboxes"),
+		View5:    b([]string{"5"}, "5", "detail"),
+		Filter:   b([]string{"/"}, "/", "filter"),
+		Sort:     b([]string{"s"}, "s", "sort"),
+		Tree:     b([]string{"t", "f5"}, "t", "tree/flat"),
+		// htop's keys: I inverts, P sorts by CPU, M by memory, N by pid (the
+		// name where there is no pid); pressing the key of the current sort
+		// again reverses it, as in k9s.
+		Reverse:  b([]string{"S", "I"}, "S", "reverse sort"),
+		SortName: b([]string{"N"}, "N", "sort by name"),
+		SortCPU:  b([]string{"P"}, "P", "sort by cpu"),
+		SortMem:  b([]string{"M"}, "M", "sort by memory"),
+		Command:  b([]string{":"}, ":", "command line"),
+		// k is up (vim), so htop's k is not free: F9 as in htop, ctrl+k
+		// as k9s kills.
+		Signal:    b([]string{"f9", "ctrl+k"}, "F9", "send signal"),
 		Freeze:    b([]string{"f"}, "f", "freeze"),
 		Faster:    b([]string{"+", "="}, "+", "faster"),
 		Slower:    b([]string{"-"}, "-", "slower"),
@@ -56,7 +69,7 @@ func DefaultKeyMap() KeyMap {
 		Shell:     b([]string{"x"}, "x", "shell in sandbox"),
 		Output:    b([]string{"o"}, "o", "sandbox output"),
 		Isolation: b([]string{"i"}, "i", "isolation"),
-		Names:     b([]string{"N"}, "N", "names/raw ids"),
+		Names:     b([]string{"R"}, "R", "raw ids/names"),
 	}
 }
 
@@ -70,7 +83,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Back, k.NextView, k.View1, k.View2, k.View3, k.View4, k.View5},
-		{k.Freeze, k.Faster, k.Slower, k.Explain, k.Help, k.Quit},
+		{k.Freeze, k.Faster, k.Slower, k.Explain, k.Command, k.Help, k.Quit},
 		{k.New, k.Update, k.Stop, k.Shell, k.Output},
 	}
 }

@@ -40,6 +40,10 @@ type Options struct {
 	Renderer *lipgloss.Renderer
 	// Now is the clock for uptimes; time.Now when nil.
 	Now func() time.Time
+	// NoColor draws without colours (NO_COLOR): the cursor row and the
+	// active tab are marked with reverse video and bold instead, so the
+	// Renderer should be one that writes attributes (an ANSI profile).
+	NoColor bool
 }
 
 type formKind int
@@ -71,6 +75,10 @@ type Model struct {
 	outputName string
 	filtering  bool
 	filterIn   textinput.Model
+	// commanding: the : command line (k9s) has the keys.
+	commanding bool
+	cmdIn      textinput.Model
+	signals    *signalMenu
 
 	// ticker arms the next tick; tests replace it so no timer runs.
 	ticker    func(gen int, every time.Duration) tea.Cmd
@@ -96,6 +104,9 @@ func New(o Options) Model {
 		o.Now = time.Now
 	}
 	th := theme.Default()
+	if o.NoColor {
+		th = theme.NoColor()
+	}
 	ctx := &Context{
 		Width: 80, Height: 24,
 		Theme: th, Styles: theme.NewStyles(r, th), Renderer: r,
@@ -105,6 +116,9 @@ func New(o Options) Model {
 	fi := textinput.New()
 	fi.Prompt = "/"
 	fi.Cursor.SetMode(cursor.CursorStatic)
+	ci := textinput.New()
+	ci.Prompt = ":"
+	ci.Cursor.SetMode(cursor.CursorStatic)
 	h := help.New()
 	h.Styles.ShortKey = ctx.Styles.Accent
 	h.Styles.FullKey = ctx.Styles.Accent
@@ -122,6 +136,7 @@ func New(o Options) Model {
 		},
 		help:     h,
 		filterIn: fi,
+		cmdIn:    ci,
 		ticker:   tick,
 	}
 }
@@ -250,6 +265,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus("stopped sandbox "+msg.name, false)
 		}
 		return m, m.startSample()
+	case signalledMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+		} else {
+			m.setStatus("sent "+msg.sig.String()+" to "+msg.what, false)
+		}
+		return m, m.startSample()
 	case outputMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
@@ -266,12 +288,47 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyMsg:
+		if ks := m.burst(msg); ks != nil {
+			return m.keyBurst(ks)
+		}
 		return m.key(msg)
 	case tea.MouseMsg:
 		return m.mouse(msg)
 	}
 	return m, nil
 }
+
+// burst splits keys typed faster than the terminal is read: bubbletea
+// hands them over as one message of several runes, which would match no
+// binding (jjj moves nowhere). Where a text input has focus the runes are
+// text, and a paste stays a paste.
+func (m Model) burst(msg tea.KeyMsg) []tea.KeyMsg {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste || m.typing() {
+		return nil
+	}
+	out := make([]tea.KeyMsg, len(msg.Runes))
+	for i, r := range msg.Runes {
+		out[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt && i == 0}
+	}
+	return out
+}
+
+// keyBurst handles the keys of a burst in turn, as if typed one by one: a
+// key that opens the filter makes the rest its text.
+func (m Model) keyBurst(ks []tea.KeyMsg) (tea.Model, tea.Cmd) {
+	var tm tea.Model = m
+	cmds := make([]tea.Cmd, 0, len(ks))
+	for _, k := range ks {
+		var cmd tea.Cmd
+		tm, cmd = tm.Update(k)
+		cmds = append(cmds, cmd)
+	}
+	return tm, tea.Batch(cmds...)
+}
+
+// typing says whether a text input has the keys: the filter, the command
+// line or a form's field.
+func (m Model) typing() bool { return m.filtering || m.commanding || m.form != nil }
 
 // drilledIn says whether v is opened from another view (the detail of a
 // group, the isolation of a process), which esc goes back to: navigation
@@ -368,6 +425,24 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.showHelp = false
 		}
 		return m, nil
+	case m.signals != nil:
+		return m.signalKey(msg)
+	case m.commanding:
+		switch msg.String() {
+		case "enter":
+			m.commanding = false
+			return m.command(strings.TrimSpace(m.cmdIn.Value()))
+		case "esc":
+			m.commanding = false
+		case "tab":
+			m.cmdIn.SetValue(completeCommand(m.cmdIn.Value()))
+			m.cmdIn.CursorEnd()
+		default:
+			var cmd tea.Cmd
+			m.cmdIn, cmd = m.cmdIn.Update(msg)
+			return m, cmd
+		}
+		return m, nil
 	case m.filtering:
 		switch msg.String() {
 		case "enter":
@@ -399,6 +474,14 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.filtering = true
 		m.filterIn.SetValue(m.filterOf())
 		m.filterIn.Focus()
+		return m, nil
+	case key.Matches(msg, k.Command):
+		m.commanding = true
+		m.cmdIn.SetValue("")
+		m.cmdIn.Focus()
+		return m, nil
+	case key.Matches(msg, k.Signal):
+		m.openSignals()
 		return m, nil
 	case key.Matches(msg, k.Back) && drilledIn(m.view):
 		m.view = m.back
@@ -475,7 +558,7 @@ func (m *Model) toView(msg tea.Msg) tea.Cmd { return m.send(m.view, msg) }
 // mouse: a click on a tab switches to it; the rest goes to the view, with
 // Y relative to the body.
 func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
-	if m.form != nil || m.confirm != nil || m.showHelp {
+	if m.form != nil || m.confirm != nil || m.showHelp || m.signals != nil || m.commanding {
 		return m, nil
 	}
 	if msg.Y == 0 && msg.Button == tea.MouseButtonLeft && msg.Action == tea.MouseActionPress {
@@ -578,7 +661,7 @@ func (m *Model) stopSandbox() tea.Cmd {
 	}
 	l := m.ctx.Sources.Launcher
 	m.confirm = &confirm{
-		question: "Stop sandbox " + name + "? Its processes are killed and its cgroup removed.",
+		question: "Stop sandbox " + name + "? Its processes are killed, its cgroup, record and output removed.",
 		yes: func() tea.Msg {
 			return stoppedMsg{name: name, err: l.Stop(name)}
 		},
@@ -757,6 +840,8 @@ func (m Model) View() string {
 	switch {
 	case m.filtering:
 		status = m.filterIn.View()
+	case m.commanding:
+		status = m.cmdIn.View()
 	case m.confirm != nil:
 		status = st.Warn.Render(m.confirm.question + " (y/n)")
 	case m.status != "" && m.statusErr:
@@ -785,6 +870,8 @@ func (m Model) body(w, h int) string {
 		s = m.helpView()
 	case m.form != nil:
 		s = m.form.View(w, h)
+	case m.signals != nil:
+		s = m.signals.View(m.ctx, w, h)
 	case m.output != nil:
 		m.output.Width, m.output.Height = w, max(h-1, 1)
 		s = m.ctx.Styles.Title.Render("output of "+m.outputName+" (esc: back)") + "\n" + m.output.View()

@@ -62,11 +62,11 @@ func TestCgroupsTreeNames(t *testing.T) {
 	if strings.Contains(v, "▸ web") || strings.Contains(v, "  web ") {
 		t.Errorf("cgroups tree still shows the directory name:\n%s", v)
 	}
-	raw := keys(m, "N").View()
+	raw := keys(m, "R").View()
 	if strings.Contains(raw, "shop-web-1") || !strings.Contains(raw, " web") {
-		t.Errorf("N does not switch to raw directory names:\n%s", raw)
+		t.Errorf("R does not switch to raw directory names:\n%s", raw)
 	}
-	if back := keys(m, "N", "N").View(); !strings.Contains(back, "shop-web-1") {
+	if back := keys(m, "R", "R").View(); !strings.Contains(back, "shop-web-1") {
 		t.Errorf("N twice does not bring the names back:\n%s", back)
 	}
 	flat := keys(m, "t").View()

@@ -140,6 +140,15 @@ func (v namespacesView) Keys() help.KeyMap {
 	return v.keys
 }
 
+// SelectedProcess is the selected process of the namespace's list; nil
+// while the namespaces are listed.
+func (v namespacesView) SelectedProcess() *Process {
+	if v.members != nil {
+		return v.members.selected()
+	}
+	return nil
+}
+
 // Shows says the view shows processes, grouped by namespace.
 func (v namespacesView) Shows() (groups, procs bool) { return false, true }
 

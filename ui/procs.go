@@ -52,10 +52,11 @@ func withContainer(cols []column, before string, owners func(yield func(names.Na
 	return cols
 }
 
-// procRow is a visible process and its depth in the tree.
+// procRow is a visible process and, in the tree, the lines that draw its
+// place (htop's "├─ ").
 type procRow struct {
-	p     *Process
-	depth int
+	p      *Process
+	prefix string
 }
 
 // procsView lists processes with their cgroup and their 8 namespaces,
@@ -68,7 +69,10 @@ type procsView struct {
 	selPID int
 	tree   bool
 	sortBy procSort
-	filter string
+	// reverse runs the sort against its natural order (pid ascending, the
+	// others descending).
+	reverse bool
+	filter  string
 	// only, when set, keeps the processes in one namespace.
 	only   *nsKey
 	height int
@@ -79,22 +83,26 @@ type procsView struct {
 type procsKeys struct {
 	navKeys
 	Open, Isolation, Sort, Tree, Filter key.Binding
+	Reverse, ByPID, ByCPU, ByMem        key.Binding
+	Signal                              key.Binding
 }
 
 func newProcsKeys(k KeyMap) procsKeys {
 	return procsKeys{navKeys: k.nav(), Open: named(k.Open, "isolation"), Isolation: k.Isolation,
-		Sort: k.Sort, Tree: k.Tree, Filter: k.Filter}
+		Sort: k.Sort, Tree: k.Tree, Filter: k.Filter, Reverse: k.Reverse,
+		ByPID: named(k.SortName, "sort by pid"), ByCPU: k.SortCPU, ByMem: k.SortMem, Signal: k.Signal}
 }
 
 // ShortHelp lists the keys that do most.
 func (k procsKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Sort, k.Tree, k.Filter}
+	return []key.Binding{k.Open, k.Sort, k.Tree, k.Filter, k.Signal}
 }
 
 // FullHelp lists them all: moving, then the process's isolation and the
 // order.
 func (k procsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Open, k.Isolation, k.Sort, k.Tree, k.Filter}}
+	return [][]key.Binding{k.column(), {k.Open, k.Isolation, k.Sort, k.Tree, k.Filter},
+		{k.Reverse, k.ByPID, k.ByCPU, k.ByMem, k.Signal}}
 }
 
 func newProcsView(ctx *Context, data *store) procsView {
@@ -148,6 +156,9 @@ func (v procsView) Topics() []topic {
 	return ts
 }
 
+// SelectedProcess is the process under the cursor, for the signal menu.
+func (v procsView) SelectedProcess() *Process { return v.selected() }
+
 func (v procsView) selected() *Process {
 	if v.list.cursor >= 0 && v.list.cursor < len(v.rows) {
 		return v.rows[v.list.cursor].p
@@ -168,60 +179,58 @@ func (v procsView) match(p *Process) bool {
 }
 
 // rebuild recomputes the visible rows, keeping the cursor on the same pid.
+// The tree (unfiltered) puts children under their parent, siblings in the
+// current order.
 func (v *procsView) rebuild() {
 	v.rows = v.rows[:0]
 	procs := v.data.procs.Procs
-	if v.tree && v.filter == "" && v.only == nil {
+	if v.showsTree() {
 		idx := make(map[int]int, len(procs))
 		for i := range procs {
 			idx[procs[i].PID] = i
 		}
-		kids := map[int][]int{}
-		var roots []int
+		kids := map[int][]*Process{}
+		var roots []*Process
 		for i := range procs {
 			if _, ok := idx[procs[i].PPID]; ok && procs[i].PPID != procs[i].PID {
-				kids[procs[i].PPID] = append(kids[procs[i].PPID], i)
+				kids[procs[i].PPID] = append(kids[procs[i].PPID], &procs[i])
 			} else {
-				roots = append(roots, i)
+				roots = append(roots, &procs[i])
 			}
 		}
-		byPID := func(s []int) {
-			sort.Slice(s, func(a, b int) bool { return procs[s[a]].PID < procs[s[b]].PID })
-		}
-		byPID(roots)
-		var walk func(i, depth int)
-		walk = func(i, depth int) {
-			v.rows = append(v.rows, procRow{&procs[i], depth})
-			k := kids[procs[i].PID]
-			byPID(k)
-			for _, c := range k {
-				walk(c, depth+1)
+		v.sortProcs(roots)
+		// walk draws htop's lines: lead is what the rows below p carry for
+		// its ancestors, last whether p is its parent's last child.
+		var walk func(p *Process, lead string, last, root bool)
+		walk = func(p *Process, lead string, last, root bool) {
+			prefix, below := "", ""
+			if !root {
+				prefix, below = lead+"├─ ", lead+"│  "
+				if last {
+					prefix, below = lead+"└─ ", lead+"   "
+				}
+			}
+			v.rows = append(v.rows, procRow{p, prefix})
+			k := kids[p.PID]
+			v.sortProcs(k)
+			for i, c := range k {
+				walk(c, below, i == len(k)-1, false)
 			}
 		}
 		for _, r := range roots {
-			walk(r, 0)
+			walk(r, "", true, true)
 		}
 	} else {
+		var ps []*Process
 		for i := range procs {
 			if v.match(&procs[i]) {
-				v.rows = append(v.rows, procRow{p: &procs[i]})
+				ps = append(ps, &procs[i])
 			}
 		}
-		cpu := v.data.procCPU
-		sort.SliceStable(v.rows, func(a, b int) bool {
-			pa, pb := v.rows[a].p, v.rows[b].p
-			switch v.sortBy {
-			case procByCPU:
-				if cpu[pa.PID] != cpu[pb.PID] {
-					return cpu[pa.PID] > cpu[pb.PID]
-				}
-			case procByMem:
-				if pa.RSS != pb.RSS {
-					return pa.RSS > pb.RSS
-				}
-			}
-			return pa.PID < pb.PID
-		})
+		v.sortProcs(ps)
+		for _, p := range ps {
+			v.rows = append(v.rows, procRow{p: p})
+		}
 	}
 	for i, r := range v.rows {
 		if r.p.PID == v.selPID {
@@ -233,6 +242,45 @@ func (v *procsView) rebuild() {
 	if p := v.selected(); p != nil {
 		v.selPID = p.PID
 	}
+}
+
+// showsTree says whether the rows are the tree: a filter shows the
+// matches flat, as does the list of one namespace.
+func (v procsView) showsTree() bool { return v.tree && v.filter == "" && v.only == nil }
+
+// sortProcs orders ps by the current sort: cpu and memory highest first,
+// pid lowest first, all the other way round when reversed; ties by pid.
+func (v procsView) sortProcs(ps []*Process) {
+	cpu := v.data.procCPU
+	less := func(pa, pb *Process) bool {
+		switch v.sortBy {
+		case procByCPU:
+			if cpu[pa.PID] != cpu[pb.PID] {
+				return cpu[pa.PID] > cpu[pb.PID]
+			}
+		case procByMem:
+			if pa.RSS != pb.RSS {
+				return pa.RSS > pb.RSS
+			}
+		}
+		return pa.PID < pb.PID
+	}
+	sort.SliceStable(ps, func(a, b int) bool {
+		if v.reverse {
+			return less(ps[b], ps[a])
+		}
+		return less(ps[a], ps[b])
+	})
+}
+
+// sortOn sorts by s, or reverses the order when it already is by s (k9s).
+func (v *procsView) sortOn(s procSort) {
+	if v.sortBy == s {
+		v.reverse = !v.reverse
+	} else {
+		v.sortBy, v.reverse = s, false
+	}
+	v.rebuild()
 }
 
 // Update handles the view's keys and esc, which clears its filter.
@@ -261,9 +309,17 @@ func (v procsView) update(msg tea.Msg) (procsView, tea.Cmd) {
 		v.filter = ""
 		v.rebuild()
 	case key.Matches(km, k.Sort):
-		v.sortBy = (v.sortBy + 1) % procSortCount
-		v.tree = false
+		v.sortBy, v.reverse = (v.sortBy+1)%procSortCount, false
 		v.rebuild()
+	case key.Matches(km, k.Reverse):
+		v.reverse = !v.reverse
+		v.rebuild()
+	case key.Matches(km, k.ByPID):
+		v.sortOn(procByPID)
+	case key.Matches(km, k.ByCPU):
+		v.sortOn(procByCPU)
+	case key.Matches(km, k.ByMem):
+		v.sortOn(procByMem)
 	case key.Matches(km, k.Tree):
 		v.tree = !v.tree
 		v.rebuild()
@@ -322,10 +378,13 @@ func (v procsView) View(w, h int) string {
 	})
 	kept, cmdW := fitColumns(cols, w, 16)
 	var hdr strings.Builder
-	hdr.WriteString(columnHeader(cols, kept, "USER", "CGROUP", "mpniuUct", "CONTAINER"))
+	sorted := [procSortCount]string{procByCPU: "CPU%", procByMem: "MEM", procByPID: "PID"}[v.sortBy]
+	// pid's natural order is ascending, the others' descending.
+	up := (v.sortBy == procByPID) != v.reverse
+	hdr.WriteString(columnHeader(marked(cols, sorted, up), kept, "USER", "CGROUP", "mpniuUct", "CONTAINER"))
 	mode := "COMMAND  sort:" + procSortNames[v.sortBy]
-	if v.tree && v.filter == "" && v.only == nil {
-		mode = "COMMAND (tree)"
+	if v.showsTree() {
+		mode = "COMMAND (tree)" // the arrow says the siblings' order
 	}
 	hdr.WriteString(mode)
 	body := v.list.render(v.ctx, len(v.rows), v.height, w, func(i int, sel bool) string {
@@ -362,7 +421,7 @@ func (v procsView) View(w, h int) string {
 			}
 			b.WriteByte(' ')
 		}
-		b.WriteString(fit(strings.Repeat(" ", r.depth)+p.Command, cmdW))
+		b.WriteString(fit(r.prefix+p.Command, cmdW))
 		return b.String()
 	})
 	return st.Header.Render(fit(hdr.String(), w)) + "\n" + body

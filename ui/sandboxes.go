@@ -37,19 +37,21 @@ type sandboxesView struct {
 // root's.
 type sandboxesKeys struct {
 	navKeys
-	Open key.Binding
+	Open, Signal key.Binding
 }
 
 // ShortHelp lists the keys that do most.
-func (k sandboxesKeys) ShortHelp() []key.Binding { return []key.Binding{k.Open} }
+func (k sandboxesKeys) ShortHelp() []key.Binding { return []key.Binding{k.Open, k.Signal} }
 
 // FullHelp lists them all.
-func (k sandboxesKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.column(), {k.Open}} }
+func (k sandboxesKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.column(), {k.Open, k.Signal}}
+}
 
 func newSandboxesView(ctx *Context, data *store, now func() time.Time) sandboxesView {
 	k := ctx.Keys
 	return sandboxesView{ctx: ctx, data: data, now: now,
-		keys: sandboxesKeys{navKeys: k.nav(), Open: named(k.Open, "charts")}}
+		keys: sandboxesKeys{navKeys: k.nav(), Open: named(k.Open, "charts"), Signal: k.Signal}}
 }
 
 // Title names the view.

@@ -74,6 +74,17 @@ type Sources struct {
 	Launcher  Launcher
 	Limits    LimitSetter
 	Names     NameSource
+	Signals   Signaller
+}
+
+// Signaller sends signals, as kill(1) does. Implementations refuse pid 1
+// and kernel threads themselves too: the ui's view of a pid may be stale.
+type Signaller interface {
+	// Signal sends sig to the process pid that started at start (its
+	// Process.Start), not to another that took the pid since.
+	Signal(pid int, start uint64, sig Signal) error
+	// SignalSandbox sends sig to the first process of sandbox name.
+	SignalSandbox(name string, sig Signal) error
 }
 
 // Process is one process as the ui shows it.
@@ -92,7 +103,9 @@ type Process struct {
 	RSS uint64
 	// Start orders processes and tells a reused pid from the same process.
 	Start uint64
-	NS    nsinfo.NSSet
+	// Kernel marks a kernel thread, which ctop does not signal.
+	Kernel bool
+	NS     nsinfo.NSSet
 }
 
 // ProcTable is every process at one moment and the host's reference

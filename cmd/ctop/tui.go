@@ -10,10 +10,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/ctop-dev/ctop/cgroup"
@@ -84,7 +86,16 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 	// read it. Upstream bubbletea asked at package init, in every command;
 	// third_party/bubbletea drops that (see its README).
 	lipgloss.HasDarkBackground()
-	m := ui.New(ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly})
+	o := ui.Options{Sources: src, Interval: interval, ReadOnly: readOnly}
+	// NO_COLOR (no-color.org) takes colour away, not reverse video or bold,
+	// but lipgloss's default renderer then drops both: draw on one that
+	// writes attributes, with a theme that has no colours.
+	if os.Getenv("NO_COLOR") != "" {
+		r := lipgloss.NewRenderer(os.Stdout)
+		r.SetColorProfile(termenv.ANSI)
+		o.Renderer, o.NoColor = r, true
+	}
+	m := ui.New(o)
 	// The screen changes only on a key, a click or a sample; 20 frames a
 	// second keep typing and scrolling smooth at a third of the default's
 	// timer wakeups.
@@ -109,7 +120,7 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	// Usage is read every tick; the walk and the limits every fullScanEvery
 	// ticks, and at once after the UI changed a limit or made a sandbox.
 	scanner := cgroup.NewScanner(f, cgroup.ScanOptions{Path: "/"}, fullScanEvery)
-	procs := &procSource{fs: nfs, tracker: nsinfo.NewTracker(nfs)}
+	procs := newProcSource(nfs)
 	src := ui.Sources{
 		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
@@ -125,6 +136,7 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	launcher := &launcher{fs: f, place: place, scanner: scanner}
 	src.Launcher = launcher
 	src.Limits = limitSetter{fs: f, place: place, scanner: scanner}
+	src.Signals = signaller{procs: nfs, place: place}
 	return src, readOnly, nil
 }
 
@@ -170,6 +182,12 @@ type procSource struct {
 	samples  int
 }
 
+func newProcSource(fs nsinfo.FS) *procSource {
+	tracker := nsinfo.NewTracker(fs)
+	tracker.Cmdline = true // the Processes view shows and filters whole command lines
+	return &procSource{fs: fs, tracker: tracker}
+}
+
 // hostEvery is how many samples the host reference may be reused for
 // while processes come and go; it is the init of the machine (or of the
 // container ctop runs in), which changes only with a new boot.
@@ -210,7 +228,7 @@ func (s *procSource) sample() (t ui.ProcTable, first bool, err error) {
 	t = ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, len(sample.Procs))}
 	for i, tp := range sample.Procs {
 		t.Procs[i] = s.convert(tp.Process)
-		t.Procs[i].CPUTime, t.Procs[i].RSS = tp.CPUTime, tp.RSS
+		t.Procs[i].CPUTime, t.Procs[i].RSS, t.Procs[i].Kernel = tp.CPUTime, tp.RSS, tp.Kernel
 	}
 	return t, s.samples == 1, nil
 }
@@ -247,7 +265,7 @@ func (s *procSource) hostReference() (nsinfo.Reference, error) {
 
 // convert is a process as the ui shows it, without CPU time and RSS.
 func (s *procSource) convert(p *nsinfo.Process) ui.Process {
-	up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Comm,
+	up := ui.Process{PID: p.PID, PPID: p.PPID, User: p.User, Command: p.Command(),
 		Start: p.StartTime, NS: p.NS, Cgroup: s.cachedCgroupOf(p.Cgroups)}
 	if own := p.OwnPID(); own != p.PID {
 		up.NSPid = own
@@ -348,9 +366,11 @@ func (l *launcher) Launch(spec sandbox.Spec) (ui.Sandbox, error) {
 		Cgroup: sb.Cgroup(), Started: sb.Started}, nil
 }
 
+// Stop kills the sandbox and removes it, record and log too, as docker's
+// rm -f does: the TUI has no separate remove, and a sandbox that ended by
+// itself is removed the same way.
 func (l *launcher) Stop(name string) error {
-	_, err := sandbox.Stop(l.fs, l.place.stateDir, name, sandbox.StopOptions{})
-	return err
+	return sandbox.Remove(l.fs, l.place.stateDir, name, true)
 }
 
 func (l *launcher) Sandboxes() ([]ui.Sandbox, error) {
@@ -419,4 +439,20 @@ func (s limitSetter) SetLimits(target string, r cgroup.Resources) error {
 	}
 	s.scanner.Invalidate() // show the new limit at the next tick
 	return nil
+}
+
+// signaller sends the signals the ui asks for through nsinfo (a process)
+// and sandbox (a sandbox's first process), which refuse what must not be
+// signalled.
+type signaller struct {
+	procs nsinfo.FS
+	place sandboxPlace
+}
+
+func (s signaller) Signal(pid int, start uint64, sig ui.Signal) error {
+	return s.procs.Signal(pid, start, syscall.Signal(sig))
+}
+
+func (s signaller) SignalSandbox(name string, sig ui.Signal) error {
+	return sandbox.Signal(s.place.stateDir, name, syscall.Signal(sig))
 }

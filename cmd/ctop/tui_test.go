@@ -22,7 +22,7 @@ func testProcSource(t *testing.T, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := fs.Processes()
+	want, err := fs.ProcessesWith(nsinfo.DefaultFields | nsinfo.FieldCmdline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func testProcSource(t *testing.T, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &procSource{fs: fs, tracker: nsinfo.NewTracker(fs)}
+	src := newProcSource(fs)
 	for sample := range 2 {
 		table, err := src.Processes()
 		if err != nil {
@@ -44,9 +44,14 @@ func testProcSource(t *testing.T, root string) {
 		}
 		for i, p := range table.Procs {
 			w := want[i]
-			if p.PID != w.PID || p.PPID != w.PPID || p.User != w.User || p.Command != w.Comm ||
+			if p.PID != w.PID || p.PPID != w.PPID || p.User != w.User || p.Command != w.Command() ||
 				p.Start != w.StartTime || p.NS != w.NS || p.Cgroup != nsinfo.CgroupPath(w.Cgroups) {
 				t.Errorf("sample %d: pid %d shown as %+v, nsinfo reads %+v", sample, w.PID, p, w)
+			}
+			// kthreadd and its children are kernel threads; the
+			// fixtures' other processes are not.
+			if kernel := w.PID == 2 || w.PPID == 2; p.Kernel != kernel {
+				t.Errorf("sample %d: pid %d (%s) kernel thread %v, want %v", sample, w.PID, w.Comm, p.Kernel, kernel)
 			}
 			if own := w.OwnPID(); own != w.PID && p.NSPid != own {
 				t.Errorf("sample %d: pid %d inside its namespace %d, want %d", sample, w.PID, p.NSPid, own)

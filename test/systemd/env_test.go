@@ -280,7 +280,7 @@ func TestLimitedService(t *testing.T) {
 	if got := readTrim(t, filepath.Join(dir, "memory.max")); got != p["MemoryMax"] || got != strconv.Itoa(96<<20) {
 		t.Errorf("MemoryMax %s, %s/memory.max %s, want both %d", p["MemoryMax"], dir, got, 96<<20)
 	}
-	perSec, err := parseTimespan(p["CPUQuotaPerSecUSec"])
+	perSecond, err := parseTimespan(p["CPUQuotaPerSecUSec"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestLimitedService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if perSec != 200*time.Millisecond || time.Duration(quota*1_000_000/period)*time.Microsecond != perSec {
+	if perSecond != 200*time.Millisecond || time.Duration(quota*1_000_000/period)*time.Microsecond != perSecond {
 		t.Errorf("CPUQuotaPerSecUSec %s, %s/cpu.max %d/%d; want both 20%% of a CPU", p["CPUQuotaPerSecUSec"], dir, quota, period)
 	}
 	if got := readTrim(t, filepath.Join(dir, "pids.max")); got != p["TasksMax"] || got != "40" {

@@ -25,7 +25,15 @@ type Theme struct {
 	BannerBg      lipgloss.AdaptiveColor
 	BannerText    lipgloss.AdaptiveColor
 	TabActiveText lipgloss.AdaptiveColor
+	// Mono is a theme without colours (NO_COLOR, no-color.org): what
+	// colour marks elsewhere, reverse video, bold and underline mark here.
+	Mono bool
 }
+
+// NoColor is the theme for NO_COLOR: every colour empty, so no colour
+// sequence is written, and Mono set, so the cursor row and the active tab
+// stay visible through attributes, which NO_COLOR leaves alone.
+func NoColor() Theme { return Theme{Mono: true} }
 
 // Default is the theme ctop ships with.
 func Default() Theme {
@@ -70,7 +78,7 @@ type Styles struct {
 // NewStyles builds the styles of t on renderer r.
 func NewStyles(r *lipgloss.Renderer, t Theme) Styles {
 	s := r.NewStyle
-	return Styles{
+	st := Styles{
 		Text:         s().Foreground(t.PrimaryText),
 		Faint:        s().Foreground(t.FaintText),
 		Bold:         s().Bold(true),
@@ -96,4 +104,11 @@ func NewStyles(r *lipgloss.Renderer, t Theme) Styles {
 		FocusedField: s().Foreground(t.Accent).Bold(true),
 		BlurredField: s().Foreground(t.FaintText),
 	}
+	if t.Mono {
+		st.Selected = s().Reverse(true).Bold(true)
+		st.TabActive = s().Reverse(true).Bold(true).Underline(true)
+		st.Faint = s().Faint(true)
+		st.TabInactive = s()
+	}
+	return st
 }
