@@ -243,7 +243,7 @@ func runCmd(m Model, cmd tea.Cmd) Model {
 		return m
 	}
 	switch msg := cmd().(type) {
-	case openDetailMsg, openIsolationMsg, isolationMsg, launchedMsg, limitsSetMsg, stoppedMsg, outputMsg:
+	case openDetailMsg, openIsolationMsg, isolationMsg, launchedMsg, limitsSetMsg, stoppedMsg, outputMsg, netMsg:
 		return send(m, msg)
 	case sampleMsg:
 		return send(m, msg)

@@ -107,6 +107,30 @@ func TestNetSandbox(t *testing.T) {
 	if doc.Namespaces[0].Owner != "host" {
 		t.Errorf("first namespace is %q, want the host's", doc.Namespaces[0].Owner)
 	}
+	// The terminal UI's source says the same.
+	s, err := newNetSampler(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := netSource{s}.Networks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own := table.Owners[table.Snap.Namespaces[0].ID]; own != "host" {
+		t.Errorf("the UI's first namespace is %q, want the host's", own)
+	}
+	named := 0
+	for _, ns := range table.Snap.Namespaces {
+		if table.Owners[ns.ID] == "nettest" {
+			named++
+			if len(ns.Links) != 1 || ns.Links[0].Type != "loopback" {
+				t.Errorf("the UI's sandbox namespace holds %+v, want lo alone", ns.Links)
+			}
+		}
+	}
+	if named != 1 {
+		t.Errorf("the UI names %d namespaces after the sandbox, want 1", named)
+	}
 	out, _, _ = ctop(t, "net", "-i", "0", "--state-dir", state)
 	if !strings.Contains(out, "nettest") || !strings.HasPrefix(out, "NETNS") {
 		t.Errorf("net table does not show the sandbox:\n%s", out)
