@@ -53,13 +53,20 @@ func ipJSON(t *testing.T, args ...string) []ipLink {
 }
 
 // sendFrom sends n UDP datagrams to addr from inside the network namespace
-// at nsPath, on a thread of its own that is locked and never unlocked: Go
-// ends a locked thread with its goroutine, so the namespace cannot leak
-// into the rest of the test binary.
+// at nsPath, on a locked thread that is moved back before it is unlocked.
+// NOTE: Go ends a thread locked at its goroutine's exit, except the main
+// thread, which it keeps (wedged) and /proc/self/ns/net keeps naming: so
+// the thread is restored, and left locked only if that fails.
 func sendFrom(nsPath, addr string, n int) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		home, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer home.Close()
 		f, err := os.Open(nsPath)
 		if err != nil {
 			errc <- err
@@ -70,6 +77,11 @@ func sendFrom(nsPath, addr string, n int) error {
 			errc <- fmt.Errorf("setns %s: %w", nsPath, err)
 			return
 		}
+		defer func() {
+			if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+				runtime.UnlockOSThread()
+			}
+		}()
 		c, err := net.Dial("udp", addr)
 		if err != nil {
 			errc <- err

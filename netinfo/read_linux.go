@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -25,7 +26,6 @@ const timeout = 2 * time.Second
 // fail.
 func (r Reader) Read(ts []Target) *Snapshot {
 	snap := &Snapshot{Time: time.Now(), Namespaces: make([]Namespace, len(ts))}
-	self := r.selfID()
 	files := make([]*os.File, len(ts))
 	handles := make([]*netlink.Handle, len(ts))
 	defer func() {
@@ -47,7 +47,7 @@ func (r Reader) Read(ts []Target) *Snapshot {
 			continue
 		}
 		files[i] = f
-		h, err := r.handle(t, f, self)
+		h, err := r.handle(t, f)
 		if err != nil {
 			ns.Err = err.Error()
 			continue
@@ -120,12 +120,11 @@ func (r Reader) open(t Target) (*os.File, error) {
 // handle opens a rtnetlink socket in t's namespace. The reader's own
 // namespace needs no entering (and so no privilege); another one is
 // entered by the library on a locked OS thread, which it moves back.
-func (r Reader) handle(t Target, f *os.File, self nsinfo.ID) (*netlink.Handle, error) {
-	nsh := netns.NsHandle(int(f.Fd()))
-	if t.ID == self {
-		nsh = netns.None()
+func (r Reader) handle(t Target, f *os.File) (*netlink.Handle, error) {
+	h, here, err := handleHere(t.ID)
+	if !here {
+		h, err = netlink.NewHandleAt(netns.NsHandle(int(f.Fd())), unix.NETLINK_ROUTE)
 	}
-	h, err := netlink.NewHandleAt(nsh, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("enter net namespace %s: %w", t.ID, err)
 	}
@@ -136,13 +135,19 @@ func (r Reader) handle(t Target, f *os.File, self nsinfo.ID) (*netlink.Handle, e
 	return h, nil
 }
 
-// selfID is the reader's own net namespace.
-func (r Reader) selfID() nsinfo.ID {
+// handleHere opens a socket without entering when the calling thread is
+// in namespace id already; here is false when it is not. The thread's own
+// link is asked, on a locked thread: /proc/self names the main thread's
+// namespace, which need not be this thread's.
+func handleHere(id nsinfo.ID) (h *netlink.Handle, here bool, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
-		return nsinfo.ID{}
+	if unix.Stat("/proc/thread-self/ns/net", &st) != nil || (nsinfo.ID{Dev: st.Dev, Ino: st.Ino}) != id {
+		return nil, false, nil
 	}
-	return nsinfo.ID{Dev: st.Dev, Ino: st.Ino}
+	h, err = netlink.NewHandleAt(netns.None(), unix.NETLINK_ROUTE)
+	return h, true, err
 }
 
 // readLinks lists the links of h's namespace with their addresses
