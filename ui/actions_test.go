@@ -139,7 +139,7 @@ func TestNewSandboxFails(t *testing.T) {
 func TestStopConfirms(t *testing.T) {
 	f := newFakeHost()
 	m := newTestModel(t, f, 80, 24, 1, "")
-	m = keys(m, "4", "K")
+	m = keys(m, "5", "K")
 	if !strings.Contains(m.View(), "Stop sandbox web?") {
 		t.Fatalf("no confirmation:\n%s", m.View())
 	}
@@ -169,7 +169,7 @@ func TestReadOnly(t *testing.T) {
 			t.Errorf("%s did not explain that it needs root:\n%s", k, m.View())
 		}
 	}
-	m = keys(m, "4", "K")
+	m = keys(m, "5", "K")
 	if m.confirm != nil || len(f.stopped) != 0 {
 		t.Error("stop offered without root")
 	}
@@ -178,7 +178,7 @@ func TestReadOnly(t *testing.T) {
 // The output of a sandbox is shown and esc goes back.
 func TestOutput(t *testing.T) {
 	m := newTestModel(t, newFakeHost(), 80, 24, 1, "")
-	m = keys(m, "4", "o")
+	m = keys(m, "5", "o")
 	if !strings.Contains(m.View(), "Serving HTTP on 0.0.0.0 port 8000") {
 		t.Fatalf("output not shown:\n%s", m.View())
 	}

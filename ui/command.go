@@ -18,6 +18,8 @@ var commands = []struct {
 	{name: "processes", view: vProcs},
 	{name: "ns", view: vNS},
 	{name: "namespaces", view: vNS},
+	{name: "net", view: vNet},
+	{name: "networks", view: vNet},
 	{name: "sandboxes", view: vSandboxes},
 	{name: "q", quit: true},
 	{name: "q!", quit: true},
@@ -46,7 +48,7 @@ func (m Model) command(c string) (tea.Model, tea.Cmd) {
 		}
 	}
 	if found < 0 {
-		m.setStatus("unknown command :"+c+"; try :cgroups, :procs, :ns, :sandboxes or :q", true)
+		m.setStatus("unknown command :"+c+"; try :cgroups, :procs, :ns, :net, :sandboxes or :q", true)
 		return m, nil
 	}
 	if commands[found].quit {

@@ -13,6 +13,7 @@ const (
 	vCgroups view = iota
 	vProcs
 	vNS
+	vNet
 	vSandboxes
 	vDetail
 	vIsolation
@@ -75,5 +76,11 @@ type (
 	// is selected, and the root offers the general ones.
 	explainer interface {
 		Topics() []topic
+	}
+	// sampler is a view that reads data no other view needs through a
+	// source of its own: the root asks it for a command on every tick
+	// while it is shown, and hands the command's message back to it.
+	sampler interface {
+		Sample() (component, tea.Cmd)
 	}
 )

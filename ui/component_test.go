@@ -10,7 +10,7 @@ import (
 func TestKeysGoToTheCurrentViewOnly(t *testing.T) {
 	m := newTestModel(t, newFakeHost(), 80, 24, 2, "")
 	before := m.View()
-	m = keys(m, "4", "t", "s", "i", "right", "1")
+	m = keys(m, "5", "t", "s", "i", "right", "1")
 	if c := cgroupsOf(m); c.flat || c.sortBy != sortName || len(c.rows) != 6 {
 		t.Errorf("keys typed in Sandboxes changed the Cgroups view: flat %v, sort %s, %d rows", c.flat, cgroupSortNames[c.sortBy], len(c.rows))
 	}
@@ -47,7 +47,7 @@ func TestHelpListsTheCurrentViewsKeys(t *testing.T) {
 		{nil, []string{"Keys in Cgroups", "→/space expand", "t       tree/flat", "/       filter"}, []string{"isolation", "Keys in Processes"}},
 		{[]string{"2"}, []string{"Keys in Processes", "i     isolation", "enter isolation", "s     sort"}, []string{"expand", "collapse"}},
 		{[]string{"3"}, []string{"Keys in Namespaces", "enter its processes"}, []string{"sort", "isolation"}},
-		{[]string{"4"}, []string{"Keys in Sandboxes", "enter charts"}, []string{"sort", "filter", "expand"}},
+		{[]string{"5"}, []string{"Keys in Sandboxes", "enter charts"}, []string{"sort", "filter", "expand"}},
 		{[]string{"2", "enter"}, nil, []string{"Keys in", "sort"}},
 	}
 	for _, c := range cases {
@@ -102,7 +102,7 @@ func TestFilterBelongsToTheCurrentView(t *testing.T) {
 	if pv := m.views[vProcs].(procsView); pv.filter != "" || len(pv.rows) != 4 {
 		t.Errorf("esc left filter %q and %d rows", pv.filter, len(pv.rows))
 	}
-	m = keys(m, "4", "/")
+	m = keys(m, "5", "/")
 	if m.filtering {
 		t.Error("/ opened a filter in Sandboxes, which does not filter")
 	}

@@ -261,7 +261,7 @@ func runCmd(m Model, cmd tea.Cmd) Model {
 		return m
 	}
 	switch msg := cmd().(type) {
-	case openDetailMsg, openIsolationMsg, isolationMsg, launchedMsg, limitsSetMsg, stoppedMsg, outputMsg, signalledMsg:
+	case openDetailMsg, openIsolationMsg, isolationMsg, launchedMsg, limitsSetMsg, stoppedMsg, outputMsg, signalledMsg, netMsg:
 		return send(m, msg)
 	case sampleMsg:
 		return send(m, msg)

@@ -60,9 +60,9 @@ func TestKeyBurst(t *testing.T) {
 	}
 	// A burst of digits switches view as the last digit says.
 	m = keys(m, "esc")
-	m = send(m, burst("24"))
+	m = send(m, burst("25"))
 	if m.view != vSandboxes {
-		t.Errorf("burst 24: view %d, want the sandboxes", m.view)
+		t.Errorf("burst 25: view %d, want the sandboxes", m.view)
 	}
 	// A paste stays a paste: nothing acts.
 	m = keys(m, "1")
@@ -304,12 +304,12 @@ func TestSignalMenu(t *testing.T) {
 		t.Errorf("esc: menu %v, sent %v", m.signals != nil, f.signals)
 	}
 	// A sandbox.
-	m = keys(m, "4", "f9", "j", "enter")
+	m = keys(m, "5", "f9", "j", "enter")
 	if got := f.signals[len(f.signals)-1]; got != "web SIGINT" {
 		t.Errorf("INT to the sandbox sent %q", got)
 	}
 	// The key is in the views' help.
-	for _, v := range []string{"2", "4"} {
+	for _, v := range []string{"2", "5"} {
 		m = keys(m, v, "?")
 		if !strings.Contains(m.View(), "F9") || !strings.Contains(m.View(), "send signal") {
 			t.Errorf("? in view %s does not list F9:\n%s", v, m.View())
@@ -319,7 +319,7 @@ func TestSignalMenu(t *testing.T) {
 	// Without a Signaller.
 	m = newTestModel(t, newFakeHost(), 100, 30, 1, "")
 	m.ctx.Sources.Signals = nil
-	m = keys(m, "4", "f9")
+	m = keys(m, "5", "f9")
 	if m.signals != nil || !strings.Contains(m.status, "not available") {
 		t.Errorf("no Signaller: menu %v, status %q", m.signals != nil, m.status)
 	}

@@ -9,6 +9,7 @@ type KeyMap struct {
 	Expand, Collapse                      key.Binding
 	Open, Back, NextView, PrevView        key.Binding
 	View1, View2, View3, View4, View5     key.Binding
+	View6                                 key.Binding
 	Filter, Sort, Tree, Freeze            key.Binding
 	Reverse, SortName, SortCPU, SortMem   key.Binding
 	Command, Signal                       key.Binding
@@ -41,8 +42,9 @@ func DefaultKeyMap() KeyMap {
 		View1:    b([]string{"1"}, "1", "cgroups"),
 		View2:    b([]string{"2"}, "2", "processes"),
 		View3:    b([]string{"3"}, "3", "namespaces"),
-		View4:    b([]string{"4"}, "4", "sandboxes"),
-		View5:    b([]string{"5"}, "5", "detail"),
+		View4:    b([]string{"4"}, "4", "networks"),
+		View5:    b([]string{"5"}, "5", "sandboxes"),
+		View6:    b([]string{"6"}, "6", "detail"),
 		Filter:   b([]string{"/"}, "/", "filter"),
 		Sort:     b([]string{"s"}, "s", "sort"),
 		Tree:     b([]string{"t", "f5"}, "t", "tree/flat"),
@@ -82,7 +84,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // shows them after the current view's own keys.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Back, k.NextView, k.View1, k.View2, k.View3, k.View4, k.View5},
+		{k.Back, k.NextView, k.View1, k.View2, k.View3, k.View4, k.View5, k.View6},
 		{k.Freeze, k.Faster, k.Slower, k.Explain, k.Command, k.Help, k.Quit},
 		{k.New, k.Update, k.Stop, k.Shell, k.Output},
 	}

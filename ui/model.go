@@ -130,6 +130,7 @@ func New(o Options) Model {
 			vCgroups:   newCgroupsView(ctx, data),
 			vProcs:     newProcsView(ctx, data),
 			vNS:        newNamespacesView(ctx, data),
+			vNet:       newNetworkView(ctx),
 			vSandboxes: newSandboxesView(ctx, data, o.Now),
 			vDetail:    newDetailView(ctx, data),
 			vIsolation: newIsolationView(ctx, data),
@@ -217,7 +218,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmds := []tea.Cmd{m.ticker(m.tickGen, m.ctx.Interval)}
 		if !m.frozen {
-			cmds = append(cmds, m.startSample())
+			cmds = append(cmds, m.startSample(), m.sampleView())
 		}
 		return m, tea.Batch(cmds...)
 	case sampleMsg:
@@ -231,6 +232,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.rebuild()
 		return m, nil
+	case netMsg:
+		return m, m.send(vNet, msg)
 	case openDetailMsg:
 		m.go2(vDetail)
 		return m, m.send(vDetail, msg)
@@ -519,7 +522,7 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			next = (next + tabCount - 1) % tabCount
 		}
 		return m, m.switchTo(view(next))
-	case key.Matches(msg, k.View1, k.View2, k.View3, k.View4, k.View5):
+	case key.Matches(msg, k.View1, k.View2, k.View3, k.View4, k.View5, k.View6):
 		return m, m.switchTo(view(msg.String()[0] - '1'))
 	case key.Matches(msg, k.New):
 		return m, m.newSandbox()
@@ -539,10 +542,25 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 func (m *Model) switchTo(v view) tea.Cmd {
 	m.go2(v)
 	m.rebuild()
-	if m.needsProcs() && !m.procsRead && !m.frozen {
-		return m.startSample()
+	if m.frozen {
+		return nil
 	}
-	return nil
+	var cmd tea.Cmd
+	if m.needsProcs() && !m.procsRead {
+		cmd = m.startSample()
+	}
+	return tea.Batch(cmd, m.sampleView())
+}
+
+// sampleView starts the current view's own reading, when it has one.
+func (m *Model) sampleView() tea.Cmd {
+	s, ok := m.current().(sampler)
+	if !ok {
+		return nil
+	}
+	var cmd tea.Cmd
+	m.views[m.view], cmd = s.Sample()
+	return cmd
 }
 
 // filters says whether the current view filters its rows (and / opens
@@ -765,21 +783,41 @@ func (m Model) tab() int {
 	return int(m.view)
 }
 
-// tabLabels are the tab titles, shortened on narrow terminals.
+// tabLabels are the tab titles, shortened when they would not leave room
+// for the header's info (the mode, the interval or FROZEN) beside them.
 func (m Model) tabLabels() []string {
-	out := make([]string, tabCount)
+	full := make([]string, tabCount)
+	short := make([]string, tabCount)
+	width := 0
 	for i, v := range m.views[:tabCount] {
 		n := v.Title()
-		switch {
-		case m.ctx.Width < 50:
-			out[i] = fmt.Sprintf("%d", i+1)
-		case m.ctx.Width < 72:
-			out[i] = fmt.Sprintf("%d %s", i+1, n[:4])
-		default:
-			out[i] = fmt.Sprintf("%d %s", i+1, n)
-		}
+		full[i] = fmt.Sprintf("%d %s", i+1, n)
+		short[i] = fmt.Sprintf("%d %s", i+1, n[:4])
+		width += lipgloss.Width(full[i]) + 2
 	}
-	return out
+	switch {
+	case m.ctx.Width < 50:
+		for i := range short {
+			short[i] = fmt.Sprintf("%d", i+1)
+		}
+		return short
+	case width+1+lipgloss.Width(m.headerInfo()) > m.ctx.Width:
+		return short
+	}
+	return full
+}
+
+// headerInfo is what the header shows right of the tabs: the cgroup mode
+// and the refresh interval, or FROZEN.
+func (m Model) headerInfo() string {
+	info := m.ctx.Interval.String()
+	if m.frozen {
+		info = "FROZEN"
+	}
+	if m.ctx.Mode != 0 {
+		info = m.ctx.Mode.String() + " " + info
+	}
+	return info
 }
 
 // bodyTop is the screen line where the body starts.
@@ -817,13 +855,7 @@ func (m Model) View() string {
 			tabs.WriteString(" " + st.TabInactive.Render(name) + " ")
 		}
 	}
-	info := m.ctx.Interval.String()
-	if m.frozen {
-		info = "FROZEN"
-	}
-	if m.ctx.Mode != 0 {
-		info = m.ctx.Mode.String() + " " + info
-	}
+	info := m.headerInfo()
 	gap := w - lipgloss.Width(tabs.String()) - lipgloss.Width(info) - 1
 	header := tabs.String()
 	if gap > 0 {

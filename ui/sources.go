@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/names"
+	"github.com/ctop-dev/ctop/netinfo"
 	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/ctop-dev/ctop/sandbox"
 )
@@ -65,6 +66,23 @@ type NameSource interface {
 	Names(paths []string) map[string]names.Name
 }
 
+// NetSource reads every network namespace's interfaces, with their veth
+// peers and bridges (package netinfo), and names what each namespace
+// belongs to. It is asked only while the Networks view is shown.
+type NetSource interface {
+	Networks() (NetTable, error)
+}
+
+// NetTable is every network namespace at one moment.
+type NetTable struct {
+	// Snap holds the namespaces in the order they are shown: the host's
+	// first.
+	Snap *netinfo.Snapshot
+	// Owners labels each namespace: "host", a container, pod or sandbox,
+	// "netns:NAME" for one kept by ip netns or docker, "pid N".
+	Owners map[nsinfo.ID]string
+}
+
 // Sources bundles what the ui reads and acts through. Nil members make
 // their views show that the information is unavailable.
 type Sources struct {
@@ -74,6 +92,7 @@ type Sources struct {
 	Launcher  Launcher
 	Limits    LimitSetter
 	Names     NameSource
+	Net       NetSource
 	Signals   Signaller
 }
 

@@ -21,7 +21,7 @@ func TestGoldenViews(t *testing.T) {
 		{"processes_tree", []string{"2", "t"}},
 		{"namespaces", []string{"3"}},
 		{"namespace_members", []string{"3", "j", "enter"}},
-		{"sandboxes", []string{"4"}},
+		{"sandboxes", []string{"5"}},
 		{"isolation", []string{"2", "G", "enter"}},
 		{"explain_quota", []string{"j", "j", "e", "j", "enter"}},
 		{"help", []string{"?"}},
@@ -49,7 +49,7 @@ func TestGoldenViews(t *testing.T) {
 // Every view at every small size renders without a panic and within the
 // terminal.
 func TestTinySizes(t *testing.T) {
-	views := [][]string{nil, {"j", "j", "enter"}, {"2"}, {"3"}, {"4"}, {"2", "enter"}, {"e"}, {"?"}, {"n"}, {"j", "j", "u"}}
+	views := [][]string{nil, {"j", "j", "enter"}, {"2"}, {"3"}, {"4"}, {"5"}, {"2", "enter"}, {"e"}, {"?"}, {"n"}, {"j", "j", "u"}}
 	for _, ks := range views {
 		m := newTestModel(t, newFakeHost(), 80, 24, 3, "not root")
 		for _, k := range ks {

@@ -52,6 +52,7 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 		newLsCmd(),
 		newUpdateCmd(),
 		newNsCmd(), newPsCmd(),
+		newNetCmd(),
 	)
 	addTUI(root)
 	return root

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/netinfo"
 	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/ctop-dev/ctop/sandbox"
 	"github.com/ctop-dev/ctop/ui"
@@ -121,13 +122,16 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	// ticks, and at once after the UI changed a limit or made a sandbox.
 	scanner := cgroup.NewScanner(f, cgroup.ScanOptions{Path: "/"}, fullScanEvery)
 	procs := newProcSource(nfs)
+	res := newResolver(place.stateDir)
 	src := ui.Sources{
 		Groups:    groupSource{fs: f, scanner: scanner},
 		Procs:     procs,
 		Isolation: isolationSource{procs: procs, place: place},
 		// Names asks engines once per new container id, off the UI
 		// goroutine (the sample's tea.Cmd), with a short timeout.
-		Names: newResolver(place.stateDir),
+		Names: res,
+		// Read only while the Networks view is shown.
+		Net: netSource{netSampler{fs: nfs, net: netinfo.New("/"), names: res}},
 	}
 	readOnly := ""
 	if os.Geteuid() != 0 {
@@ -287,6 +291,23 @@ func (s *procSource) cachedCgroupOf(es []nsinfo.CgroupEntry) string {
 	p := nsinfo.CgroupPath(es)
 	s.paths[&es[0]] = p
 	return p
+}
+
+// netSource reads every network namespace for the Networks view, as ctop
+// net does: the namespaces are listed afresh each time (containers come
+// and go), their links read over netlink, their owners named through the
+// resolver the other views share.
+type netSource struct{ s netSampler }
+
+func (n netSource) Networks() (ui.NetTable, error) {
+	ts, host, err := n.s.targets()
+	if err != nil {
+		return ui.NetTable{}, err
+	}
+	snap := n.s.net.Read(ts)
+	own := n.s.owners(snap, host)
+	sortNet(snap.Namespaces, own)
+	return ui.NetTable{Snap: snap, Owners: own}, nil
 }
 
 // isolationSource reads the isolation of one process.
