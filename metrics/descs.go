@@ -24,7 +24,7 @@ type descs struct {
 	cpuQuota, cpuPeriod, cpuWeight, cpuShares        *prometheus.Desc
 
 	memUsage, memWorkingSet, memCache, memPeak, memSwap, memFailcnt, memEvents *prometheus.Desc
-	memLimit, memHigh, memLow, memMin, memSwapLimit, memEffective *prometheus.Desc
+	memLimit, memHigh, memLow, memMin, memSwapLimit, memEffective              *prometheus.Desc
 
 	ioReadBytes, ioWriteBytes, ioReads, ioWrites         *prometheus.Desc
 	ioLimitRBps, ioLimitWBps, ioLimitRIOps, ioLimitWIOps *prometheus.Desc
