@@ -57,3 +57,17 @@ func TestWorkingSetFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestIOZeroIsNotUnknown: a group whose IO files exist but list no device
+// has IO known and zero (empty), not unknown (nil).
+func TestIOZeroIsNotUnknown(t *testing.T) {
+	for _, tree := range []string{"v1", "hybrid", "v2"} {
+		g, err := open(t, tree).Read("/ctopfixture/idle")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Stats.IO == nil || len(g.Stats.IO) != 0 {
+			t.Errorf("%s: idle's IO = %#v, want known and empty", tree, g.Stats.IO)
+		}
+	}
+}

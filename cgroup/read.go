@@ -222,7 +222,7 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 		if b, ok := r.file(dir, "io.stat"); ok {
 			s, err := parseIOStat("io.stat", b)
 			r.fail(err)
-			g.Stats.IO = s
+			g.Stats.IO = known(s)
 		}
 	}
 	if has("pids") {
@@ -413,6 +413,7 @@ func (r *groupReader) readBlkio(dir string) {
 		b, ok = r.file(dir, bytesName)
 	}
 	if ok {
+		g.Stats.IO = []IOStat{} // read: no device line is no IO, not unknown
 		r.fail(parseBlkioStat(bytesName, b, func(d Device, read bool, v uint64) {
 			if read {
 				getS(d).ReadBytes = v
@@ -464,6 +465,16 @@ func (r *groupReader) readBlkioLimits(dir string) {
 		g.Limits.IO = append(g.Limits.IO, *l)
 	}
 	sortDevices(g.Limits.IO, func(l IOLimit) Device { return l.Device })
+}
+
+// known returns s, or an empty slice where s is nil: a file that was read
+// and listed no device means no IO yet, which Stats.IO keeps apart from a
+// file that is not there (nil).
+func known(s []IOStat) []IOStat {
+	if s == nil {
+		return []IOStat{}
+	}
+	return s
 }
 
 func sortDevices[T any](s []T, dev func(T) Device) {

@@ -325,11 +325,14 @@ type Pressure struct {
 
 // Stats is a group's usage at one moment.
 type Stats struct {
-	CPU      CPUStats    `json:"cpu"`
-	Memory   MemoryStats `json:"memory"`
-	IO       []IOStat    `json:"io"`
-	Pids     PidsStats   `json:"pids"`
-	Pressure Pressure    `json:"pressure"`
+	CPU    CPUStats    `json:"cpu"`
+	Memory MemoryStats `json:"memory"`
+	// IO is per device; nil (JSON null) when the group has no IO
+	// accounting, empty when it has and no device saw IO: zero, not
+	// unknown.
+	IO       []IOStat  `json:"io"`
+	Pids     PidsStats `json:"pids"`
+	Pressure Pressure  `json:"pressure"`
 }
 
 // Group is one cgroup, merged by path across hierarchies on v1 and hybrid
