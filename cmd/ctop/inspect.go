@@ -24,9 +24,10 @@ func newInspectCmd() *cobra.Command {
 		Short: "Show how one process is isolated from the host, and the limits in effect",
 		Long: `Show how process PID differs from the host: for each of the 8 namespaces
 (mnt, pid, net, ipc, uts, user, cgroup, time) whether it shares the host's or
-has its own, its pid inside its own pid namespace, its uid/gid mapping, its
-root directory, its cgroup in every hierarchy, and the limits that apply to
-it - the tightest on the path from the root cgroup down to its own.
+has its own, its pid in its pid namespace (the host's or its own), its
+uid/gid mapping, its root directory, its cgroup in every hierarchy, and the
+limits that apply to it - the tightest on the path from the root cgroup down
+to its own, the cpuset and IO throttles included.
 
 A container is an ordinary process with some namespaces of its own (what it
 can see) and a cgroup with limits (what it can use). The host's namespaces are
