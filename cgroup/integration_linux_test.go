@@ -122,7 +122,17 @@ func (g *liveGroup) set(ctrl, file, val string) {
 // start runs argv inside the group (in every hierarchy made).
 func (g *liveGroup) start(argv ...string) *exec.Cmd {
 	g.t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := g.cmd(argv...)
+	g.startCmd(cmd)
+	return cmd
+}
+
+// cmd returns the command of argv, to be set up and given to startCmd.
+func (g *liveGroup) cmd(argv ...string) *exec.Cmd { return exec.Command(argv[0], argv[1:]...) }
+
+// startCmd starts cmd and moves it into the group.
+func (g *liveGroup) startCmd(cmd *exec.Cmd) {
+	g.t.Helper()
 	if err := cmd.Start(); err != nil {
 		g.t.Fatal(err)
 	}
@@ -132,7 +142,6 @@ func (g *liveGroup) start(argv ...string) *exec.Cmd {
 			g.write(filepath.Join(d, "cgroup.procs"), strconv.Itoa(cmd.Process.Pid))
 		}
 	}
-	return cmd
 }
 
 func (g *liveGroup) remove() {

@@ -196,6 +196,8 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 	if has("memory") {
 		m := &g.Stats.Memory
 		m.Current = r.uint(dir, "memory.current")
+		// Working set moves with usage, so quick scans read it too.
+		r.readMemoryStat(dir, true)
 		if !r.quick {
 			m.Peak = r.uint(dir, "memory.peak")
 		}
@@ -220,7 +222,7 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 		if b, ok := r.file(dir, "io.stat"); ok {
 			s, err := parseIOStat("io.stat", b)
 			r.fail(err)
-			g.Stats.IO = s
+			g.Stats.IO = known(s)
 		}
 	}
 	if has("pids") {
@@ -340,6 +342,7 @@ func (r *groupReader) readMemoryV1(dir string) {
 	}
 	s := &g.Stats.Memory
 	s.Current = r.uint(dir, "memory.usage_in_bytes")
+	r.readMemoryStat(dir, false)
 	if r.quick {
 		return
 	}
@@ -365,10 +368,11 @@ func (r *groupReader) readMemoryV1Limits(dir string) {
 	m := &r.g.Limits.Memory
 	m.Max = r.limit(dir, "memory.limit_in_bytes")
 	// runc maps a memory reservation to the v1 soft limit and to v2
-	// memory.low. An unlimited soft limit is no reservation: v2's low 0.
-	if m.Low = r.limit(dir, "memory.soft_limit_in_bytes"); m.Low.Unlimited {
-		m.Low = LimitOf(0)
-	}
+	// memory.low. Kept as read: v1's default is unlimited (never pushed
+	// back first under contention), as cAdvisor reports it, where v2's
+	// default low is 0 (no protection); turning one into the other would
+	// make an unlimited soft limit look like a set one of 0.
+	m.Low = r.limit(dir, "memory.soft_limit_in_bytes")
 	// memsw is memory plus swap; v2 and ctop count swap alone.
 	if sw := r.limit(dir, "memory.memsw.limit_in_bytes"); sw.OK {
 		switch {
@@ -409,6 +413,7 @@ func (r *groupReader) readBlkio(dir string) {
 		b, ok = r.file(dir, bytesName)
 	}
 	if ok {
+		g.Stats.IO = []IOStat{} // read: no device line is no IO, not unknown
 		r.fail(parseBlkioStat(bytesName, b, func(d Device, read bool, v uint64) {
 			if read {
 				getS(d).ReadBytes = v
@@ -460,6 +465,16 @@ func (r *groupReader) readBlkioLimits(dir string) {
 		g.Limits.IO = append(g.Limits.IO, *l)
 	}
 	sortDevices(g.Limits.IO, func(l IOLimit) Device { return l.Device })
+}
+
+// known returns s, or an empty slice where s is nil: a file that was read
+// and listed no device means no IO yet, which Stats.IO keeps apart from a
+// file that is not there (nil).
+func known(s []IOStat) []IOStat {
+	if s == nil {
+		return []IOStat{}
+	}
+	return s
 }
 
 func sortDevices[T any](s []T, dev func(T) Device) {

@@ -196,8 +196,11 @@ func (c CPULimits) Cores() float64 {
 type MemoryLimits struct {
 	Max  Limit `json:"max"`  // v2 memory.max, v1 memory.limit_in_bytes
 	High Limit `json:"high"` // v2 memory.high (no v1 equivalent)
-	Low  Limit `json:"low"`  // v2 memory.low, v1 memory.soft_limit_in_bytes (as runc maps a reservation)
-	Min  Limit `json:"min"`  // v2 memory.min
+	// Low is v2 memory.low, v1 memory.soft_limit_in_bytes (as runc maps
+	// a reservation); each as its kernel says it: v1's default is
+	// unlimited, v2's 0.
+	Low Limit `json:"low"`
+	Min Limit `json:"min"` // v2 memory.min
 	// Swap is swap alone (v2 memory.swap.max); on v1 memsw.limit - limit.
 	Swap Limit `json:"swap"`
 }
@@ -253,10 +256,18 @@ type MemoryEvents struct {
 
 // MemoryStats are memory usage in bytes.
 type MemoryStats struct {
-	Current U64          `json:"current"`
-	Peak    U64          `json:"peak"`
-	Swap    U64          `json:"swap"`
-	Events  MemoryEvents `json:"events"`
+	Current U64 `json:"current"`
+	// WorkingSet is Current less the inactive file pages (see workingSet):
+	// what docker stats, cAdvisor's container_memory_working_set_bytes and
+	// the kubelet's eviction count as used; unknown when memory.stat has no
+	// inactive_file.
+	WorkingSet U64 `json:"working_set"`
+	// File is the page cache charged to the group: v2 memory.stat file,
+	// v1 total_cache (descendants included, as usage_in_bytes is).
+	File   U64          `json:"file"`
+	Peak   U64          `json:"peak"`
+	Swap   U64          `json:"swap"`
+	Events MemoryEvents `json:"events"`
 	// Failcnt is v1 memory.failcnt: how often usage hit the limit.
 	Failcnt U64 `json:"failcnt"`
 	// UnderOOM is v1 memory.oom_control under_oom.
@@ -314,11 +325,14 @@ type Pressure struct {
 
 // Stats is a group's usage at one moment.
 type Stats struct {
-	CPU      CPUStats    `json:"cpu"`
-	Memory   MemoryStats `json:"memory"`
-	IO       []IOStat    `json:"io"`
-	Pids     PidsStats   `json:"pids"`
-	Pressure Pressure    `json:"pressure"`
+	CPU    CPUStats    `json:"cpu"`
+	Memory MemoryStats `json:"memory"`
+	// IO is per device; nil (JSON null) when the group has no IO
+	// accounting, empty when it has and no device saw IO: zero, not
+	// unknown.
+	IO       []IOStat  `json:"io"`
+	Pids     PidsStats `json:"pids"`
+	Pressure Pressure  `json:"pressure"`
 }
 
 // Group is one cgroup, merged by path across hierarchies on v1 and hybrid

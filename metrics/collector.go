@@ -18,11 +18,13 @@ package metrics
 import (
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,6 +35,10 @@ import (
 // the failures are counted (ctop_cgroup_file_errors) and logged. Only an
 // error without a snapshot fails the read (ctop_scrape_success 0).
 type ScanFunc func() (*cgroup.Snapshot, error)
+
+// NamesFunc says what runs in each of paths (see names.Resolver.Names),
+// keyed by path; a path it knows nothing about is left out.
+type NamesFunc func(paths []string) map[string]names.Name
 
 // NamespaceFunc counts the namespaces of each type in use on the host.
 type NamespaceFunc func() ([]NamespaceCount, error)
@@ -61,6 +67,12 @@ type Options struct {
 	Scan ScanFunc
 	// Namespaces counts namespaces; nil exports no namespace metrics.
 	Namespaces NamespaceFunc
+	// Names labels each exported group with what runs in it (name, image,
+	// runtime, pod, namespace, container, unit); nil leaves them empty.
+	// It is asked once per reading, about the exported groups only, so a
+	// resolver that caches (names.Resolver) asks engines about new ids
+	// alone.
+	Names NamesFunc
 	// MaxAge is how long a reading is reused by later scrapes; 0 reads
 	// afresh on every scrape.
 	MaxAge time.Duration
@@ -85,6 +97,7 @@ type Collector struct {
 	snap    *cgroup.Snapshot
 	snapErr error
 	snapDur time.Duration
+	names   map[string]names.Name // of snap's exported groups
 	ns      []NamespaceCount
 	nsErr   error
 	nsDur   time.Duration
@@ -113,6 +126,7 @@ type reading struct {
 	snap    *cgroup.Snapshot
 	snapErr error
 	snapDur time.Duration
+	names   map[string]names.Name
 	ns      []NamespaceCount
 	nsErr   error
 	nsDur   time.Duration
@@ -131,7 +145,7 @@ func (c *Collector) get() reading {
 		c.refresh(now)
 	}
 	r := reading{
-		snap: c.snap, snapErr: c.snapErr, snapDur: c.snapDur,
+		snap: c.snap, snapErr: c.snapErr, snapDur: c.snapDur, names: c.names,
 		ns: c.ns, nsErr: c.nsErr, nsDur: c.nsDur,
 		age:  now.Sub(c.read),
 		errs: make(map[string]float64, len(c.errs)),
@@ -170,6 +184,16 @@ func (c *Collector) refresh(now time.Time) {
 		c.lastBad = bad
 	default:
 		c.lastBad = 0
+	}
+	c.names = nil
+	if snap != nil && c.opts.Names != nil {
+		var paths []string
+		for _, g := range snap.Groups {
+			if c.exported(g) {
+				paths = append(paths, g.Path)
+			}
+		}
+		c.names = c.opts.Names(paths)
 	}
 	if c.opts.Namespaces != nil {
 		start = c.opts.Now()
@@ -219,7 +243,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	e.gauge(d.scrapeAge, r.age.Seconds())
 	if r.snap != nil {
-		c.collectSnapshot(&e, d, r.snap)
+		c.collectSnapshot(&e, d, r.snap, r.names)
 	}
 	for _, n := range r.ns {
 		e.gauge(d.namespaces, float64(n.Namespaces), string(n.Type))
@@ -230,17 +254,28 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (c *Collector) collectSnapshot(e *emitter, d *descs, s *cgroup.Snapshot) {
+func (c *Collector) collectSnapshot(e *emitter, d *descs, s *cgroup.Snapshot, nm map[string]names.Name) {
 	e.gauge(d.mode, 1, s.Mode.String())
 	bad := 0
 	for _, g := range s.Groups {
 		bad += len(g.Errors)
-		if c.opts.Depth > 0 && depth(g.Path) > c.opts.Depth {
+		if !c.exported(g) {
 			continue
 		}
-		collectGroup(e, d, g)
+		collectGroup(e, d, g, groupValues(g.Path, nm[g.Path]))
 	}
 	e.gauge(d.fileErrors, float64(bad))
+}
+
+// exported reports whether g is within Depth.
+func (c *Collector) exported(g *cgroup.Group) bool {
+	return c.opts.Depth <= 0 || depth(g.Path) <= c.opts.Depth
+}
+
+// groupValues are the values of groupLabels for the group at p named n,
+// with no spare capacity, so appending a label copies.
+func groupValues(p string, n names.Name) []string {
+	return slices.Clip([]string{p, n.String(), n.Image, string(n.Runtime), n.Pod, n.PodNamespace, n.Container, n.Unit})
 }
 
 // depth is the number of levels below the root: "/" is 0, "/a/b" is 2.
@@ -254,64 +289,67 @@ func depth(path string) int {
 
 const usPerSecond = 1e6
 
-func collectGroup(e *emitter, d *descs, g *cgroup.Group) {
-	p := g.Path
-	e.gauge(d.info, 1, p, strings.Join(g.Controllers, ","))
-	e.u64Gauge(d.processes, g.Procs, 1, p)
+func collectGroup(e *emitter, d *descs, g *cgroup.Group, p []string) {
+	// with is p and the extra labels of one series.
+	with := func(extra ...string) []string { return append(p, extra...) }
+	e.gauge(d.info, 1, with(strings.Join(g.Controllers, ","))...)
+	e.u64Gauge(d.processes, g.Procs, 1, p...)
 
 	cpu := g.Stats.CPU
-	e.u64Counter(d.cpuUsage, cpu.Usage, usPerSecond, p)
-	e.u64Counter(d.cpuUser, cpu.User, usPerSecond, p)
-	e.u64Counter(d.cpuSystem, cpu.System, usPerSecond, p)
-	e.u64Counter(d.cpuPeriods, cpu.Periods, 1, p)
-	e.u64Counter(d.cpuThrottledPeriods, cpu.Throttled, 1, p)
-	e.u64Counter(d.cpuThrottledSec, cpu.ThrottledTime, usPerSecond, p)
+	e.u64Counter(d.cpuUsage, cpu.Usage, usPerSecond, p...)
+	e.u64Counter(d.cpuUser, cpu.User, usPerSecond, p...)
+	e.u64Counter(d.cpuSystem, cpu.System, usPerSecond, p...)
+	e.u64Counter(d.cpuPeriods, cpu.Periods, 1, p...)
+	e.u64Counter(d.cpuThrottledPeriods, cpu.Throttled, 1, p...)
+	e.u64Counter(d.cpuThrottledSec, cpu.ThrottledTime, usPerSecond, p...)
 	cl := g.Limits.CPU
-	e.limit(d.cpuQuota, cl.Quota, usPerSecond, p)
-	e.u64Gauge(d.cpuPeriod, cl.Period, usPerSecond, p)
-	e.u64Gauge(d.cpuWeight, cl.Weight, 1, p)
-	e.u64Gauge(d.cpuShares, cl.Shares, 1, p)
+	e.limit(d.cpuQuota, cl.Quota, usPerSecond, p...)
+	e.u64Gauge(d.cpuPeriod, cl.Period, usPerSecond, p...)
+	e.u64Gauge(d.cpuWeight, cl.Weight, 1, p...)
+	e.u64Gauge(d.cpuShares, cl.Shares, 1, p...)
 
 	mem := g.Stats.Memory
-	e.u64Gauge(d.memUsage, mem.Current, 1, p)
-	e.u64Gauge(d.memPeak, mem.Peak, 1, p)
-	e.u64Gauge(d.memSwap, mem.Swap, 1, p)
-	e.u64Counter(d.memFailcnt, mem.Failcnt, 1, p)
+	e.u64Gauge(d.memUsage, mem.Current, 1, p...)
+	e.u64Gauge(d.memWorkingSet, mem.WorkingSet, 1, p...)
+	e.u64Gauge(d.memCache, mem.File, 1, p...)
+	e.u64Gauge(d.memPeak, mem.Peak, 1, p...)
+	e.u64Gauge(d.memSwap, mem.Swap, 1, p...)
+	e.u64Counter(d.memFailcnt, mem.Failcnt, 1, p...)
 	ev := mem.Events
 	for _, x := range []struct {
 		name string
 		v    cgroup.U64
 	}{{"low", ev.Low}, {"high", ev.High}, {"max", ev.Max}, {"oom", ev.OOM}, {"oom_kill", ev.OOMKill}} {
-		e.u64Counter(d.memEvents, x.v, 1, p, x.name)
+		e.u64Counter(d.memEvents, x.v, 1, with(x.name)...)
 	}
 	ml := g.Limits.Memory
-	e.limit(d.memLimit, ml.Max, 1, p)
-	e.limit(d.memHigh, ml.High, 1, p)
-	e.limit(d.memLow, ml.Low, 1, p)
-	e.limit(d.memMin, ml.Min, 1, p)
-	e.limit(d.memSwapLimit, ml.Swap, 1, p)
-	e.limit(d.memEffective, g.Effective.Memory, 1, p)
+	e.limit(d.memLimit, ml.Max, 1, p...)
+	e.limit(d.memHigh, ml.High, 1, p...)
+	e.limit(d.memLow, ml.Low, 1, p...)
+	e.limit(d.memMin, ml.Min, 1, p...)
+	e.limit(d.memSwapLimit, ml.Swap, 1, p...)
+	e.limit(d.memEffective, g.Effective.Memory, 1, p...)
 
 	for _, io := range g.Stats.IO {
 		dev := io.Device.String()
-		e.counter(d.ioReadBytes, float64(io.ReadBytes), p, dev)
-		e.counter(d.ioWriteBytes, float64(io.WriteBytes), p, dev)
-		e.counter(d.ioReads, float64(io.ReadOps), p, dev)
-		e.counter(d.ioWrites, float64(io.WriteOps), p, dev)
+		e.counter(d.ioReadBytes, float64(io.ReadBytes), with(dev)...)
+		e.counter(d.ioWriteBytes, float64(io.WriteBytes), with(dev)...)
+		e.counter(d.ioReads, float64(io.ReadOps), with(dev)...)
+		e.counter(d.ioWrites, float64(io.WriteOps), with(dev)...)
 	}
 
 	for _, l := range g.Limits.IO {
 		dev := l.Device.String()
-		e.limit(d.ioLimitRBps, l.ReadBps, 1, p, dev)
-		e.limit(d.ioLimitWBps, l.WriteBps, 1, p, dev)
-		e.limit(d.ioLimitRIOps, l.ReadIOps, 1, p, dev)
-		e.limit(d.ioLimitWIOps, l.WriteIOps, 1, p, dev)
+		e.limit(d.ioLimitRBps, l.ReadBps, 1, with(dev)...)
+		e.limit(d.ioLimitWBps, l.WriteBps, 1, with(dev)...)
+		e.limit(d.ioLimitRIOps, l.ReadIOps, 1, with(dev)...)
+		e.limit(d.ioLimitWIOps, l.WriteIOps, 1, with(dev)...)
 	}
 
 	pids := g.Stats.Pids
-	e.u64Gauge(d.pidsCurrent, pids.Current, 1, p)
-	e.limit(d.pidsMax, g.Limits.Pids, 1, p)
-	e.u64Counter(d.pidsMaxEvents, pids.MaxEvents, 1, p)
+	e.u64Gauge(d.pidsCurrent, pids.Current, 1, p...)
+	e.limit(d.pidsMax, g.Limits.Pids, 1, p...)
+	e.u64Counter(d.pidsMaxEvents, pids.MaxEvents, 1, p...)
 
 	pr := g.Stats.Pressure
 	for _, x := range []struct {
@@ -325,8 +363,8 @@ func collectGroup(e *emitter, d *descs, g *cgroup.Group) {
 		if !x.psi.OK {
 			continue
 		}
-		e.counter(x.some, float64(x.psi.Some.Total)/usPerSecond, p)
-		e.counter(x.full, float64(x.psi.Full.Total)/usPerSecond, p)
+		e.counter(x.some, float64(x.psi.Some.Total)/usPerSecond, p...)
+		e.counter(x.full, float64(x.psi.Full.Total)/usPerSecond, p...)
 	}
 }
 

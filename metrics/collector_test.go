@@ -86,81 +86,81 @@ func TestCollectValues(t *testing.T) {
 	want := `
 # HELP ctop_cgroup_cpu_usage_seconds_total CPU time consumed by the group and its descendants (cpu.stat usage_usec, v1 cpuacct.usage).
 # TYPE ctop_cgroup_cpu_usage_seconds_total counter
-ctop_cgroup_cpu_usage_seconds_total{cgroup="/ctop/web"} 3.5
+ctop_cgroup_cpu_usage_seconds_total{id="/ctop/web"} 3.5
 # HELP ctop_cgroup_cpu_cfs_throttled_periods_total Periods in which the group was throttled at its quota (cpu.stat nr_throttled).
 # TYPE ctop_cgroup_cpu_cfs_throttled_periods_total counter
-ctop_cgroup_cpu_cfs_throttled_periods_total{cgroup="/ctop/web"} 31
+ctop_cgroup_cpu_cfs_throttled_periods_total{id="/ctop/web"} 31
 # HELP ctop_cgroup_cpu_cfs_throttled_seconds_total Total time the group's tasks were throttled (cpu.stat throttled_usec, v1 throttled_time).
 # TYPE ctop_cgroup_cpu_cfs_throttled_seconds_total counter
-ctop_cgroup_cpu_cfs_throttled_seconds_total{cgroup="/ctop/web"} 2.25
+ctop_cgroup_cpu_cfs_throttled_seconds_total{id="/ctop/web"} 2.25
 # HELP ctop_cgroup_cpu_cfs_periods_total Enforcement periods elapsed while the group had runnable tasks and a quota (cpu.stat nr_periods).
 # TYPE ctop_cgroup_cpu_cfs_periods_total counter
-ctop_cgroup_cpu_cfs_periods_total{cgroup="/ctop/web"} 36
+ctop_cgroup_cpu_cfs_periods_total{id="/ctop/web"} 36
 # HELP ctop_cgroup_spec_cpu_quota_seconds CPU time the group may use per period (cpu.max, v1 cpu.cfs_quota_us); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_cpu_quota_seconds gauge
-ctop_cgroup_spec_cpu_quota_seconds{cgroup="/ctop/legacy"} +Inf
-ctop_cgroup_spec_cpu_quota_seconds{cgroup="/ctop/web"} 0.02
+ctop_cgroup_spec_cpu_quota_seconds{id="/ctop/legacy"} +Inf
+ctop_cgroup_spec_cpu_quota_seconds{id="/ctop/web"} 0.02
 # HELP ctop_cgroup_spec_cpu_shares v1 cpu.shares as configured.
 # TYPE ctop_cgroup_spec_cpu_shares gauge
-ctop_cgroup_spec_cpu_shares{cgroup="/ctop/legacy"} 1024
+ctop_cgroup_spec_cpu_shares{id="/ctop/legacy"} 1024
 # HELP ctop_cgroup_memory_usage_bytes Memory in use, page cache included (memory.current, v1 memory.usage_in_bytes).
 # TYPE ctop_cgroup_memory_usage_bytes gauge
-ctop_cgroup_memory_usage_bytes{cgroup="/ctop/legacy"} 8192
-ctop_cgroup_memory_usage_bytes{cgroup="/ctop/web"} 1.048576e+06
+ctop_cgroup_memory_usage_bytes{id="/ctop/legacy"} 8192
+ctop_cgroup_memory_usage_bytes{id="/ctop/web"} 1.048576e+06
 # HELP ctop_cgroup_memory_failcnt_total Times memory use hit the limit (v1 memory.failcnt).
 # TYPE ctop_cgroup_memory_failcnt_total counter
-ctop_cgroup_memory_failcnt_total{cgroup="/ctop/legacy"} 5
+ctop_cgroup_memory_failcnt_total{id="/ctop/legacy"} 5
 # HELP ctop_cgroup_memory_events_total Memory limit events (memory.events): low, high (reclaim forced at memory.high), max (memory.max hit), oom, oom_kill.
 # TYPE ctop_cgroup_memory_events_total counter
-ctop_cgroup_memory_events_total{cgroup="/ctop/web",event="high"} 7
-ctop_cgroup_memory_events_total{cgroup="/ctop/web",event="low"} 0
-ctop_cgroup_memory_events_total{cgroup="/ctop/web",event="max"} 2
-ctop_cgroup_memory_events_total{cgroup="/ctop/web",event="oom"} 1
-ctop_cgroup_memory_events_total{cgroup="/ctop/web",event="oom_kill"} 1
+ctop_cgroup_memory_events_total{id="/ctop/web",event="high"} 7
+ctop_cgroup_memory_events_total{id="/ctop/web",event="low"} 0
+ctop_cgroup_memory_events_total{id="/ctop/web",event="max"} 2
+ctop_cgroup_memory_events_total{id="/ctop/web",event="oom"} 1
+ctop_cgroup_memory_events_total{id="/ctop/web",event="oom_kill"} 1
 # HELP ctop_cgroup_spec_memory_limit_bytes Hard memory limit (memory.max, v1 memory.limit_in_bytes); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_memory_limit_bytes gauge
-ctop_cgroup_spec_memory_limit_bytes{cgroup="/ctop/legacy"} +Inf
-ctop_cgroup_spec_memory_limit_bytes{cgroup="/ctop/web"} 6.7108864e+07
-# HELP ctop_cgroup_spec_memory_reservation_limit_bytes Best-effort memory protection (memory.low, v1 memory.soft_limit_in_bytes); +Inf when unlimited.
+ctop_cgroup_spec_memory_limit_bytes{id="/ctop/legacy"} +Inf
+ctop_cgroup_spec_memory_limit_bytes{id="/ctop/web"} 6.7108864e+07
+# HELP ctop_cgroup_spec_memory_reservation_limit_bytes Memory reservation (memory.low, v1 memory.soft_limit_in_bytes) as the kernel has it: +Inf when unlimited (v1's default, no soft limit), 0 for v2's default (no protection).
 # TYPE ctop_cgroup_spec_memory_reservation_limit_bytes gauge
-ctop_cgroup_spec_memory_reservation_limit_bytes{cgroup="/ctop/web"} +Inf
+ctop_cgroup_spec_memory_reservation_limit_bytes{id="/ctop/web"} +Inf
 # HELP ctop_cgroup_spec_memory_swap_limit_bytes Swap limit alone, without memory (memory.swap.max; v1 memsw limit minus limit); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_memory_swap_limit_bytes gauge
-ctop_cgroup_spec_memory_swap_limit_bytes{cgroup="/ctop/web"} 0
+ctop_cgroup_spec_memory_swap_limit_bytes{id="/ctop/web"} 0
 # HELP ctop_cgroup_fs_writes_bytes_total Bytes written to the block device (io.stat wbytes, v1 blkio.throttle.io_service_bytes Write).
 # TYPE ctop_cgroup_fs_writes_bytes_total counter
-ctop_cgroup_fs_writes_bytes_total{cgroup="/ctop/web",device="254:0"} 2.097152e+06
+ctop_cgroup_fs_writes_bytes_total{id="/ctop/web",device="254:0"} 2.097152e+06
 # HELP ctop_cgroup_fs_writes_total Write operations on the block device (io.stat wios, v1 blkio.throttle.io_serviced Write).
 # TYPE ctop_cgroup_fs_writes_total counter
-ctop_cgroup_fs_writes_total{cgroup="/ctop/web",device="254:0"} 512
+ctop_cgroup_fs_writes_total{id="/ctop/web",device="254:0"} 512
 # HELP ctop_cgroup_spec_io_read_bytes_per_second Read throttle on the block device (io.max rbps, v1 blkio.throttle.read_bps_device); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_io_read_bytes_per_second gauge
-ctop_cgroup_spec_io_read_bytes_per_second{cgroup="/ctop/web",device="254:0"} +Inf
+ctop_cgroup_spec_io_read_bytes_per_second{id="/ctop/web",device="254:0"} +Inf
 # HELP ctop_cgroup_spec_io_write_bytes_per_second Write throttle on the block device (io.max wbps, v1 blkio.throttle.write_bps_device); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_io_write_bytes_per_second gauge
-ctop_cgroup_spec_io_write_bytes_per_second{cgroup="/ctop/web",device="254:0"} 1.048576e+06
+ctop_cgroup_spec_io_write_bytes_per_second{id="/ctop/web",device="254:0"} 1.048576e+06
 # HELP ctop_cgroup_spec_io_reads_per_second Read operations throttle on the block device (io.max riops, v1 blkio.throttle.read_iops_device); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_io_reads_per_second gauge
-ctop_cgroup_spec_io_reads_per_second{cgroup="/ctop/web",device="254:0"} 500
+ctop_cgroup_spec_io_reads_per_second{id="/ctop/web",device="254:0"} 500
 # HELP ctop_cgroup_threads Tasks (processes and threads) in the group and its descendants (pids.current).
 # TYPE ctop_cgroup_threads gauge
-ctop_cgroup_threads{cgroup="/ctop/web"} 4
+ctop_cgroup_threads{id="/ctop/web"} 4
 # HELP ctop_cgroup_threads_max Limit on tasks (pids.max); +Inf when unlimited.
 # TYPE ctop_cgroup_threads_max gauge
-ctop_cgroup_threads_max{cgroup="/ctop/web"} 32
+ctop_cgroup_threads_max{id="/ctop/web"} 32
 # HELP ctop_cgroup_pids_max_events_total Forks refused because the group was at pids.max (pids.events max).
 # TYPE ctop_cgroup_pids_max_events_total counter
-ctop_cgroup_pids_max_events_total{cgroup="/ctop/web"} 9
+ctop_cgroup_pids_max_events_total{id="/ctop/web"} 9
 # HELP ctop_cgroup_pressure_cpu_waiting_seconds_total Total time some tasks waited for CPU (cpu.pressure some total); see Documentation/accounting/psi.rst.
 # TYPE ctop_cgroup_pressure_cpu_waiting_seconds_total counter
-ctop_cgroup_pressure_cpu_waiting_seconds_total{cgroup="/ctop/web"} 1.5
+ctop_cgroup_pressure_cpu_waiting_seconds_total{id="/ctop/web"} 1.5
 # HELP ctop_cgroup_pressure_cpu_stalled_seconds_total Total time all non-idle tasks were stalled on CPU (cpu.pressure full total); see Documentation/accounting/psi.rst.
 # TYPE ctop_cgroup_pressure_cpu_stalled_seconds_total counter
-ctop_cgroup_pressure_cpu_stalled_seconds_total{cgroup="/ctop/web"} 1.25
+ctop_cgroup_pressure_cpu_stalled_seconds_total{id="/ctop/web"} 1.25
 # HELP ctop_cgroup_processes Processes in the group itself (cgroup.procs).
 # TYPE ctop_cgroup_processes gauge
-ctop_cgroup_processes{cgroup="/"} 100
-ctop_cgroup_processes{cgroup="/ctop/web"} 3
+ctop_cgroup_processes{id="/"} 100
+ctop_cgroup_processes{id="/ctop/web"} 3
 # HELP ctop_cgroup_mode_info The host's cgroup layout: v1, hybrid or v2 (value 1).
 # TYPE ctop_cgroup_mode_info gauge
 ctop_cgroup_mode_info{mode="v2"} 1
@@ -179,7 +179,7 @@ ctop_cgroup_mode_info{mode="v2"} 1
 		"ctop_cgroup_pressure_cpu_waiting_seconds_total", "ctop_cgroup_pressure_cpu_stalled_seconds_total",
 		"ctop_cgroup_processes", "ctop_cgroup_mode_info",
 	}
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+	if err := compareSeries(c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 	// Unavailable readings are absent, not zero: the memory and io
@@ -235,7 +235,7 @@ func TestCollectReusesReadingWithinMaxAge(t *testing.T) {
 # TYPE ctop_scrape_age_seconds gauge
 ctop_scrape_age_seconds 9
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ctop_scrape_age_seconds"); err != nil {
+	if err := compareSeries(c, strings.NewReader(want), "ctop_scrape_age_seconds"); err != nil {
 		t.Error(err)
 	}
 	clk.t = clk.t.Add(time.Second)
@@ -272,7 +272,7 @@ ctop_scrape_success{source="cgroups"} 0
 ctop_scrape_errors_total{source="cgroups"} 2
 `
 	// The second scrape (inside CollectAndCompare) fails again.
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ctop_scrape_success", "ctop_scrape_errors_total"); err != nil {
+	if err := compareSeries(c, strings.NewReader(want), "ctop_scrape_success", "ctop_scrape_errors_total"); err != nil {
 		t.Error(err)
 	}
 	if n := testutil.CollectAndCount(c, "ctop_cgroup_memory_usage_bytes", "ctop_cgroup_mode_info"); n != 0 {
@@ -302,7 +302,7 @@ ctop_scrape_success{source="cgroups"} 1
 # TYPE ctop_cgroup_file_errors gauge
 ctop_cgroup_file_errors 1
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ctop_scrape_success", "ctop_cgroup_file_errors"); err != nil {
+	if err := compareSeries(c, strings.NewReader(want), "ctop_scrape_success", "ctop_cgroup_file_errors"); err != nil {
 		t.Error(err)
 	}
 	testutil.CollectAndCount(c)
@@ -355,7 +355,7 @@ ctop_namespace_processes_outside_host{type="pid"} 4
 ctop_scrape_success{source="cgroups"} 1
 ctop_scrape_success{source="namespaces"} 1
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want),
+	if err := compareSeries(c, strings.NewReader(want),
 		"ctop_namespaces", "ctop_namespace_processes_outside_host", "ctop_scrape_success"); err != nil {
 		t.Error(err)
 	}
@@ -370,7 +370,7 @@ ctop_scrape_success{source="namespaces"} 1
 ctop_scrape_success{source="cgroups"} 1
 ctop_scrape_success{source="namespaces"} 0
 `
-	if err := testutil.CollectAndCompare(bad, strings.NewReader(want), "ctop_scrape_success"); err != nil {
+	if err := compareSeries(bad, strings.NewReader(want), "ctop_scrape_success"); err != nil {
 		t.Error(err)
 	}
 	if n := testutil.CollectAndCount(bad, "ctop_namespaces"); n != 0 {

@@ -23,8 +23,8 @@ type descs struct {
 	cpuPeriods, cpuThrottledPeriods, cpuThrottledSec *prometheus.Desc
 	cpuQuota, cpuPeriod, cpuWeight, cpuShares        *prometheus.Desc
 
-	memUsage, memPeak, memSwap, memFailcnt, memEvents             *prometheus.Desc
-	memLimit, memHigh, memLow, memMin, memSwapLimit, memEffective *prometheus.Desc
+	memUsage, memWorkingSet, memCache, memPeak, memSwap, memFailcnt, memEvents *prometheus.Desc
+	memLimit, memHigh, memLow, memMin, memSwapLimit, memEffective              *prometheus.Desc
 
 	ioReadBytes, ioWriteBytes, ioReads, ioWrites         *prometheus.Desc
 	ioLimitRBps, ioLimitWBps, ioLimitRIOps, ioLimitWIOps *prometheus.Desc
@@ -36,11 +36,27 @@ type descs struct {
 	namespaces, namespaceProcs, namespaceOutside *prometheus.Desc
 }
 
-// Label names.
+// Label names. Every cgroup series has groupLabels, in this order; the
+// names ones are "" (absent to Prometheus) where nothing is known. The set
+// is fixed (an allow-list, README.md): no engine or pod label is copied
+// through, so a container cannot add series by its labels.
 const (
-	labelCgroup = "cgroup" // the group's path, "/" for the root
-	labelDevice = "device" // a block device as "major:minor"
+	labelID        = "id"        // the group's path, "/" for the root, as cAdvisor's id
+	labelName      = "name"      // names.Name.String(): container, ns/pod/container, sandbox, unit
+	labelImage     = "image"     // a container's image
+	labelRuntime   = "runtime"   // docker, podman, containerd, cri-o, systemd, ctop, lxc
+	labelPod       = "pod"       // a Kubernetes pod's name
+	labelNamespace = "namespace" // the pod's Kubernetes namespace
+	labelContainer = "container" // the container's name inside its pod
+	labelUnit      = "unit"      // the systemd unit the group is
+	labelDevice    = "device"    // a block device as "major:minor"
 )
+
+// groupLabels returns the labels of every cgroup series, the path first;
+// groupValues gives their values in this order.
+func groupLabels() []string {
+	return []string{labelID, labelName, labelImage, labelRuntime, labelPod, labelNamespace, labelContainer, labelUnit}
+}
 
 func newDescs() *descs {
 	d := &descs{}
@@ -50,7 +66,7 @@ func newDescs() *descs {
 		return desc
 	}
 	g := func(name, help string, labels ...string) *prometheus.Desc {
-		return mk("ctop_cgroup_"+name, help, append([]string{labelCgroup}, labels...)...)
+		return mk("ctop_cgroup_"+name, help, append(groupLabels(), labels...)...)
 	}
 
 	d.scrapeSuccess = mk("ctop_scrape_success", "Whether the last read of the source succeeded (1) or failed (0).", "source")
@@ -75,13 +91,15 @@ func newDescs() *descs {
 	d.cpuShares = g("spec_cpu_shares", "v1 cpu.shares as configured.")
 
 	d.memUsage = g("memory_usage_bytes", "Memory in use, page cache included (memory.current, v1 memory.usage_in_bytes).")
+	d.memWorkingSet = g("memory_working_set_bytes", "Memory in use less inactive file pages, floored at 0, as cAdvisor, the kubelet and docker stats count it (memory.current - memory.stat inactive_file, v1 memory.usage_in_bytes - total_inactive_file).")
+	d.memCache = g("memory_cache_bytes", "Page cache charged to the group (memory.stat file, v1 total_cache).")
 	d.memPeak = g("memory_max_usage_bytes", "Highest memory use recorded (memory.peak, v1 memory.max_usage_in_bytes).")
 	d.memSwap = g("memory_swap_bytes", "Swap in use (memory.swap.current, v1 memory.memsw.usage_in_bytes minus memory.usage_in_bytes).")
 	d.memFailcnt = g("memory_failcnt_total", "Times memory use hit the limit (v1 memory.failcnt).")
 	d.memEvents = g("memory_events_total", "Memory limit events (memory.events): low, high (reclaim forced at memory.high), max (memory.max hit), oom, oom_kill.", "event")
 	d.memLimit = g("spec_memory_limit_bytes", "Hard memory limit (memory.max, v1 memory.limit_in_bytes); +Inf when unlimited.")
 	d.memHigh = g("spec_memory_high_bytes", "Memory throttle limit (memory.high); +Inf when unlimited.")
-	d.memLow = g("spec_memory_reservation_limit_bytes", "Best-effort memory protection (memory.low, v1 memory.soft_limit_in_bytes); +Inf when unlimited.")
+	d.memLow = g("spec_memory_reservation_limit_bytes", "Memory reservation (memory.low, v1 memory.soft_limit_in_bytes) as the kernel has it: +Inf when unlimited (v1's default, no soft limit), 0 for v2's default (no protection).")
 	d.memMin = g("spec_memory_min_bytes", "Hard memory protection (memory.min).")
 	d.memSwapLimit = g("spec_memory_swap_limit_bytes", "Swap limit alone, without memory (memory.swap.max; v1 memsw limit minus limit); +Inf when unlimited.")
 	d.memEffective = g("effective_memory_limit_bytes", "Tightest hard memory limit on the path from the root to the group; +Inf when none.")

@@ -49,7 +49,7 @@ func (f filtered) Collect(ch chan<- prometheus.Metric) {
 
 // onlyGroup passes on the metrics of one cgroup path.
 func onlyGroup(c prometheus.Collector, path string) filtered {
-	return filtered{c, func(l map[string]string) bool { return l[labelCgroup] == path }}
+	return filtered{c, func(l map[string]string) bool { return l[labelID] == path }}
 }
 
 // kernelFile reads one fixture file the way a test reads the kernel's:
@@ -152,29 +152,69 @@ func TestCollectFixtures(t *testing.T) {
 			want := fmt.Sprintf(`
 # HELP ctop_cgroup_cpu_cfs_periods_total Enforcement periods elapsed while the group had runnable tasks and a quota (cpu.stat nr_periods).
 # TYPE ctop_cgroup_cpu_cfs_periods_total counter
-ctop_cgroup_cpu_cfs_periods_total{cgroup="/ctopfixture/web"} %d
+ctop_cgroup_cpu_cfs_periods_total{id="/ctopfixture/web"} %d
 # HELP ctop_cgroup_cpu_cfs_throttled_periods_total Periods in which the group was throttled at its quota (cpu.stat nr_throttled).
 # TYPE ctop_cgroup_cpu_cfs_throttled_periods_total counter
-ctop_cgroup_cpu_cfs_throttled_periods_total{cgroup="/ctopfixture/web"} %d
+ctop_cgroup_cpu_cfs_throttled_periods_total{id="/ctopfixture/web"} %d
 # HELP ctop_cgroup_cpu_cfs_throttled_seconds_total Total time the group's tasks were throttled (cpu.stat throttled_usec, v1 throttled_time).
 # TYPE ctop_cgroup_cpu_cfs_throttled_seconds_total counter
-ctop_cgroup_cpu_cfs_throttled_seconds_total{cgroup="/ctopfixture/web"} %v
+ctop_cgroup_cpu_cfs_throttled_seconds_total{id="/ctopfixture/web"} %v
 # HELP ctop_cgroup_spec_cpu_quota_seconds CPU time the group may use per period (cpu.max, v1 cpu.cfs_quota_us); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_cpu_quota_seconds gauge
-ctop_cgroup_spec_cpu_quota_seconds{cgroup="/ctopfixture/web"} %v
+ctop_cgroup_spec_cpu_quota_seconds{id="/ctopfixture/web"} %v
 # HELP ctop_cgroup_spec_memory_limit_bytes Hard memory limit (memory.max, v1 memory.limit_in_bytes); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_memory_limit_bytes gauge
-ctop_cgroup_spec_memory_limit_bytes{cgroup="/ctopfixture/web"} %d
+ctop_cgroup_spec_memory_limit_bytes{id="/ctopfixture/web"} %d
 # HELP ctop_cgroup_threads_max Limit on tasks (pids.max); +Inf when unlimited.
 # TYPE ctop_cgroup_threads_max gauge
-ctop_cgroup_threads_max{cgroup="/ctopfixture/web"} %d
+ctop_cgroup_threads_max{id="/ctopfixture/web"} %d
 `,
 				keyed(t, cpuStat, "", "nr_periods"), keyed(t, cpuStat, "", "nr_throttled"), throttledSec, quotaSec,
 				number(t, memMax), number(t, filepath.Join(dir(l.pids, "web"), "pids.max")))
-			if err := testutil.CollectAndCompare(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
+			if err := compareSeries(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
 				"ctop_cgroup_cpu_cfs_periods_total", "ctop_cgroup_cpu_cfs_throttled_periods_total",
 				"ctop_cgroup_cpu_cfs_throttled_seconds_total", "ctop_cgroup_spec_cpu_quota_seconds",
 				"ctop_cgroup_spec_memory_limit_bytes", "ctop_cgroup_threads_max"); err != nil {
+				t.Error(err)
+			}
+
+			// web's working set: usage less inactive file pages (v2
+			// memory.current - inactive_file, v1 usage_in_bytes -
+			// total_inactive_file), and its page cache.
+			usageFile, inactiveKey, fileKey := "memory.current", "inactive_file", "file"
+			if l.v1 {
+				usageFile, inactiveKey, fileKey = "memory.usage_in_bytes", "total_inactive_file", "total_cache"
+			}
+			memStat := filepath.Join(dir(l.memory, "web"), "memory.stat")
+			usage := number(t, filepath.Join(dir(l.memory, "web"), usageFile))
+			want = fmt.Sprintf(`
+# HELP ctop_cgroup_memory_working_set_bytes Memory in use less inactive file pages, floored at 0, as cAdvisor, the kubelet and docker stats count it (memory.current - memory.stat inactive_file, v1 memory.usage_in_bytes - total_inactive_file).
+# TYPE ctop_cgroup_memory_working_set_bytes gauge
+ctop_cgroup_memory_working_set_bytes{id="/ctopfixture/web"} %d
+# HELP ctop_cgroup_memory_cache_bytes Page cache charged to the group (memory.stat file, v1 total_cache).
+# TYPE ctop_cgroup_memory_cache_bytes gauge
+ctop_cgroup_memory_cache_bytes{id="/ctopfixture/web"} %d
+`, usage-keyed(t, memStat, "", inactiveKey), keyed(t, memStat, "", fileKey))
+			if err := compareSeries(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
+				"ctop_cgroup_memory_working_set_bytes", "ctop_cgroup_memory_cache_bytes"); err != nil {
+				t.Error(err)
+			}
+
+			// idle's reservation as the kernel says it: v1's default
+			// soft limit is unlimited (+Inf), v2's default memory.low 0.
+			lowFile, low := "memory.low", "0"
+			if l.v1 {
+				lowFile, low = "memory.soft_limit_in_bytes", "+Inf"
+			}
+			if kernelFile(t, filepath.Join(dir(l.memory, "idle"), lowFile)) == "max" {
+				low = "+Inf"
+			}
+			want = `
+# HELP ctop_cgroup_spec_memory_reservation_limit_bytes Memory reservation (memory.low, v1 memory.soft_limit_in_bytes) as the kernel has it: +Inf when unlimited (v1's default, no soft limit), 0 for v2's default (no protection).
+# TYPE ctop_cgroup_spec_memory_reservation_limit_bytes gauge
+ctop_cgroup_spec_memory_reservation_limit_bytes{id="/ctopfixture/idle"} ` + low + "\n"
+			if err := compareSeries(onlyGroup(c, "/ctopfixture/idle"), strings.NewReader(want),
+				"ctop_cgroup_spec_memory_reservation_limit_bytes"); err != nil {
 				t.Error(err)
 			}
 
@@ -194,9 +234,9 @@ ctop_cgroup_threads_max{cgroup="/ctopfixture/web"} %d
 			want = fmt.Sprintf(`
 # HELP ctop_cgroup_spec_io_write_bytes_per_second Write throttle on the block device (io.max wbps, v1 blkio.throttle.write_bps_device); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_io_write_bytes_per_second gauge
-ctop_cgroup_spec_io_write_bytes_per_second{cgroup="/ctopfixture/web",device=%q} %s
+ctop_cgroup_spec_io_write_bytes_per_second{id="/ctopfixture/web",device=%q} %s
 `, dev, wbps)
-			if err := testutil.CollectAndCompare(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
+			if err := compareSeries(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
 				"ctop_cgroup_spec_io_write_bytes_per_second"); err != nil {
 				t.Error(err)
 			}
@@ -209,10 +249,10 @@ ctop_cgroup_spec_io_write_bytes_per_second{cgroup="/ctopfixture/web",device=%q} 
 			want = fmt.Sprintf(`
 # HELP ctop_cgroup_memory_events_total Memory limit events (memory.events): low, high (reclaim forced at memory.high), max (memory.max hit), oom, oom_kill.
 # TYPE ctop_cgroup_memory_events_total counter
-ctop_cgroup_memory_events_total{cgroup="/ctopfixture/oom",event="oom_kill"} %d
+ctop_cgroup_memory_events_total{id="/ctopfixture/oom",event="oom_kill"} %d
 `, keyed(t, oomFile, "", "oom_kill"))
-			if err := testutil.CollectAndCompare(filtered{c, func(l map[string]string) bool {
-				return l[labelCgroup] == "/ctopfixture/oom" && l["event"] == "oom_kill" // v1 has no other events
+			if err := compareSeries(filtered{c, func(l map[string]string) bool {
+				return l[labelID] == "/ctopfixture/oom" && l["event"] == "oom_kill" // v1 has no other events
 			}}, strings.NewReader(want),
 				"ctop_cgroup_memory_events_total"); err != nil {
 				t.Error(err)
@@ -222,9 +262,9 @@ ctop_cgroup_memory_events_total{cgroup="/ctopfixture/oom",event="oom_kill"} %d
 			want = fmt.Sprintf(`
 # HELP ctop_cgroup_pids_max_events_total Forks refused because the group was at pids.max (pids.events max).
 # TYPE ctop_cgroup_pids_max_events_total counter
-ctop_cgroup_pids_max_events_total{cgroup="/ctopfixture/forky"} %d
+ctop_cgroup_pids_max_events_total{id="/ctopfixture/forky"} %d
 `, keyed(t, filepath.Join(dir(l.pids, "forky"), "pids.events"), "", "max"))
-			if err := testutil.CollectAndCompare(onlyGroup(c, "/ctopfixture/forky"), strings.NewReader(want),
+			if err := compareSeries(onlyGroup(c, "/ctopfixture/forky"), strings.NewReader(want),
 				"ctop_cgroup_pids_max_events_total"); err != nil {
 				t.Error(err)
 			}
@@ -240,12 +280,12 @@ ctop_cgroup_pids_max_events_total{cgroup="/ctopfixture/forky"} %d
 				want = fmt.Sprintf(`
 # HELP ctop_cgroup_pressure_cpu_waiting_seconds_total Total time some tasks waited for CPU (cpu.pressure some total); see Documentation/accounting/psi.rst.
 # TYPE ctop_cgroup_pressure_cpu_waiting_seconds_total counter
-ctop_cgroup_pressure_cpu_waiting_seconds_total{cgroup="/ctopfixture/web"} %g
+ctop_cgroup_pressure_cpu_waiting_seconds_total{id="/ctopfixture/web"} %g
 # HELP ctop_cgroup_pressure_cpu_stalled_seconds_total Total time all non-idle tasks were stalled on CPU (cpu.pressure full total); see Documentation/accounting/psi.rst.
 # TYPE ctop_cgroup_pressure_cpu_stalled_seconds_total counter
-ctop_cgroup_pressure_cpu_stalled_seconds_total{cgroup="/ctopfixture/web"} %g
+ctop_cgroup_pressure_cpu_stalled_seconds_total{id="/ctopfixture/web"} %g
 `, float64(keyed(t, psi, "some", "total"))/1e6, float64(keyed(t, psi, "full", "total"))/1e6)
-				if err := testutil.CollectAndCompare(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
+				if err := compareSeries(onlyGroup(c, "/ctopfixture/web"), strings.NewReader(want),
 					"ctop_cgroup_pressure_cpu_waiting_seconds_total", "ctop_cgroup_pressure_cpu_stalled_seconds_total"); err != nil {
 					t.Error(err)
 				}
@@ -255,9 +295,9 @@ ctop_cgroup_pressure_cpu_stalled_seconds_total{cgroup="/ctopfixture/web"} %g
 			want = `
 # HELP ctop_cgroup_spec_memory_limit_bytes Hard memory limit (memory.max, v1 memory.limit_in_bytes); +Inf when unlimited.
 # TYPE ctop_cgroup_spec_memory_limit_bytes gauge
-ctop_cgroup_spec_memory_limit_bytes{cgroup="/ctopfixture/idle"} +Inf
+ctop_cgroup_spec_memory_limit_bytes{id="/ctopfixture/idle"} +Inf
 `
-			if err := testutil.CollectAndCompare(onlyGroup(c, "/ctopfixture/idle"), strings.NewReader(want),
+			if err := compareSeries(onlyGroup(c, "/ctopfixture/idle"), strings.NewReader(want),
 				"ctop_cgroup_spec_memory_limit_bytes"); err != nil {
 				t.Error(err)
 			}

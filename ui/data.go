@@ -107,8 +107,10 @@ func newRates(prev, cur *cgroup.Group, dt time.Duration) rates {
 	r.ok, r.cpu = c.CPU.OK, c.CPU.V
 	r.quota, r.quotaOK = c.CPUOfQuota.V, c.CPUOfQuota.OK
 	r.throttled, r.thrOK = 100*c.ThrottledFraction.V, c.ThrottledFraction.OK
+	// IO files that list no device are known zero (empty), missing ones
+	// unknown (nil).
+	r.ioOK = prev.Stats.IO != nil && cur.Stats.IO != nil
 	for _, d := range c.IO {
-		r.ioOK = true
 		r.read, r.write = r.read+d.ReadBps, r.write+d.WriteBps
 	}
 	return r

@@ -117,6 +117,13 @@ func limitsLine(g *cgroup.Group) string {
 		parts = append(parts, "memory.high "+limitBytes(l.Memory.High))
 	}
 	parts = append(parts, "pids.max "+l.Pids.String())
+	// The cpuset as configured: "" is inherited, so nothing to show.
+	if l.CPU.Cpus != "" {
+		parts = append(parts, "cpuset.cpus "+l.CPU.Cpus)
+	}
+	if l.CPU.Mems != "" {
+		parts = append(parts, "cpuset.mems "+l.CPU.Mems)
+	}
 	for _, io := range l.IO {
 		if io.WriteBps.Finite() {
 			parts = append(parts, fmt.Sprintf("wbps %s %s/s", io.Device, humanBytes(float64(io.WriteBps.V))))
@@ -124,6 +131,30 @@ func limitsLine(g *cgroup.Group) string {
 		if io.ReadBps.Finite() {
 			parts = append(parts, fmt.Sprintf("rbps %s %s/s", io.Device, humanBytes(float64(io.ReadBps.V))))
 		}
+		if io.WriteIOps.Finite() {
+			parts = append(parts, fmt.Sprintf("wiops %s %d", io.Device, io.WriteIOps.V))
+		}
+		if io.ReadIOps.Finite() {
+			parts = append(parts, fmt.Sprintf("riops %s %d", io.Device, io.ReadIOps.V))
+		}
+	}
+	return strings.Join(parts, "  ")
+}
+
+// memoryLine is a group's memory as docker stats and the kubelet count it
+// beside what the kernel charges: usage includes page cache the kernel
+// drops first, the working set leaves the inactive part of it out.
+func memoryLine(g *cgroup.Group) string {
+	m := g.Stats.Memory
+	if !m.Current.OK || !m.WorkingSet.OK {
+		return "" // usage alone is in the chart already
+	}
+	parts := []string{"usage " + u64Bytes(m.Current)}
+	if m.WorkingSet.OK {
+		parts = append(parts, "working set "+u64Bytes(m.WorkingSet))
+	}
+	if m.File.OK {
+		parts = append(parts, "page cache "+u64Bytes(m.File))
 	}
 	return strings.Join(parts, "  ")
 }
@@ -146,6 +177,9 @@ func (v detailView) View(w, h int) string {
 	lines := []string{
 		fit(st.Title.Render(name)+st.Faint.Render("  controllers: "+strings.Join(g.Controllers, " ")), w),
 		fit(st.Text.Render("limits: "+limitsLine(g)), w),
+	}
+	if ml := memoryLine(g); ml != "" {
+		lines = append(lines, fit(st.Text.Render("memory: "+ml), w))
 	}
 	var hints []string
 	for _, s := range diagnose(g, hist) {

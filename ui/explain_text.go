@@ -31,7 +31,9 @@ var controllerExplain = map[string]string{
 		"controller's cpu.stat does it.",
 	"memory": "The memory controller counts the memory a group's processes use, page cache included, and limits it. " +
 		"Above memory.high the kernel reclaims and slows the group; at memory.max it reclaims and, failing that, " +
-		"the OOM killer ends a process in the group.",
+		"the OOM killer ends a process in the group. docker stats, kubectl top and the kubelet show less than the usage: " +
+		"the working set, usage less the inactive file pages (page cache not touched lately, which the kernel drops " +
+		"first under pressure). A group that reads many files can be near its limit in usage and far below it in working set.",
 	"pids": "The pids controller limits how many tasks (processes and threads) a group may hold. At pids.max, fork() " +
 		"and clone() fail with EAGAIN, which stops fork bombs.",
 	"io": "The io controller (blkio on v1) counts each block device's reads and writes per group and can cap bytes and " +

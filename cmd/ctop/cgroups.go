@@ -43,10 +43,17 @@ Usage is sampled twice, --interval apart, to derive rates:
   LIMIT    the CPU quota in CPUs (cpu.max / cpu.cfs_quota_us), max if none
   %QUOTA   CPU% as percent of that quota (or of the tightest one above)
   THR%     share of CFS periods in which the group was throttled
-  MEM      memory in use (memory.current / memory.usage_in_bytes)
+  MEM      memory in use (memory.current / memory.usage_in_bytes), page
+           cache included
+  WSET     working set: MEM less inactive file pages, as docker stats,
+           kubectl top and the kubelet count it (page cache the kernel
+           drops first is left out, so it is below MEM)
   MEMMAX   memory.max / memory.limit_in_bytes; max means unlimited
+  CPUSET   the CPUs the group may run on (cpuset.cpus); "-" on v2 where it
+           inherits its parent's
   PIDS     processes and threads, and pids.max
-  IO       bytes per second read and written, all devices
+  IO       bytes per second read and written, all devices; a "!" marks an
+           IO throttle (io.max / blkio.throttle.*: see --json or inspect)
   PSI      cpu pressure: percent of the last 10 s some task waited for CPU
   EVENTS   OOM kills and forks refused at pids.max since the group was made
 "-" means the kernel does not expose the value for that group (controller not
@@ -196,7 +203,7 @@ func writeLayout(w io.Writer, fs *cgroup.FS) {
 
 func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates, nm map[string]names.Name, sampled bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "PROCS\tCPU%\tLIMIT\t%QUOTA\tTHR%\tMEM\tMEMMAX\tPIDS\tIO/s\tPSI\t EVENTS\t CGROUP")
+	fmt.Fprintln(tw, "PROCS\tCPU%\tLIMIT\t%QUOTA\tTHR%\tMEM\tWSET\tMEMMAX\tCPUSET\tPIDS\tIO/s\tPSI\t EVENTS\t CGROUP")
 	top := 0
 	if len(snap.Groups) > 0 {
 		top = pathDepth(snap.Groups[0].Path)
@@ -222,13 +229,21 @@ func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates
 			pids = g.Stats.Pids.Current.String() + "/" + limitNum(g.Limits.Pids)
 		}
 		io := "-"
-		if sampled && len(g.Stats.IO) > 0 {
+		// Files that list no device are no IO yet: 0, not "-".
+		if sampled && g.Stats.IO != nil {
 			var rd, wr float64
 			for _, x := range r.IO {
 				rd += x.ReadBps
 				wr += x.WriteBps
 			}
 			io = "r " + rateIEC(rd) + " w " + rateIEC(wr)
+		}
+		if throttled(g.Limits.IO) {
+			io += "!"
+		}
+		cpuset := g.Limits.CPU.Cpus
+		if cpuset == "" {
+			cpuset = "-"
 		}
 		psi := "-"
 		if g.Stats.Pressure.CPU.OK {
@@ -238,12 +253,23 @@ func writeTree(w io.Writer, snap *cgroup.Snapshot, rates map[string]cgroup.Rates
 		if g.Limits.CPU.Quota.OK {
 			limit = cores(g.Limits.CPU.Cores())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t %s\t %s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t %s\t %s\n",
 			g.Procs, pct(r.CPU), limit, pct(r.CPUOfQuota), thr,
-			u64Bytes(g.Stats.Memory.Current), limitBytes(g.Limits.Memory.Max), pids, io, psi,
+			u64Bytes(g.Stats.Memory.Current), u64Bytes(g.Stats.Memory.WorkingSet), limitBytes(g.Limits.Memory.Max),
+			cpuset, pids, io, psi,
 			events(g), tree[i])
 	}
 	tw.Flush()
+}
+
+// throttled reports whether any device has a finite IO limit.
+func throttled(l []cgroup.IOLimit) bool {
+	for _, t := range l {
+		if t.ReadBps.Finite() || t.WriteBps.Finite() || t.ReadIOps.Finite() || t.WriteIOps.Finite() {
+			return true
+		}
+	}
+	return false
 }
 
 // events marks what a group has hit: OOM kills and refused forks.

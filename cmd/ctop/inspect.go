@@ -24,9 +24,10 @@ func newInspectCmd() *cobra.Command {
 		Short: "Show how one process is isolated from the host, and the limits in effect",
 		Long: `Show how process PID differs from the host: for each of the 8 namespaces
 (mnt, pid, net, ipc, uts, user, cgroup, time) whether it shares the host's or
-has its own, its pid inside its own pid namespace, its uid/gid mapping, its
-root directory, its cgroup in every hierarchy, and the limits that apply to
-it - the tightest on the path from the root cgroup down to its own.
+has its own, its pid in its pid namespace (the host's or its own), its
+uid/gid mapping, its root directory, its cgroup in every hierarchy, and the
+limits that apply to it - the tightest on the path from the root cgroup down
+to its own, the cpuset and IO throttles included.
 
 A container is an ordinary process with some namespaces of its own (what it
 can see) and a cgroup with limits (what it can use). The host's namespaces are
@@ -89,6 +90,7 @@ type limitsInForce struct {
 	Limits     cgroup.Limits    `json:"limits"`
 	Effective  cgroup.Effective `json:"effective"`
 	Memory     cgroup.U64       `json:"memory_current"`
+	WorkingSet cgroup.U64       `json:"memory_working_set"`
 }
 
 func runInspect(stdout io.Writer, pid int, asJSON bool) error {
@@ -145,7 +147,7 @@ func limitsOf(p nsinfo.Process) []limitsInForce {
 		return nil
 	}
 	var out []limitsInForce
-	for _, ctrl := range []string{"cpu", "memory", "pids", "io", "blkio"} {
+	for _, ctrl := range []string{"cpu", "cpuset", "memory", "pids", "io", "blkio"} {
 		path, ok := "", false
 		for _, e := range p.Cgroups {
 			if (cfs.Mode() == cgroup.ModeUnified && e.HierarchyID == 0) || slices.Contains(e.Controllers, ctrl) {
@@ -161,13 +163,14 @@ func limitsOf(p nsinfo.Process) []limitsInForce {
 			_ = err
 			continue
 		}
-		out = append(out, limitsInForce{Controller: ctrl, Cgroup: path, Limits: g.Limits, Effective: g.Effective, Memory: g.Stats.Memory.Current})
+		out = append(out, limitsInForce{Controller: ctrl, Cgroup: path, Limits: g.Limits, Effective: g.Effective,
+			Memory: g.Stats.Memory.Current, WorkingSet: g.Stats.Memory.WorkingSet})
 	}
 	return out
 }
 
 func writeInspect(w io.Writer, d inspectJSON) {
-	fmt.Fprintf(w, "process %d (%s), user %s, pid %d inside its own pid namespace\n", d.PID, d.Command, d.User, d.NSPID)
+	fmt.Fprintf(w, "process %d (%s), user %s, %s\n", d.PID, d.Command, d.User, pidNSText(d))
 	if d.Name != nil {
 		fmt.Fprintf(w, "runs in %s, cgroup %s\n", describe(*d.Name), d.NameCgroup)
 	}
@@ -217,8 +220,15 @@ func writeInspect(w io.Writer, d inspectJSON) {
 		switch l.Controller {
 		case "cpu":
 			fmt.Fprintf(w, "  cpu     %s CPUs%s   own quota %s\n", cores(l.Effective.Cores), from(l.Effective.CoresFrom), cores(l.Limits.CPU.Cores()))
+		case "cpuset":
+			fmt.Fprintf(w, "  cpuset  cpus %s  mems %s\n", cpusetText(l.Limits.CPU.Cpus, l.Limits.CPU.EffectiveCpus),
+				cpusetText(l.Limits.CPU.Mems, l.Limits.CPU.EffectiveMems))
 		case "memory":
-			fmt.Fprintf(w, "  memory  %s%s   in use %s\n", limitBytes(l.Effective.Memory), from(l.Effective.MemFrom), u64Bytes(l.Memory))
+			ws := ""
+			if l.WorkingSet.OK {
+				ws = ", working set " + u64Bytes(l.WorkingSet)
+			}
+			fmt.Fprintf(w, "  memory  %s%s   in use %s%s\n", limitBytes(l.Effective.Memory), from(l.Effective.MemFrom), u64Bytes(l.Memory), ws)
 		case "pids":
 			fmt.Fprintf(w, "  pids    %s%s\n", limitNum(l.Effective.Pids), from(l.Effective.PidsFrom))
 		case "io", "blkio":
@@ -233,6 +243,35 @@ func writeInspect(w io.Writer, d inspectJSON) {
 	if len(d.Unavailable) > 0 {
 		fmt.Fprintf(w, "\nnot readable: %s (run as root to see them)\n", strings.Join(d.Unavailable, ", "))
 	}
+}
+
+// pidNSText says which pid the process has in its pid namespace, and
+// whether that is the host's.
+func pidNSText(d inspectJSON) string {
+	for _, n := range d.Namespaces {
+		if n.Type != nsinfo.PID || !n.Known {
+			continue
+		}
+		if n.Shared {
+			return fmt.Sprintf("pid %d in the host's pid namespace", d.NSPID)
+		}
+		return fmt.Sprintf("pid %d inside its own pid namespace", d.NSPID)
+	}
+	return fmt.Sprintf("pid %d in its pid namespace (whether the host's could not be read)", d.NSPID)
+}
+
+// cpusetText is a cpuset as configured and, when the kernel grants less
+// or it is inherited (""), what is in effect.
+func cpusetText(set, effective string) string {
+	switch {
+	case set == "" && effective == "":
+		return "-"
+	case set == "":
+		return effective + " (inherited)"
+	case effective != "" && effective != set:
+		return set + " (in effect " + effective + ")"
+	}
+	return set
 }
 
 // pidOfName finds the lowest pid of the group a name names.

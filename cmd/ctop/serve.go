@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/metrics"
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,6 +31,9 @@ type serveOptions struct {
 	// root is the directory the host's /proc and /sys/fs/cgroup are read
 	// under: "/" except in tests.
 	root string
+	// stateDir holds the sandboxes' state, for their names ("" for the
+	// invoking user's default).
+	stateDir string
 }
 
 // defaultListen is on loopback: metrics tell a lot about a host, so
@@ -51,6 +55,10 @@ One scan of the cgroup tree answers every metric of a scrape, and a scan is
 reused by scrapes that come within --interval of it. --cgroup-depth bounds
 how many levels below the root are exported, so the number of series stays
 bounded on hosts with many containers.
+
+Every cgroup series is labelled with its path (id) and, where known, what
+runs in it: name, image, runtime, pod, namespace, container and unit, as
+ctop cgroups names them; container engines are asked once per container.
 
 It listens on loopback by default. To let a Prometheus server on another
 host scrape it, give a non-loopback --listen address and --allow-remote.
@@ -74,6 +82,8 @@ Point Prometheus at it with a scrape job such as:
 	f.BoolVar(&o.allowRemote, "allow-remote", false, "allow a --listen address that is not loopback")
 	f.DurationVar(&o.interval, "interval", time.Second, "reuse a reading for scrapes within this long of it (0: read on every scrape)")
 	f.IntVar(&o.depth, "cgroup-depth", 4, "export groups at most this many levels below the root (0: all)")
+	f.StringVar(&o.stateDir, "state-dir", "", "where the state of running sandboxes is kept, for their names")
+	_ = f.MarkHidden("state-dir")
 	return cmd
 }
 
@@ -119,6 +129,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer, ready func(
 		return fmt.Errorf("serve metrics: %w", err)
 	}
 	reader := nsinfo.NewReader(nfs) // only used under the collector's lock
+	// One resolver for the server's life: it keeps what engines said, so
+	// each is asked once per container id, not once per scrape.
+	res := newResolver(o.stateDir)
+	if o.root != "/" {
+		res = names.New(names.Options{Root: o.root, SandboxDir: o.stateDir, Engines: []names.Engine{}})
+	}
 	// Every scrape reads everything (fullEvery 1), but through files the
 	// scanner keeps open between scrapes.
 	scanner := cgroup.NewScanner(cfs, cgroup.ScanOptions{Path: "/", Depth: o.depth}, 1)
@@ -138,6 +154,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer, ready func(
 			// counts are exported, the outside-host counts are not.
 			return metrics.CountNamespaces(procs, ref.NS), nil
 		},
+		Names:  res.Names,
 		MaxAge: o.interval,
 		Depth:  o.depth,
 		Logger: log,

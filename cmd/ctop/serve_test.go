@@ -79,13 +79,19 @@ func TestRunServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A sandbox recorded as running in /ctopfixture/web names its series.
+	stateDir := t.TempDir()
+	st := `{"name": "shop", "pid": 0, "cgroup": "/ctopfixture/web", "created": "2026-12-07T22:00:00Z"}`
+	if err := os.WriteFile(filepath.Join(stateDir, "shop.json"), []byte(st), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	var log bytes.Buffer
 	go func() {
-		done <- runServe(ctx, serveOptions{listen: "127.0.0.1:0", interval: time.Second, depth: 2, root: root},
+		done <- runServe(ctx, serveOptions{listen: "127.0.0.1:0", interval: time.Second, depth: 2, root: root, stateDir: stateDir},
 			&log, func(a net.Addr) { addrs <- a })
 	}()
 	var base string
@@ -120,8 +126,11 @@ func TestRunServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := sample(body, `ctop_cgroup_spec_memory_limit_bytes{cgroup="/ctopfixture/web"}`); got != limit {
-		t.Errorf("memory limit of web: %v (found: %v), want %v from memory.max", got, ok, limit)
+	if got, ok := sample(body, "ctop_cgroup_spec_memory_limit_bytes", `id="/ctopfixture/web"`, `name="shop"`, `runtime="ctop"`); got != limit {
+		t.Errorf("memory limit of web, named shop: %v (found: %v), want %v from memory.max\n%s", got, ok, limit, grepLines(body, "ctop_cgroup_spec_memory_limit_bytes"))
+	}
+	if _, ok := sample(body, "ctop_cgroup_memory_working_set_bytes", `id="/ctopfixture/web"`); !ok {
+		t.Error("/metrics lacks web's working set")
 	}
 	for _, want := range []string{
 		`ctop_cgroup_mode_info{mode="v2"} 1`,
@@ -133,10 +142,10 @@ func TestRunServe(t *testing.T) {
 		}
 	}
 	// --cgroup-depth 2 leaves out /ctopfixture/nested/a (level 3).
-	if strings.Contains(body, `cgroup="/ctopfixture/nested/a"`) {
+	if strings.Contains(body, `id="/ctopfixture/nested/a"`) {
 		t.Error("/metrics exports a group below --cgroup-depth")
 	}
-	if !strings.Contains(body, `cgroup="/ctopfixture/nested"`) {
+	if !strings.Contains(body, `id="/ctopfixture/nested"`) {
 		t.Error("/metrics lacks /ctopfixture/nested, at --cgroup-depth")
 	}
 
@@ -157,13 +166,38 @@ func TestRunServe(t *testing.T) {
 	}
 }
 
-// sample returns the value of series in an exposition text.
-func sample(body, series string) (float64, bool) {
+// sample returns the value of the series of metric whose labels include
+// every one of labels (`id="/a"`) in an exposition text.
+func sample(body, metric string, labels ...string) (float64, bool) {
 	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
+		rest, ok := strings.CutPrefix(line, metric+"{")
+		if !ok {
+			continue
+		}
+		set, v, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		all := true
+		for _, l := range labels {
+			all = all && (strings.HasPrefix(set, l+",") || strings.Contains(set, ","+l+",") ||
+				strings.HasSuffix(set, ","+l) || set == l)
+		}
+		if all {
 			f, err := strconv.ParseFloat(v, 64)
 			return f, err == nil
 		}
 	}
 	return 0, false
+}
+
+// grepLines returns the lines of body that start with prefix.
+func grepLines(body, prefix string) string {
+	var out []string
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -248,51 +248,17 @@ func TestPrometheusScrapesServe(t *testing.T) {
 	ctop := buildCtop(t, tmp)
 	g := makeGroup(t)
 
-	// ctop serve on a port it picks; its log line says which.
-	var serveLog logBuffer
-	serve := exec.Command(ctop, "serve", "--listen", "127.0.0.1:0", "--interval", "1s", "--cgroup-depth", "2")
-	serve.Stdout, serve.Stderr = &serveLog, &serveLog
-	start(t, serve)
-	var serveAddr string
-	for wait := time.Now().Add(30 * time.Second); serveAddr == ""; time.Sleep(50 * time.Millisecond) {
-		if _, rest, ok := strings.Cut(serveLog.String(), " addr="); ok {
-			serveAddr, _, _ = strings.Cut(rest, " ")
-		} else if time.Now().After(wait) {
-			t.Fatalf("ctop serve did not say where it listens within 30 s:\n%s", serveLog.String())
-		}
-	}
-
-	// Prometheus scraping it every second.
-	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	config := filepath.Join(tmp, "prometheus.yml")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: ctop
-    static_configs:
-      - targets: ['%s']
-`, serveAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var promLog logBuffer
-	prom := exec.Command(promBin,
-		"--config.file="+config,
-		"--storage.tsdb.path="+filepath.Join(tmp, "data"),
-		"--web.listen-address="+promAddr,
-		"--log.level=warn")
-	prom.Stdout, prom.Stderr = &promLog, &promLog
-	start(t, prom)
-	api := "http://" + promAddr
+	st := startStack(t, tmp, ctop, promBin)
+	serve, serveLog, prom, promLog, api := st.serve, st.serveLog, st.prom, st.promLog, st.api
 
 	// Poll until Prometheus has scraped the group's limits, or give up.
 	type check struct {
 		query string
 		want  float64
 	}
-	checks := []check{{fmt.Sprintf(`ctop_cgroup_spec_memory_limit_bytes{job="ctop",cgroup=%q}`, g.path), g.memLimit}}
+	checks := []check{{fmt.Sprintf(`ctop_cgroup_spec_memory_limit_bytes{job="ctop",id=%q}`, g.path), g.memLimit}}
 	if g.cpuQuota > 0 {
-		checks = append(checks, check{fmt.Sprintf(`ctop_cgroup_spec_cpu_quota_seconds{job="ctop",cgroup=%q}`, g.path), g.cpuQuota})
+		checks = append(checks, check{fmt.Sprintf(`ctop_cgroup_spec_cpu_quota_seconds{job="ctop",id=%q}`, g.path), g.cpuQuota})
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	var last string
@@ -339,6 +305,55 @@ scrape_configs:
 		t.Errorf("ctop serve still running 15 s after SIGTERM")
 	}
 	prom.Process.Signal(syscall.SIGTERM)
+}
+
+// stack is ctop serve and a Prometheus server scraping it every second.
+type stack struct {
+	serve, prom       *exec.Cmd
+	serveLog, promLog *logBuffer
+	api               string // Prometheus's base URL
+}
+
+// startStack starts ctop serve (--cgroup-depth 2) on a port it picks and
+// Prometheus scraping it, both stopped in cleanup.
+func startStack(t *testing.T, tmp, ctop, promBin string) *stack {
+	t.Helper()
+	st := &stack{serveLog: &logBuffer{}, promLog: &logBuffer{}}
+	// ctop serve on a port it picks; its log line says which.
+	serve := exec.Command(ctop, "serve", "--listen", "127.0.0.1:0", "--interval", "1s", "--cgroup-depth", "2")
+	serve.Stdout, serve.Stderr = st.serveLog, st.serveLog
+	start(t, serve)
+	var serveAddr string
+	for wait := time.Now().Add(30 * time.Second); serveAddr == ""; time.Sleep(50 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(st.serveLog.String(), " addr="); ok {
+			serveAddr, _, _ = strings.Cut(rest, " ")
+		} else if time.Now().After(wait) {
+			t.Fatalf("ctop serve did not say where it listens within 30 s:\n%s", st.serveLog.String())
+		}
+	}
+
+	// Prometheus scraping it every second.
+	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	config := filepath.Join(tmp, "prometheus.yml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: ctop
+    static_configs:
+      - targets: ['%s']
+`, serveAddr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prom := exec.Command(promBin,
+		"--config.file="+config,
+		"--storage.tsdb.path="+filepath.Join(tmp, "data"),
+		"--web.listen-address="+promAddr,
+		"--log.level=warn")
+	prom.Stdout, prom.Stderr = st.promLog, st.promLog
+	start(t, prom)
+	st.serve, st.prom, st.api = serve, prom, "http://"+promAddr
+	return st
 }
 
 func tail(s string, n int) string {
