@@ -54,5 +54,6 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 		newNsCmd(), newPsCmd(),
 	)
 	addTUI(root)
+	addVersion(root)
 	return root
 }
