@@ -81,6 +81,10 @@ const (
 	// opLoopback brings up lo (SIOCSIFFLAGS, as ip link set lo up does,
 	// with no dependency on the ip binary).
 	opLoopback
+	// opMkdir makes the directory args[0] with mode args[1] unless it
+	// exists; a new one is given to uid args[2]-1 and gid args[3]-1 when
+	// args[2] is not 0.
+	opMkdir
 )
 
 // op is one step of a launch.
@@ -221,6 +225,10 @@ func (l *launch) add(st *step) {
 		o = l.call(st.what, sysSetresuid, uintptr(st.n), uintptr(st.n), uintptr(st.n))
 	case stepNoNewPrivs:
 		o = l.call(st.what, unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
+	case stepMkdir:
+		l.ops = append(l.ops, op{kind: opMkdir, what: st.what,
+			args: [6]uintptr{l.cstr(st.path), uintptr(st.mode.Perm()), uintptr(st.n), uintptr(st.fd)}})
+		o = &l.ops[len(l.ops)-1]
 	default:
 		return
 	}
@@ -598,6 +606,15 @@ func (o *op) run() syscall.Errno {
 			_, _, e = syscall.RawSyscall(unix.SYS_IOCTL, fd, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&ifr[0])))
 		}
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		return e
+	case opMkdir:
+		_, _, e := syscall.RawSyscall(unix.SYS_MKDIRAT, atFDCWD, o.args[0], o.args[1])
+		if e == unix.EEXIST {
+			return 0
+		}
+		if e == 0 && o.args[2] != 0 {
+			_, _, e = syscall.RawSyscall6(unix.SYS_FCHOWNAT, atFDCWD, o.args[0], o.args[2]-1, o.args[3]-1, unix.AT_SYMLINK_NOFOLLOW, 0)
+		}
 		return e
 	case opParentAlive:
 		// struct pollfd: fd, events (POLLIN, set once the process has

@@ -69,6 +69,9 @@ type planEnv struct {
 	// mountNSFD and cgroupNSFD are exec's fds of the sandbox's
 	// namespaces to join (0: none).
 	mountNSFD, cgroupNSFD int
+	// initExe is the fd of the sealed copy of ctop that --init executes
+	// (see pid1_linux.go; 0: run the command itself).
+	initExe int
 }
 
 type stepKind uint8
@@ -97,6 +100,7 @@ const (
 	stepSetgid                       // all gids to n
 	stepSetuid                       // all uids to n
 	stepNoNewPrivs                   // set no_new_privs
+	stepMkdir                        // mkdir(path, mode) unless it exists; chown a new one to uid n-1, gid fd-1 (0: leave)
 	// The steps of a sandbox with a root of its own, which only the
 	// re-executed init makes.
 	stepRoot  // mount src on path (a bind of the rootfs, or the overlay): the root
@@ -243,6 +247,9 @@ func buildPlan(s *Spec, e planEnv) *plan {
 		dir = e.cwd
 	}
 	if dir != "" {
+		if s.Workdir != "" {
+			p.mkdirAll(s, dir)
+		}
 		add(step{kind: stepChdir, path: dir, what: "--workdir " + dir})
 	}
 	if e.via == viaLaunch {
@@ -253,7 +260,29 @@ func buildPlan(s *Spec, e planEnv) *plan {
 	}
 	p.privileges(s)
 	p.paths = candidates(s.Command[0], p.env)
+	if s.Init && e.initExe > 0 {
+		pid1Exec(p, e.initExe)
+	}
 	return p
+}
+
+// mkdirAll: -w makes a missing working directory and its missing
+// parents, as docker does, owned by the sandbox's --user; made in the
+// sandbox (after its mounts, so in a tmpfs or a bind given with it) while
+// the init still has its capabilities.
+func (p *plan) mkdirAll(s *Spec, dir string) {
+	var uid, gid int
+	if s.User != nil {
+		uid, gid = int(s.User.UID)+1, int(s.User.GID)+1
+	}
+	var dirs []string
+	for d := filepath.Clean(dir); d != "/"; d = filepath.Dir(d) {
+		dirs = append(dirs, d)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		p.steps = append(p.steps, step{kind: stepMkdir, path: dirs[i], mode: 0o755, n: uid, fd: gid,
+			what: "--workdir " + dir + ": mkdir " + dirs[i]})
+	}
 }
 
 // mounts: a fresh /proc, the binds and tmpfs asked for, docker's masked

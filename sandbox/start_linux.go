@@ -111,6 +111,7 @@ func (sb *Sandbox) start() error {
 		Namespaces: spec.Namespaces, Hostname: spec.Hostname, Network: spec.Network,
 		Rootfs: spec.Rootfs, Overlay: spec.Overlay, User: spec.User, Limits: Summary(spec.Resources),
 		Remove: spec.Remove, StopSignal: int(spec.StopSignal), StopTimeout: spec.StopTimeout, Status: StatusRunning,
+		Labels: spec.Labels,
 	}
 	launching := canLaunch(spec)
 	var n *nest
@@ -356,7 +357,16 @@ func (sb *Sandbox) launch(n *nest) error {
 	if useFD {
 		defer unix.Close(fd)
 	}
-	l := planLaunch(spec, cwd, joins, stdio)
+	e := planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio}
+	if spec.Init {
+		exe, err := sealedSelf()
+		if err != nil {
+			return err
+		}
+		defer exe.Close()
+		e.initExe = int(exe.Fd())
+	}
+	l := buildPlan(spec, e).launch()
 	if useFD {
 		l.cgroupFD = fd
 	}
@@ -366,7 +376,8 @@ func (sb *Sandbox) launch(n *nest) error {
 		// The child writes "0" to cgroup.procs instead: it is one thread,
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")
-		pid, err = n.start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio))
+		e.joins = append(joins, filepath.Join(dir, "cgroup.procs"))
+		pid, err = n.start(buildPlan(spec, e).launch())
 	}
 	if err != nil {
 		return startErr(ExitFailed, err)

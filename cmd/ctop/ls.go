@@ -16,9 +16,10 @@ import (
 
 func newLsCmd() *cobra.Command {
 	var (
-		place  sandboxPlace
-		asJSON bool
-		all    bool
+		place   sandboxPlace
+		asJSON  bool
+		all     bool
+		filters []string
 	)
 	c := &cobra.Command{
 		Use:   "ls",
@@ -30,8 +31,13 @@ ctop rm). STATUS is docker's: Up 5 minutes, Up 5 minutes (Paused), Exited
 and ctop says so.
 LIMITS are the limits in force now, read from each sandbox's cgroup, as
 the flags of ctop run and ctop update that would set them.`,
-		Args: cobra.NoArgs,
+		Example: `  ctop ls -a --filter label=team=web`,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			match, err := lsFilter(filters)
+			if err != nil {
+				return usageErr(err)
+			}
 			f, err := cgroup.Open("/")
 			if err != nil {
 				return usageErr(err)
@@ -43,7 +49,7 @@ the flags of ctop run and ctop update that would set them.`,
 			if err != nil {
 				return err
 			}
-			states = slices.DeleteFunc(states, func(st *sandbox.State) bool { return !all && st.Exited() })
+			states = slices.DeleteFunc(states, func(st *sandbox.State) bool { return !all && st.Exited() || !match(st) })
 			for _, st := range states {
 				sandbox.ReadPaused(f, st)
 			}
@@ -93,6 +99,7 @@ the flags of ctop run and ctop update that would set them.`,
 	place.register(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print the sandboxes' state as JSON")
 	c.Flags().BoolVarP(&all, "all", "a", false, "list exited sandboxes too")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "list only sandboxes with a label: label=KEY or label=KEY=VALUE (repeat: all must match)")
 	return c
 }
 
@@ -101,4 +108,32 @@ the flags of ctop run and ctop update that would set them.`,
 type lsEntry struct {
 	*sandbox.State
 	Limits map[string]any `json:"limits"`
+}
+
+// lsFilter turns ls's --filter values into a test of a sandbox: each
+// label=KEY (the label is set) or label=KEY=VALUE must hold, as docker
+// ps --filter label reads them.
+func lsFilter(filters []string) (func(*sandbox.State) bool, error) {
+	type label struct {
+		key, value string
+		any        bool
+	}
+	var want []label
+	for _, f := range filters {
+		kv, ok := strings.CutPrefix(f, "label=")
+		if !ok || kv == "" || strings.HasPrefix(kv, "=") {
+			return nil, fmt.Errorf("--filter %q: want label=KEY or label=KEY=VALUE", f)
+		}
+		k, v, hasValue := strings.Cut(kv, "=")
+		want = append(want, label{k, v, !hasValue})
+	}
+	return func(st *sandbox.State) bool {
+		for _, l := range want {
+			v, ok := st.Labels[l.key]
+			if !ok || !l.any && v != l.value {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
