@@ -320,3 +320,14 @@ func carrySlow(g, full *Group) {
 	}
 	g.Stats.Pids.Peak, g.Stats.Pids.MaxEvents = full.Stats.Pids.Peak, full.Stats.Pids.MaxEvents
 }
+
+// Paths lists the group paths under top, top included, down to depth
+// levels below it (0: no limit), in tree order, merged over every
+// hierarchy: the directory walk of Scan without reading any group.
+func (f *FS) Paths(top string, depth int) ([]string, error) {
+	if top == "" {
+		top = "/"
+	}
+	paths, _, err := f.walk(top, depth)
+	return paths, err
+}

@@ -55,5 +55,6 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 	)
 	addTUI(root)
 	addVersion(root)
+	addCompletions(root)
 	return root
 }
