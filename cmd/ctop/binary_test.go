@@ -17,13 +17,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spf13/pflag"
+
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/sandbox"
 )
 
 // buildCtop builds ctop as make build does (static) into a temporary
 // directory: the tests here look at the binary from outside, as a user's
 // terminal sees it.
-func buildCtop(t *testing.T) string {
+func buildCtop(t *testing.T, flags ...string) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -33,7 +36,7 @@ func buildCtop(t *testing.T) string {
 		}
 	}
 	bin := filepath.Join(t.TempDir(), "ctop")
-	cmd := exec.Command(gobin, "build", "-o", bin, ".")
+	cmd := exec.Command(gobin, append(append([]string{"build"}, flags...), "-o", bin, ".")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/ctop: %v\n%s", err, out)
@@ -191,5 +194,49 @@ func TestVersionText(t *testing.T) {
 	bi.Main.Version, bi.Settings = "v0.3.0", nil
 	if got, want := versionText(bi, true), "v0.3.0 go1.26.8"; got != want {
 		t.Errorf("versionText = %q, want %q", got, want)
+	}
+}
+
+// TestManPages runs make man's generator (a ctop built with -tags
+// gendocs): every command has its page, and the page of run names every
+// flag of run.
+func TestManPages(t *testing.T) {
+	bin := buildCtop(t, "-tags", "gendocs")
+	dir := t.TempDir()
+	if out, err := exec.Command(bin, "__gen-docs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("ctop __gen-docs: %v: %s", err, out)
+	}
+	root := newRootCmd()
+	for _, c := range root.Commands() {
+		if c.Hidden || !c.IsAvailableCommand() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "ctop-"+c.Name()+".1")); err != nil {
+			t.Errorf("no man page for ctop %s: %v", c.Name(), err)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "ctop-run.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _, _ := root.Find([]string{"run"})
+	n := 0
+	run.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		n++
+		if !bytes.Contains(page, []byte(`\fB--`+f.Name+`\fP`)) {
+			t.Errorf("the man page of run does not mention --%s", f.Name)
+		}
+		if f.Shorthand != "" && !bytes.Contains(page, []byte(`\fB-`+f.Shorthand+`\fP, \fB--`+f.Name)) {
+			t.Errorf("the man page of run does not give -%s for --%s", f.Shorthand, f.Name)
+		}
+	})
+	if n < len(sandbox.Options())/2 {
+		t.Errorf("run has %d visible flags: the test looked at the wrong command", n)
+	}
+	if _, err := exec.Command(buildCtop(t), "__gen-docs", dir).CombinedOutput(); err == nil {
+		t.Error("the ctop built without -tags gendocs has __gen-docs")
 	}
 }

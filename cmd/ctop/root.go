@@ -56,5 +56,6 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 	addTUI(root)
 	addVersion(root)
 	addCompletions(root)
+	addDocs(root)
 	return root
 }
