@@ -109,6 +109,7 @@ func TestLabelsAndShares(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("ls: exit %d, %v", code, err)
 		}
+		checkSchema(t, "ls --json of a running sandbox", []byte(out), &schemaLs{})
 		var v []map[string]any
 		if err := json.Unmarshal([]byte(out), &v); err != nil {
 			t.Fatalf("ls --json: %v: %s", err, out)

@@ -48,18 +48,31 @@ output names the process they came from.`,
 
 // inspectJSON is the --json document of inspect.
 type inspectJSON struct {
-	PID     int    `json:"pid"`
-	NSPID   int    `json:"nspid"`
-	Command string `json:"command"`
-	User    string `json:"user"`
+	PID     int      `json:"pid"`
+	NSPID   int      `json:"nspid"`
+	Argv    []string `json:"command"`
+	Command string   `json:"command_line"`
+	User    string   `json:"user"`
 	// Reference names the process the host's namespaces were read from.
 	Reference struct {
 		PID  int    `json:"pid"`
 		Comm string `json:"comm"`
 	} `json:"reference"`
 	nsinfo.Isolation
-	Unavailable []string        `json:"unavailable,omitempty"`
+	// NS is Isolation's Namespaces as JSON writes them: the process's
+	// and the host's namespace of each type (docs/json.md), null where
+	// unreadable, and whether they are the same (null: unknown).
+	NS          []inspectNS     `json:"namespaces"`
+	Unavailable []string        `json:"unavailable"`
 	Limits      []limitsInForce `json:"limits"`
+}
+
+// inspectNS compares one namespace of the process with the host's.
+type inspectNS struct {
+	Type    nsinfo.Type    `json:"type"`
+	Process *namespaceJSON `json:"process"`
+	Host    *namespaceJSON `json:"host"`
+	Shared  *bool          `json:"shared"`
 }
 
 // limitsInForce is one controller's cgroup of the process and what it
@@ -96,8 +109,15 @@ func runInspect(stdout io.Writer, pid int, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	doc := inspectJSON{PID: p.PID, NSPID: p.OwnPID(), Command: p.Command(), User: p.User, Isolation: iso,
+	doc := inspectJSON{PID: p.PID, NSPID: p.OwnPID(), Argv: p.Argv(), Command: p.Command(), User: p.User, Isolation: iso,
 		Unavailable: iso.Unavailable.Names()}
+	for _, d := range iso.Namespaces {
+		n := inspectNS{Type: d.Type, Process: nsPtr(d.Type, d.Proc), Host: nsPtr(d.Type, d.Host)}
+		if d.Known {
+			n.Shared = &d.Shared
+		}
+		doc.NS = append(doc.NS, n)
+	}
 	doc.Reference.PID, doc.Reference.Comm = ref.PID, ref.Comm
 	doc.Limits = limitsOf(p)
 

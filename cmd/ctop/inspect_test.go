@@ -147,11 +147,10 @@ func TestInspectLive(t *testing.T) {
 	var doc struct {
 		PID        int `json:"pid"`
 		Namespaces []struct {
-			Type   string `json:"type"`
-			Proc   struct{ Ino uint64 }
-			Host   struct{ Ino uint64 }
-			Shared bool `json:"shared"`
-			Known  bool `json:"known"`
+			Type   string                  `json:"type"`
+			Proc   *struct{ Inode uint64 } `json:"process"`
+			Host   *struct{ Inode uint64 } `json:"host"`
+			Shared *bool                   `json:"shared"`
 		} `json:"namespaces"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
@@ -168,16 +167,17 @@ func TestInspectLive(t *testing.T) {
 		if err := syscall.Stat("/proc/self/ns/"+n.Type, &self); err != nil {
 			t.Fatal(err)
 		}
-		if !n.Known || n.Proc.Ino != st.Ino {
-			t.Errorf("%s: ctop says %d, stat says %d", n.Type, n.Proc.Ino, st.Ino)
+		if n.Shared == nil || n.Proc == nil || n.Host == nil || n.Proc.Inode != st.Ino {
+			t.Errorf("%s: ctop says %+v, stat says %d", n.Type, n.Proc, st.Ino)
+			continue
 		}
 		isolated := n.Type == "uts" || n.Type == "net"
-		if isolated && n.Shared {
+		if isolated && *n.Shared {
 			t.Errorf("%s: reported shared with the host, but was unshared", n.Type)
 		}
 		// The others are the test's own; shared exactly when the test's are the host's.
-		if !isolated && n.Shared != (self.Ino == n.Host.Ino) {
-			t.Errorf("%s: shared=%v, but the test process's is %d and the host's %d", n.Type, n.Shared, self.Ino, n.Host.Ino)
+		if !isolated && *n.Shared != (self.Ino == n.Host.Inode) {
+			t.Errorf("%s: shared=%v, but the test process's is %d and the host's %d", n.Type, *n.Shared, self.Ino, n.Host.Inode)
 		}
 	}
 	text, _, _ := ctop(t, "inspect", strconv.Itoa(pid))

@@ -65,12 +65,12 @@ the flags of ctop run and ctop update that would set them.`,
 			}
 			entries := []lsEntry{}
 			for _, st := range states {
-				e := lsEntry{State: st}
+				var limits map[string]any
 				if g, err := f.Read(st.Cgroup); g != nil && err == nil {
 					l := sandbox.OwnLimits(g.Limits, root)
-					st.Limits, e.Limits = sandbox.Format(l), sandbox.Values(l)
+					st.Limits, limits = sandbox.Format(l), sandbox.Values(l)
 				}
-				entries = append(entries, e)
+				entries = append(entries, lsEntryOf(st, limits))
 			}
 			out := c.OutOrStdout()
 			if asJSON {
@@ -103,11 +103,58 @@ the flags of ctop run and ctop update that would set them.`,
 	return c
 }
 
-// lsEntry is a sandbox as ls --json shows it: its state, with the limits
-// in force as structured values by option (null: unknown).
+// lsEntry is a sandbox as ls --json shows it (docs/json.md): its state,
+// with null for what is not set, and the limits in force as structured
+// values by option (null: unset or unknown, "max": unlimited).
 type lsEntry struct {
-	*sandbox.State
-	Limits map[string]any `json:"limits"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Pid is null while starting and once exited.
+	Pid         *int                `json:"pid"`
+	Created     time.Time           `json:"created"`
+	Cgroup      string              `json:"cgroup"`
+	Command     []string            `json:"command"`
+	CommandLine string              `json:"command_line"`
+	Namespaces  []sandbox.Namespace `json:"namespaces"`
+	Hostname    *string             `json:"hostname"`
+	Network     string              `json:"network"`
+	Rootfs      *string             `json:"rootfs"`
+	Overlay     bool                `json:"overlay"`
+	Detached    bool                `json:"detached"`
+	Log         *string             `json:"log"`
+	User        *sandbox.User       `json:"user"`
+	Labels      map[string]string   `json:"labels"`
+	Remove      bool                `json:"remove"`
+	// StopSignal and StopTimeout are --stop-signal and --stop-timeout
+	// (seconds); null: the defaults.
+	StopSignal  *int           `json:"stop_signal"`
+	StopTimeout *float64       `json:"stop_timeout"`
+	ExitCode    *int           `json:"exit_code"`
+	FinishedAt  *time.Time     `json:"finished_at"`
+	Reason      *string        `json:"reason"`
+	Limits      map[string]any `json:"limits"`
+}
+
+func lsEntryOf(st *sandbox.State, limits map[string]any) lsEntry {
+	e := lsEntry{Name: st.Name, Status: st.Status, Created: st.Created, Cgroup: st.Cgroup,
+		Command: st.Command, CommandLine: commandLine(st.Command), Namespaces: st.Namespaces,
+		Hostname: orNull(st.Hostname), Network: st.Network, Rootfs: orNull(st.Rootfs), Overlay: st.Overlay,
+		Detached: st.Detached, Log: orNull(st.Log), User: st.User, Labels: st.Labels, Remove: st.Remove,
+		ExitCode: st.ExitCode, FinishedAt: st.FinishedAt, Reason: st.Reason, Limits: limits}
+	if st.Pid != 0 && !st.Exited() {
+		e.Pid = &st.Pid
+	}
+	if st.StopSignal != 0 {
+		e.StopSignal = &st.StopSignal
+	}
+	if st.StopTimeout != 0 {
+		s := st.StopTimeout.Seconds()
+		e.StopTimeout = &s
+	}
+	if e.Command == nil {
+		e.Command = []string{}
+	}
+	return e
 }
 
 // lsFilter turns ls's --filter values into a test of a sandbox: each
