@@ -73,11 +73,13 @@ func childMain(role string, sync *os.File) (int, error) {
 	}
 	if role == roleInit && cfg.Spec.Init {
 		// Copied before the steps: after pivot_root the binary is out of
-		// reach.
+		// reach. Kept open (from the collector's finalizer too) until the
+		// execve.
 		exe, err := sealedSelf()
 		if err != nil {
 			return ExitFailed, err
 		}
+		defer exe.Close()
 		e.initExe = int(exe.Fd())
 	}
 	p := buildPlan(&cfg.Spec, e)

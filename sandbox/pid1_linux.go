@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,6 +22,9 @@ import (
 // It runs from a sealed in-memory copy of ctop's binary, never from the
 // host's file: the command could otherwise reach that file through
 // /proc/1/exe and overwrite it (CVE-2019-5736, runc's fix is the same).
+// NOTE: the copy is executed inside the sandbox, so in a --rootfs without
+// the host's dynamic loader only a static ctop (make build) can run it:
+// execve then fails with ENOENT, for the interpreter.
 
 // rolePID1 is the role of the --init process (see sync.go).
 const rolePID1 = "pid1"
@@ -75,6 +79,8 @@ func pid1Main(argv []string) int {
 		fmt.Fprintln(os.Stderr, "ctop-init: no command")
 		return ExitFailed
 	}
+	// Named as ps shows it, not after the descriptor it was run from.
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("ctop-init\x00")[0])), 0, 0, 0)
 	// Caught before the child starts, so that none is lost meanwhile.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, pid1Forwarded()...)
