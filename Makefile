@@ -22,7 +22,13 @@ export GO VM_TIMEOUT VM_PKGS VM_KERNEL_PKG VM_MODULES VM_TOOLS VM_MEM VM_CPUS VM
 # VM_MEM, VM_CPUS, VM_APPEND, VM_ACCEL and VM_CACHE too).
 export VM_KVM_BOOT_LIMIT SYSTEMD_VM_DEBS SYSTEMD_VM_MIRROR
 
-.PHONY: all build deps test test-host test-v2 test-systemd vm-clean
+# Where make install puts things; DESTDIR stages a package's tree.
+PREFIX ?= /usr/local
+DESTDIR ?=
+# BUILDDIR holds what make man and make completions write.
+BUILDDIR ?= build
+
+.PHONY: all build man completions install deps test test-host test-v2 test-systemd vm-clean
 
 all: build
 
@@ -30,6 +36,28 @@ all: build
 # sandbox's init, and the dynamic loader alone costs a start about 2 ms.
 build:
 	CGO_ENABLED=0 $(GO) build -o ctop ./cmd/ctop
+
+# man writes a page per command (ctop.1, ctop-run.1, ...) from the command
+# tree, by a ctop built with the gendocs tag (see cmd/ctop/gendocs.go).
+man:
+	rm -rf $(BUILDDIR)/man
+	CGO_ENABLED=0 $(GO) run -tags gendocs ./cmd/ctop __gen-docs $(BUILDDIR)/man
+
+# completions are cobra's scripts; they ask ctop itself for sandbox names,
+# cgroup paths and the like on every TAB.
+completions: build
+	mkdir -p $(BUILDDIR)/completions
+	./ctop completion bash >$(BUILDDIR)/completions/ctop
+	./ctop completion zsh >$(BUILDDIR)/completions/_ctop
+	./ctop completion fish >$(BUILDDIR)/completions/ctop.fish
+
+install: build man completions
+	install -D -m 0755 ctop $(DESTDIR)$(PREFIX)/bin/ctop
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(BUILDDIR)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 0644 $(BUILDDIR)/completions/ctop $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctop
+	install -D -m 0644 $(BUILDDIR)/completions/_ctop $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ctop
+	install -D -m 0644 $(BUILDDIR)/completions/ctop.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/ctop.fish
 
 # deps installs the missing Debian packages; apt-get runs only when one is
 # missing, and only as root (otherwise it says what to install).

@@ -209,7 +209,7 @@ func TestScanTreeAndEffective(t *testing.T) {
 			if diff := cmp.Diff(want, paths); diff != "" {
 				t.Errorf("paths (-want +got):\n%s", diff)
 			}
-			listed, err := f.Paths("ctopfixture")
+			listed, err := f.Paths("ctopfixture", 0)
 			if err != nil {
 				t.Fatalf("Paths: %v", err)
 			}

@@ -203,14 +203,6 @@ func parentPath(p string) string {
 	return d
 }
 
-// Paths lists the group paths under top ("/" for the whole host) in tree
-// order, reading no group's files: the cheap listing a caller needs to
-// find a group by something other than its path.
-func (f *FS) Paths(top string) ([]string, error) {
-	paths, _, err := f.walk(cleanPath(top), 0)
-	return paths, err
-}
-
 // walk lists the group paths under top in every hierarchy, in tree order,
 // and for each path the hierarchies (by index) that have it.
 func (f *FS) walk(top string, depth int) ([]string, map[string][]bool, error) {
@@ -327,4 +319,17 @@ func carrySlow(g, full *Group) {
 		m.Swap = fm.Swap
 	}
 	g.Stats.Pids.Peak, g.Stats.Pids.MaxEvents = full.Stats.Pids.Peak, full.Stats.Pids.MaxEvents
+}
+
+// Paths lists the group paths under top ("" or "/" for the whole host),
+// top included, down to depth levels below it (0: no limit), in tree
+// order, merged over every hierarchy: the directory walk of Scan without
+// reading any group, the cheap listing a caller needs to find a group by
+// something other than its path.
+func (f *FS) Paths(top string, depth int) ([]string, error) {
+	if top == "" {
+		top = "/"
+	}
+	paths, _, err := f.walk(cleanPath(top), depth)
+	return paths, err
 }

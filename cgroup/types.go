@@ -192,6 +192,49 @@ func (c CPULimits) Cores() float64 {
 	return float64(c.Quota.V) / float64(c.Period.V)
 }
 
+// cpuLimitsJSON is CPULimits as JSON writes it: a cpuset that is not
+// set is null, not "" (ctop's JSON, docs/json.md).
+type cpuLimitsJSON struct {
+	Quota         Limit   `json:"quota_us"`
+	Period        U64     `json:"period_us"`
+	Weight        U64     `json:"weight"`
+	Shares        U64     `json:"shares"`
+	Cpus          *string `json:"cpus"`
+	Mems          *string `json:"mems"`
+	EffectiveCpus *string `json:"effective_cpus"`
+	EffectiveMems *string `json:"effective_mems"`
+}
+
+// MarshalJSON writes an unset cpuset as null.
+func (c CPULimits) MarshalJSON() ([]byte, error) {
+	return json.Marshal(cpuLimitsJSON{c.Quota, c.Period, c.Weight, c.Shares,
+		nullString(c.Cpus), nullString(c.Mems), nullString(c.EffectiveCpus), nullString(c.EffectiveMems)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *CPULimits) UnmarshalJSON(b []byte) error {
+	var j cpuLimitsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*c = CPULimits{j.Quota, j.Period, j.Weight, j.Shares, deref(j.Cpus), deref(j.Mems), deref(j.EffectiveCpus), deref(j.EffectiveMems)}
+	return nil
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // MemoryLimits are the memory controller's limits in bytes.
 type MemoryLimits struct {
 	Max  Limit `json:"max"`  // v2 memory.max, v1 memory.limit_in_bytes
@@ -232,6 +275,37 @@ type Effective struct {
 	MemFrom   string  `json:"memory_max_from,omitempty"`
 	Pids      Limit   `json:"pids_max"`
 	PidsFrom  string  `json:"pids_max_from,omitempty"`
+}
+
+// effectiveJSON is Effective as JSON writes it: "max" for no CPU quota
+// (not 0), null for where a limit is set when none is.
+type effectiveJSON struct {
+	Cores     any     `json:"cpus"`
+	CoresFrom *string `json:"cpus_from"`
+	Memory    Limit   `json:"memory_max"`
+	MemFrom   *string `json:"memory_max_from"`
+	Pids      Limit   `json:"pids_max"`
+	PidsFrom  *string `json:"pids_max_from"`
+}
+
+// MarshalJSON writes no CPU quota as "max" and an unset origin as null.
+func (e Effective) MarshalJSON() ([]byte, error) {
+	var cores any = "max"
+	if e.Cores > 0 {
+		cores = e.Cores
+	}
+	return json.Marshal(effectiveJSON{cores, nullString(e.CoresFrom), e.Memory, nullString(e.MemFrom), e.Pids, nullString(e.PidsFrom)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Effective) UnmarshalJSON(b []byte) error {
+	var j effectiveJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	cores, _ := j.Cores.(float64)
+	*e = Effective{cores, deref(j.CoresFrom), j.Memory, deref(j.MemFrom), j.Pids, deref(j.PidsFrom)}
+	return nil
 }
 
 // CPUStats are cumulative CPU counters in microseconds.
@@ -349,8 +423,8 @@ type Group struct {
 	Effective Effective `json:"effective"`
 	Stats     Stats     `json:"stats"`
 	// Errors are per-file failures (a parse error names file and text);
-	// the rest of the group is still read.
-	Errors []string `json:"errors,omitempty"`
+	// the rest of the group is still read. null when none.
+	Errors []string `json:"errors"`
 }
 
 // Snapshot is every group read at one moment, parents before children.

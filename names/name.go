@@ -1,6 +1,7 @@
 package names
 
 import (
+	"encoding/json"
 	"path"
 	"strings"
 )
@@ -62,6 +63,35 @@ type Name struct {
 	QoS string `json:"qos,omitempty"`
 	// Unit is the systemd unit name the group is, when it is one.
 	Unit string `json:"unit,omitempty"`
+}
+
+// MarshalJSON writes every field, null where it is not known, as every
+// listing of ctop does (docs/json.md).
+func (n Name) MarshalJSON() ([]byte, error) {
+	str := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		Kind         *string `json:"kind"`
+		Runtime      *string `json:"runtime"`
+		ID           *string `json:"id"`
+		ShortID      *string `json:"short_id"`
+		Name         *string `json:"name"`
+		Image        *string `json:"image"`
+		Project      *string `json:"compose_project"`
+		Service      *string `json:"compose_service"`
+		Pod          *string `json:"pod"`
+		PodNamespace *string `json:"pod_namespace"`
+		PodUID       *string `json:"pod_uid"`
+		Container    *string `json:"container"`
+		QoS          *string `json:"qos"`
+		Unit         *string `json:"unit"`
+	}{str(string(n.Kind)), str(string(n.Runtime)), str(n.ID), str(n.ShortID), str(n.Name), str(n.Image),
+		str(n.Project), str(n.Service), str(n.Pod), str(n.PodNamespace), str(n.PodUID), str(n.Container),
+		str(n.QoS), str(n.Unit)})
 }
 
 // Known reports whether anything is known about the group.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,7 +65,8 @@ func TestGroupV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := func(typ Type, ino uint64, pids ...int) Namespace {
-		return Namespace{Type: typ, ID: ID{Ino: ino}, NProcs: len(pids), PID: pids[0], User: "0", Command: map[int]string{402: "bash", 424: "sh"}[pids[0]], PIDs: pids}
+		cmd := map[int]string{402: "bash", 424: "sh"}[pids[0]]
+		return Namespace{Type: typ, ID: ID{Ino: ino}, NProcs: len(pids), PID: pids[0], User: "0", Command: cmd, Args: []string{cmd}, PIDs: pids}
 	}
 	want := []Namespace{
 		ns(Mnt, v2Mnt, 402, 409),
@@ -368,5 +370,14 @@ func TestParseErrorNamesFile(t *testing.T) {
 func TestOpenMissing(t *testing.T) {
 	if _, err := Open(t.TempDir()); err == nil {
 		t.Error("Open of a root without proc: no error")
+	}
+}
+
+func TestArgs(t *testing.T) {
+	if got := args([]byte("sh\x00-c\x00echo a  b\x00")); !slices.Equal(got, []string{"sh", "-c", "echo a  b"}) {
+		t.Errorf("args = %q", got)
+	}
+	if got := (Process{Comm: "kthreadd"}).Argv(); !slices.Equal(got, []string{"kthreadd"}) {
+		t.Errorf("Argv of a kernel thread = %q, want its name", got)
 	}
 }

@@ -16,6 +16,8 @@ type Namespace struct {
 	PID     int    `json:"pid"`
 	User    string `json:"user"`
 	Command string `json:"command"`
+	// Args is Command as an argument list (Process.Argv).
+	Args []string `json:"args"`
 	// PIDs are all processes in the namespace, ascending.
 	PIDs []int `json:"pids"`
 }
@@ -47,13 +49,13 @@ func Group(procs []Process) []Namespace {
 			if !ok {
 				j = len(out)
 				index[k] = j
-				out = append(out, Namespace{Type: Types()[t], ID: id, PID: p.PID, User: p.User, Command: p.Command()})
+				out = append(out, Namespace{Type: Types()[t], ID: id, PID: p.PID, User: p.User, Command: p.Command(), Args: p.Argv()})
 			}
 			ns := &out[j]
 			ns.NProcs++
 			ns.PIDs = append(ns.PIDs, p.PID)
 			if p.PID < ns.PID {
-				ns.PID, ns.User, ns.Command = p.PID, p.User, p.Command()
+				ns.PID, ns.User, ns.Command, ns.Args = p.PID, p.User, p.Command(), p.Argv()
 			}
 		}
 	}
@@ -79,7 +81,10 @@ func Group(procs []Process) []Namespace {
 // still print what lsns prints. An owner that has exited keeps what Group
 // gave it.
 func (fs FS) FillOwners(nss []Namespace) error {
-	type owner struct{ user, command string }
+	type owner struct {
+		user, command string
+		args          []string
+	}
 	seen := map[int]owner{}
 	us := fs.users()
 	s := newScratch(0)
@@ -94,10 +99,10 @@ func (fs FS) FillOwners(nss []Namespace) error {
 			if !found {
 				continue
 			}
-			o = owner{p.User, p.Command()}
+			o = owner{p.User, p.Command(), p.Argv()}
 			seen[ns.PID] = o
 		}
-		ns.User, ns.Command = o.user, o.command
+		ns.User, ns.Command, ns.Args = o.user, o.command, o.args
 	}
 	return nil
 }

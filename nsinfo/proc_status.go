@@ -2,6 +2,7 @@ package nsinfo
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 )
 
@@ -120,9 +121,22 @@ func (m SeccompMode) MarshalText() ([]byte, error) { return []byte(m.String()), 
 // status was not read: Known false) and how many filters apply
 // ("Seccomp_filters:", Linux 5.9; 0 where the kernel does not say).
 type Seccomp struct {
-	Mode    SeccompMode `json:"mode"`
-	Filters int         `json:"filters,omitempty"`
-	Known   bool        `json:"known"`
+	Mode    SeccompMode
+	Filters int
+	Known   bool
+}
+
+// MarshalJSON writes the mode by name and the filter count, both null
+// where the state is not known (docs/json.md).
+func (s Seccomp) MarshalJSON() ([]byte, error) {
+	var v struct {
+		Mode    *SeccompMode `json:"mode"`
+		Filters *int         `json:"filters"`
+	}
+	if s.Known {
+		v.Mode, v.Filters = &s.Mode, &s.Filters
+	}
+	return json.Marshal(v)
 }
 
 func (s Seccomp) String() string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -29,6 +30,8 @@ type Process struct {
 	// arguments joined by spaces, empty for kernel threads and when not read.
 	Comm    string `json:"comm"`
 	Cmdline string `json:"cmdline,omitempty"`
+	// Args are the arguments one by one, as Cmdline read them.
+	Args []string `json:"args,omitempty"`
 	// StartTime is when the process started, in clock ticks after boot
 	// (stat field 22). PID and StartTime together identify one process
 	// instance even after the pid is reused.
@@ -112,6 +115,24 @@ func (fs FS) Cmdline(pid int) (string, error) {
 
 // cmdline turns the NUL-separated arguments of /proc/PID/cmdline into one
 // line.
+// args splits /proc/PID/cmdline into its NUL-terminated arguments.
+func args(b []byte) []string {
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(string(b), "\x00")
+}
+
+// Argv is the command as an argument list: Args, or the command name
+// alone when there are none (kernel threads), as Command falls back.
+func (p Process) Argv() []string {
+	if len(p.Args) > 0 {
+		return p.Args
+	}
+	return []string{p.Comm}
+}
+
 func cmdline(b []byte) string {
 	b = bytes.TrimRight(b, "\x00")
 	return string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
@@ -295,7 +316,7 @@ func (fs FS) readOnto(p Process, want Field, s *scratch, us users, cache nsCache
 	}
 	if want&FieldCmdline != 0 {
 		gone, err := file("cmdline", FieldCmdline, func(b []byte) error {
-			p.Cmdline = cmdline(b)
+			p.Cmdline, p.Args = cmdline(b), args(b)
 			return nil
 		})
 		if gone || err != nil {

@@ -28,6 +28,10 @@ func Init() bool {
 	// per thread until execve: everything happens on this one thread.
 	runtime.LockOSThread()
 	os.Unsetenv(envRole)
+	if role == rolePID1 {
+		// No sync pipe: the sandbox runs already; see pid1_linux.go.
+		os.Exit(pid1Main(os.Args[1:]))
+	}
 	sync, err := syncFile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ctop:", err)
@@ -69,6 +73,17 @@ func childMain(role string, sync *os.File) (int, error) {
 	}
 	e.seccomp = filterOf(cfg.SeccompProg, cfg.SeccompFlags)
 	cfg.Spec.noSetattr = cfg.NoSetattr
+	if role == roleInit && cfg.Spec.Init {
+		// Copied before the steps: after pivot_root the binary is out of
+		// reach. Kept open (from the collector's finalizer too) until the
+		// execve.
+		exe, err := sealedSelf()
+		if err != nil {
+			return ExitFailed, err
+		}
+		defer exe.Close()
+		e.initExe = int(exe.Fd())
+	}
 	p := buildPlan(&cfg.Spec, e)
 	if err := runSteps(p.steps); err != nil {
 		return ExitFailed, err

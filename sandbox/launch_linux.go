@@ -93,6 +93,10 @@ const (
 	// opLoopback brings up lo (SIOCSIFFLAGS, as ip link set lo up does,
 	// with no dependency on the ip binary).
 	opLoopback
+	// opMkdir makes the directory args[0] with mode args[1] unless it
+	// exists; a new one is given to uid args[2]-1 and gid args[3]-1 when
+	// args[2] is not 0.
+	opMkdir
 )
 
 // op is one step of a launch.
@@ -220,8 +224,6 @@ func (l *launch) add(st *step) {
 		o = l.remountRO(st.what, st.path, st.flags, st.haveFlags, !st.flat)
 	case stepWritable:
 		o = l.remountRW(st.what, st.path, st.flags, st.haveFlags)
-	case stepMkdir:
-		o = l.call(st.what, unix.SYS_MKDIRAT, atFDCWD, l.cstr(st.path), uintptr(st.mode.Perm()))
 	case stepMknod:
 		o = l.call(st.what, unix.SYS_MKNODAT, atFDCWD, l.cstr(st.path), unix.S_IFCHR|uintptr(st.mode.Perm()), uintptr(st.n))
 	case stepChmod:
@@ -276,6 +278,10 @@ func (l *launch) add(st *step) {
 		mk := l.call(st.what, unix.SYS_MKNODAT, atFDCWD, path, unix.S_IFREG|0o600, 0)
 		mk.skip = unix.EEXIST
 		o = l.call(st.what, unix.SYS_MOUNT, l.cstr(st.src), path, 0, unix.MS_BIND, 0)
+	case stepMkdir:
+		l.ops = append(l.ops, op{kind: opMkdir, what: st.what,
+			args: [6]uintptr{l.cstr(st.path), uintptr(st.mode.Perm()), uintptr(st.n), uintptr(st.fd)}})
+		o = &l.ops[len(l.ops)-1]
 	default:
 		return
 	}
@@ -700,6 +706,15 @@ func (o *op) run() syscall.Errno {
 			_, _, e = syscall.RawSyscall(unix.SYS_IOCTL, fd, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&ifr[0])))
 		}
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		return e
+	case opMkdir:
+		_, _, e := syscall.RawSyscall(unix.SYS_MKDIRAT, atFDCWD, o.args[0], o.args[1])
+		if e == unix.EEXIST {
+			return 0
+		}
+		if e == 0 && o.args[2] != 0 {
+			_, _, e = syscall.RawSyscall6(unix.SYS_FCHOWNAT, atFDCWD, o.args[0], o.args[2]-1, o.args[3]-1, unix.AT_SYMLINK_NOFOLLOW, 0)
+		}
 		return e
 	case opParentAlive:
 		// struct pollfd: fd, events (POLLIN, set once the process has

@@ -184,7 +184,9 @@ func TestLaunchSetupFailure(t *testing.T) {
 		mod  func(*Spec)
 		want string
 	}{
-		{func(s *Spec) { s.Workdir = "/no/such/dir" }, "--workdir /no/such/dir: no such file or directory"},
+		// -w makes a missing directory (TestWorkdirMade); one under a
+		// file cannot be made.
+		{func(s *Spec) { s.Workdir = "/dev/null/dir" }, "--workdir /dev/null/dir: mkdir /dev/null/dir: not a directory"},
 		{func(s *Spec) { s.Binds = []Bind{{Source: "/no/such/src", Dest: "/mnt"}} }, "-v /no/such/src:/mnt: no such file or directory"},
 	} {
 		// The same failure, by the same step, on both paths.

@@ -1,9 +1,12 @@
 package sandbox
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -258,7 +261,7 @@ func Options() []Option {
 			Value: func(l cgroup.Limits) any { return l.CPU.Quota },
 		},
 		{
-			Name: "cpu-shares", Kind: KindInt, Commands: CmdBoth, Example: "512",
+			Name: "cpu-shares", Short: "c", Kind: KindInt, Commands: CmdBoth, Example: "512",
 			Help:  "relative CPU weight, 2..262144 (v2: converted to cpu.weight)",
 			Files: Files{Controller: "cpu", V1: []string{"cpu.shares"}, V2: []string{"cpu.weight"}},
 			Limit: func(r *cgroup.Resources, v string) error {
@@ -468,6 +471,21 @@ func Options() []Option {
 				return err
 			},
 		},
+		// Before --env, as docker applies them: -e overrides the file.
+		{
+			Name: "env-file", Kind: KindStrings, Commands: CmdRun, Example: "./app.env",
+			Help: "read environment variables from a file of KEY=VALUE lines (# comments; KEY alone copies ctop's)",
+			Set: func(r *Run, v string) error {
+				f, err := os.Open(v)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				env, err := ParseEnvFile(f, os.LookupEnv)
+				r.Spec.Env = append(r.Spec.Env, env...)
+				return err
+			},
+		},
 		{
 			Name: "device", Kind: KindStrings, Commands: CmdRun, Example: "/dev/kmsg:/dev/kmsg:r",
 			Help: "let the sandbox use a host device, HOST[:CONTAINER][:rwm] (the devices cgroup allows only a few by default)",
@@ -507,8 +525,31 @@ func Options() []Option {
 		},
 		{
 			Name: "env", Short: "e", Kind: KindStrings, Commands: CmdRun, Example: "KEY=VALUE",
-			Help: "environment variable KEY=VALUE",
-			Set:  func(r *Run, v string) error { r.Spec.Env = append(r.Spec.Env, v); return nil },
+			Help: "environment variable KEY=VALUE; KEY alone copies ctop's (unset if ctop has none)",
+			Set: func(r *Run, v string) error {
+				r.Spec.Env = append(r.Spec.Env, envEntry(v, os.LookupEnv)...)
+				return nil
+			},
+		},
+		{
+			Name: "label", Short: "l", Kind: KindStrings, Commands: CmdRun, Example: "team=web",
+			Help: "set a label KEY=VALUE on the sandbox (ls shows it and filters by it)",
+			Set: func(r *Run, v string) error {
+				k, val, _ := strings.Cut(v, "=")
+				if k == "" {
+					return errors.New("want KEY=VALUE")
+				}
+				if r.Spec.Labels == nil {
+					r.Spec.Labels = map[string]string{}
+				}
+				r.Spec.Labels[k] = val
+				return nil
+			},
+		},
+		{
+			Name: "init", Kind: KindBool, Commands: CmdRun,
+			Help: "run an init as pid 1 that passes signals on to the command and reaps orphaned processes",
+			Set:  func(r *Run, v string) error { return setBool(&r.Spec.Init, v) },
 		},
 		{
 			Name: "user", Short: "u", Kind: KindString, Commands: CmdRun, Example: "1000:1000",
@@ -542,7 +583,7 @@ func Options() []Option {
 		},
 		{
 			Name: "workdir", Short: "w", Kind: KindString, Commands: CmdRun, Example: "/",
-			Help: "working directory inside the sandbox",
+			Help: "working directory inside the sandbox, made when missing",
 			Set:  func(r *Run, v string) error { r.Spec.Workdir = v; return nil },
 		},
 		{
@@ -969,4 +1010,37 @@ func orNil(s string) any {
 		return nil
 	}
 	return s
+}
+
+// envEntry is -e's value as environment entries: KEY=VALUE as it is; a
+// KEY alone takes ctop's own value from lookup, and is left out when ctop
+// has none (docker's rule).
+func envEntry(v string, lookup func(string) (string, bool)) []string {
+	if strings.Contains(v, "=") {
+		return []string{v}
+	}
+	if val, ok := lookup(v); ok {
+		return []string{v + "=" + val}
+	}
+	return nil
+}
+
+// ParseEnvFile reads docker's --env-file format: a KEY=VALUE per line,
+// taken as it is (no quotes, no expansion); a KEY alone is copied from
+// lookup as -e KEY is; blank lines and lines starting with # are skipped.
+func ParseEnvFile(r io.Reader, lookup func(string) (string, bool)) ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, _, _ := strings.Cut(line, "=")
+		if k == "" || strings.ContainsAny(k, " \t") {
+			return out, fmt.Errorf("line %d: %q: want KEY=VALUE (no spaces in KEY)", n, line)
+		}
+		out = append(out, envEntry(line, lookup)...)
+	}
+	return out, sc.Err()
 }

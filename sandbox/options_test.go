@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -266,4 +267,26 @@ func FuzzOptionParse(f *testing.F) {
 			roundTrip(t, g)
 		}
 	})
+}
+
+func TestEnvFileAndCopy(t *testing.T) {
+	lookup := func(k string) (string, bool) {
+		v, ok := map[string]string{"HOME_X": "/home/x", "EMPTY": ""}[k]
+		return v, ok
+	}
+	in := "# comment\n\nA=1\n  B=two words = more\nHOME_X\nABSENT\nEMPTY\nC=\n"
+	got, err := ParseEnvFile(strings.NewReader(in), lookup)
+	want := []string{"A=1", "B=two words = more", "HOME_X=/home/x", "EMPTY=", "C="}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("ParseEnvFile = %q, %v; want %q", got, err, want)
+	}
+	if _, err := ParseEnvFile(strings.NewReader("A=1\nBAD KEY=2\n"), lookup); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("ParseEnvFile of a key with a space: %v, want an error naming line 2", err)
+	}
+	if got := envEntry("HOME_X", lookup); !slices.Equal(got, []string{"HOME_X=/home/x"}) {
+		t.Errorf("-e HOME_X: %q", got)
+	}
+	if got := envEntry("ABSENT", lookup); got != nil {
+		t.Errorf("-e ABSENT: %q, want nothing (unset, as docker)", got)
+	}
 }

@@ -82,6 +82,9 @@ type planEnv struct {
 	// process of one thread, sharing no filesystem context, do so.
 	userNSFD int
 	launched bool
+	// initExe is the fd of the sealed copy of ctop that --init executes
+	// (see pid1_linux.go; 0: run the command itself).
+	initExe int
 }
 
 type stepKind uint8
@@ -112,7 +115,7 @@ const (
 	stepNoNewPrivs                   // set no_new_privs
 	stepSeccomp                      // install the seccomp filter
 	stepDevice                       // bind the host's device node src at path, made as an empty file when absent
-	stepMkdir                        // mkdir(path, mode)
+	stepMkdir                        // mkdir(path, mode) unless it exists; chown a new one to uid n-1, gid fd-1 (0: leave)
 	stepMknod                        // mknod(path, S_IFCHR|mode, n)
 	stepChmod                        // chmod(path, mode)
 	stepCreate                       // create an empty file at path (mode)
@@ -298,6 +301,9 @@ func buildPlan(s *Spec, e planEnv) *plan {
 		dir = e.cwd
 	}
 	if dir != "" {
+		if s.Workdir != "" {
+			p.mkdirAll(s, dir)
+		}
 		st := step{kind: stepChdir, path: dir, what: "--workdir " + dir}
 		if s.Workdir == "" {
 			// The caller's directory may be under a private /tmp: the
@@ -314,7 +320,29 @@ func buildPlan(s *Spec, e planEnv) *plan {
 	}
 	p.privileges(s, e)
 	p.paths = candidates(s.Command[0], p.env)
+	if s.Init && e.initExe > 0 {
+		pid1Exec(p, e.initExe)
+	}
 	return p
+}
+
+// mkdirAll: -w makes a missing working directory and its missing
+// parents, as docker does, owned by the sandbox's --user; made in the
+// sandbox (after its mounts, so in a tmpfs or a bind given with it) while
+// the init still has its capabilities.
+func (p *plan) mkdirAll(s *Spec, dir string) {
+	var uid, gid int
+	if s.User != nil {
+		uid, gid = int(s.User.UID)+1, int(s.User.GID)+1
+	}
+	var dirs []string
+	for d := filepath.Clean(dir); d != "/"; d = filepath.Dir(d) {
+		dirs = append(dirs, d)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		p.steps = append(p.steps, step{kind: stepMkdir, path: dirs[i], mode: 0o755, n: uid, fd: gid,
+			what: "--workdir " + dir + ": mkdir " + dirs[i]})
+	}
 }
 
 // mounts: with a root of its own, first the root; without, the host's

@@ -30,3 +30,15 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	}
 	return 0, fmt.Errorf("signal %q: want a name like TERM or SIGTERM, or a number 1-%d", s, maxSignal)
 }
+
+// SignalNames are the standard signals' names without SIG (TERM, KILL,
+// ...), as ParseSignal reads them: what completion offers.
+func SignalNames() []string {
+	var out []string
+	for s := syscall.Signal(1); s < 32; s++ {
+		if n := unix.SignalName(s); n != "" {
+			out = append(out, strings.TrimPrefix(n, "SIG"))
+		}
+	}
+	return out
+}

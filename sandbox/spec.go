@@ -242,6 +242,13 @@ type Spec struct {
 	// CPU time, peak memory and IO bytes, as ctop run --stats prints them;
 	// without it the reading has what Result.Report needs.
 	Stats bool `json:"stats,omitempty"`
+	// Init (--init) makes the sandbox's pid 1 a minimal init that starts
+	// the command, passes signals on to it and reaps orphaned processes
+	// (pid1_linux.go).
+	Init bool `json:"init,omitempty"`
+	// Labels (--label KEY=VALUE) are the caller's notes on the sandbox,
+	// kept in its state for ls.
+	Labels map[string]string `json:"labels,omitempty"`
 
 	// Stdin, Stdout and Stderr are the command's standard streams; nil is
 	// /dev/null. Files are passed on as they are, anything else is relayed.

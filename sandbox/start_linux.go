@@ -125,6 +125,7 @@ func (sb *Sandbox) start() error {
 		Remove: spec.Remove, StopSignal: int(spec.StopSignal), StopTimeout: spec.StopTimeout, Status: StatusRunning,
 		Seccomp: spec.Seccomp, NewPrivileges: spec.NewPrivileges,
 		CapAdd: spec.CapAdd, CapDrop: spec.CapDrop,
+		Labels: spec.Labels,
 	}
 	launching := canLaunch(spec)
 	var n *nest
@@ -401,7 +402,16 @@ func (sb *Sandbox) launch(n *nest) error {
 	if useFD {
 		defer unix.Close(fd)
 	}
-	l := planLaunch(spec, cwd, joins, stdio, sb.seccomp)
+	e := planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio, seccomp: sb.seccomp}
+	if spec.Init {
+		exe, err := sealedSelf()
+		if err != nil {
+			return err
+		}
+		defer exe.Close()
+		e.initExe = int(exe.Fd())
+	}
+	l := buildPlan(spec, e).launch()
 	if useFD {
 		l.cgroupFD = fd
 	}
@@ -411,7 +421,8 @@ func (sb *Sandbox) launch(n *nest) error {
 		// The child writes "0" to cgroup.procs instead: it is one thread,
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")
-		pid, err = n.start(planLaunch(spec, cwd, append(joins, filepath.Join(dir, "cgroup.procs")), stdio, sb.seccomp))
+		e.joins = append(joins, filepath.Join(dir, "cgroup.procs"))
+		pid, err = n.start(buildPlan(spec, e).launch())
 	}
 	if err != nil {
 		return startErr(ExitFailed, err)

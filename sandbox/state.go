@@ -63,6 +63,9 @@ type State struct {
 	StopSignal  int           `json:"stop_signal,omitempty"`
 	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
 
+	// Labels are the spec's (--label); null when none.
+	Labels map[string]string `json:"labels"`
+
 	// Status is StatusRunning from the start (ls shows a Pid of 0 as
 	// starting) and StatusExited once a detached sandbox has ended: its
 	// record and log then stay until ctop rm. A record read by ReadPaused

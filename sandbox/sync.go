@@ -64,6 +64,8 @@ const (
 	roleInit    = "init"
 	roleMonitor = "monitor"
 	roleExec    = "exec"
+	// rolePID1 (pid1_linux.go) is --init's process, executed by the
+	// sandbox's plan from a sealed copy: it has no sync pipe.
 )
 
 // NOTE: bubbletea's package init asks the terminal for its background

@@ -103,7 +103,7 @@ type groupJSON struct {
 	Rates cgroup.Rates `json:"rates"`
 	// Name says what runs in the group (a container, pod, unit, sandbox),
 	// when anything is known.
-	Name *names.Name `json:"name,omitempty"`
+	Name *names.Name `json:"name"`
 }
 
 func runCgroups(stdout, stderr io.Writer, p string, o cgroupsOpts) error {

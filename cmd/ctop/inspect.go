@@ -62,10 +62,11 @@ output says which container, pod or unit the process runs in.`,
 
 // inspectJSON is the --json document of inspect.
 type inspectJSON struct {
-	PID     int    `json:"pid"`
-	NSPID   int    `json:"nspid"`
-	Command string `json:"command"`
-	User    string `json:"user"`
+	PID     int      `json:"pid"`
+	NSPID   int      `json:"nspid"`
+	Argv    []string `json:"command"`
+	Command string   `json:"command_line"`
+	User    string   `json:"user"`
 	// Reference names the process the host's namespaces were read from.
 	Reference struct {
 		PID  int    `json:"pid"`
@@ -73,13 +74,25 @@ type inspectJSON struct {
 	} `json:"reference"`
 	nsinfo.Isolation
 	// Seccomp is the process's seccomp mode and filters.
-	Seccomp     nsinfo.Seccomp  `json:"seccomp"`
-	Unavailable []string        `json:"unavailable,omitempty"`
+	Seccomp nsinfo.Seccomp `json:"seccomp"`
+	// NS is Isolation's Namespaces as JSON writes them: the process's
+	// and the host's namespace of each type (docs/json.md), null where
+	// unreadable, and whether they are the same (null: unknown).
+	NS          []inspectNS     `json:"namespaces"`
+	Unavailable []string        `json:"unavailable"`
 	Limits      []limitsInForce `json:"limits"`
 	// Name is what the process runs in (its container, pod, unit or
 	// sandbox) and NameCgroup the group that names it.
-	Name       *names.Name `json:"name,omitempty"`
-	NameCgroup string      `json:"name_cgroup,omitempty"`
+	Name       *names.Name `json:"name"`
+	NameCgroup *string     `json:"name_cgroup"`
+}
+
+// inspectNS compares one namespace of the process with the host's.
+type inspectNS struct {
+	Type    nsinfo.Type    `json:"type"`
+	Process *namespaceJSON `json:"process"`
+	Host    *namespaceJSON `json:"host"`
+	Shared  *bool          `json:"shared"`
 }
 
 // limitsInForce is one controller's cgroup of the process and what it
@@ -117,14 +130,21 @@ func runInspect(stdout io.Writer, pid int, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	doc := inspectJSON{PID: p.PID, NSPID: p.OwnPID(), Command: p.Command(), User: p.User, Isolation: iso,
+	doc := inspectJSON{PID: p.PID, NSPID: p.OwnPID(), Argv: p.Argv(), Command: p.Command(), User: p.User, Isolation: iso,
 		Seccomp: p.Seccomp, Unavailable: iso.Unavailable.Names()}
+	for _, d := range iso.Namespaces {
+		n := inspectNS{Type: d.Type, Process: nsPtr(d.Type, d.Proc), Host: nsPtr(d.Type, d.Host)}
+		if d.Known {
+			n.Shared = &d.Shared
+		}
+		doc.NS = append(doc.NS, n)
+	}
 	doc.Reference.PID, doc.Reference.Comm = ref.PID, ref.Comm
 	doc.Limits = limitsOf(p)
 	if cg := nsinfo.CgroupPath(p.Cgroups); cg != "" {
 		r := newResolver("")
 		if n, at := names.Owner(cg, r.Names(names.Ancestors([]string{cg}))); n.Known() {
-			doc.Name, doc.NameCgroup = &n, at
+			doc.Name, doc.NameCgroup = &n, &at
 		}
 	}
 
@@ -172,7 +192,7 @@ func limitsOf(p nsinfo.Process) []limitsInForce {
 func writeInspect(w io.Writer, d inspectJSON) {
 	fmt.Fprintf(w, "process %d (%s), user %s, %s\n", d.PID, d.Command, d.User, pidNSText(d))
 	if d.Name != nil {
-		fmt.Fprintf(w, "runs in %s, cgroup %s\n", describe(*d.Name), d.NameCgroup)
+		fmt.Fprintf(w, "runs in %s, cgroup %s\n", describe(*d.Name), *d.NameCgroup)
 	}
 	fmt.Fprintf(w, "host namespaces read from pid %d (%s)\n\n", d.Reference.PID, d.Reference.Comm)
 	own, known := 0, 0

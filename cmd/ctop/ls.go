@@ -16,9 +16,10 @@ import (
 
 func newLsCmd() *cobra.Command {
 	var (
-		place  sandboxPlace
-		asJSON bool
-		all    bool
+		place   sandboxPlace
+		asJSON  bool
+		all     bool
+		filters []string
 	)
 	c := &cobra.Command{
 		Use:   "ls",
@@ -30,8 +31,13 @@ ctop rm). STATUS is docker's: Up 5 minutes, Up 5 minutes (Paused), Exited
 and ctop says so.
 LIMITS are the limits in force now, read from each sandbox's cgroup, as
 the flags of ctop run and ctop update that would set them.`,
-		Args: cobra.NoArgs,
+		Example: `  ctop ls -a --filter label=team=web`,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			match, err := lsFilter(filters)
+			if err != nil {
+				return usageErr(err)
+			}
 			f, err := cgroup.Open("/")
 			if err != nil {
 				return usageErr(err)
@@ -43,7 +49,7 @@ the flags of ctop run and ctop update that would set them.`,
 			if err != nil {
 				return err
 			}
-			states = slices.DeleteFunc(states, func(st *sandbox.State) bool { return !all && st.Exited() })
+			states = slices.DeleteFunc(states, func(st *sandbox.State) bool { return !all && st.Exited() || !match(st) })
 			for _, st := range states {
 				sandbox.ReadPaused(f, st)
 			}
@@ -59,12 +65,12 @@ the flags of ctop run and ctop update that would set them.`,
 			}
 			entries := []lsEntry{}
 			for _, st := range states {
-				e := lsEntry{State: st}
+				var limits map[string]any
 				if g, err := f.Read(st.Cgroup); g != nil && err == nil {
 					l := sandbox.OwnLimits(g.Limits, root)
-					st.Limits, e.Limits = sandbox.Format(l), sandbox.Values(l)
+					st.Limits, limits = sandbox.Format(l), sandbox.Values(l)
 				}
-				entries = append(entries, e)
+				entries = append(entries, lsEntryOf(st, limits))
 			}
 			out := c.OutOrStdout()
 			if asJSON {
@@ -93,12 +99,88 @@ the flags of ctop run and ctop update that would set them.`,
 	place.register(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print the sandboxes' state as JSON")
 	c.Flags().BoolVarP(&all, "all", "a", false, "list exited sandboxes too")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "list only sandboxes with a label: label=KEY or label=KEY=VALUE (repeat: all must match)")
 	return c
 }
 
-// lsEntry is a sandbox as ls --json shows it: its state, with the limits
-// in force as structured values by option (null: unknown).
+// lsEntry is a sandbox as ls --json shows it (docs/json.md): its state,
+// with null for what is not set, and the limits in force as structured
+// values by option (null: unset or unknown, "max": unlimited).
 type lsEntry struct {
-	*sandbox.State
-	Limits map[string]any `json:"limits"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Pid is null while starting and once exited.
+	Pid         *int                `json:"pid"`
+	Created     time.Time           `json:"created"`
+	Cgroup      string              `json:"cgroup"`
+	Command     []string            `json:"command"`
+	CommandLine string              `json:"command_line"`
+	Namespaces  []sandbox.Namespace `json:"namespaces"`
+	Hostname    *string             `json:"hostname"`
+	Network     string              `json:"network"`
+	Rootfs      *string             `json:"rootfs"`
+	Overlay     bool                `json:"overlay"`
+	Detached    bool                `json:"detached"`
+	Log         *string             `json:"log"`
+	User        *sandbox.User       `json:"user"`
+	Labels      map[string]string   `json:"labels"`
+	Remove      bool                `json:"remove"`
+	// StopSignal and StopTimeout are --stop-signal and --stop-timeout
+	// (seconds); null: the defaults.
+	StopSignal  *int           `json:"stop_signal"`
+	StopTimeout *float64       `json:"stop_timeout"`
+	ExitCode    *int           `json:"exit_code"`
+	FinishedAt  *time.Time     `json:"finished_at"`
+	Reason      *string        `json:"reason"`
+	Limits      map[string]any `json:"limits"`
+}
+
+func lsEntryOf(st *sandbox.State, limits map[string]any) lsEntry {
+	e := lsEntry{Name: st.Name, Status: st.Status, Created: st.Created, Cgroup: st.Cgroup,
+		Command: st.Command, CommandLine: commandLine(st.Command), Namespaces: st.Namespaces,
+		Hostname: orNull(st.Hostname), Network: st.Network, Rootfs: orNull(st.Rootfs), Overlay: st.Overlay,
+		Detached: st.Detached, Log: orNull(st.Log), User: st.User, Labels: st.Labels, Remove: st.Remove,
+		ExitCode: st.ExitCode, FinishedAt: st.FinishedAt, Reason: st.Reason, Limits: limits}
+	if st.Pid != 0 && !st.Exited() {
+		e.Pid = &st.Pid
+	}
+	if st.StopSignal != 0 {
+		e.StopSignal = &st.StopSignal
+	}
+	if st.StopTimeout != 0 {
+		s := st.StopTimeout.Seconds()
+		e.StopTimeout = &s
+	}
+	if e.Command == nil {
+		e.Command = []string{}
+	}
+	return e
+}
+
+// lsFilter turns ls's --filter values into a test of a sandbox: each
+// label=KEY (the label is set) or label=KEY=VALUE must hold, as docker
+// ps --filter label reads them.
+func lsFilter(filters []string) (func(*sandbox.State) bool, error) {
+	type label struct {
+		key, value string
+		any        bool
+	}
+	var want []label
+	for _, f := range filters {
+		kv, ok := strings.CutPrefix(f, "label=")
+		if !ok || kv == "" || strings.HasPrefix(kv, "=") {
+			return nil, fmt.Errorf("--filter %q: want label=KEY or label=KEY=VALUE", f)
+		}
+		k, v, hasValue := strings.Cut(kv, "=")
+		want = append(want, label{k, v, !hasValue})
+	}
+	return func(st *sandbox.State) bool {
+		for _, l := range want {
+			v, ok := st.Labels[l.key]
+			if !ok || !l.any && v != l.value {
+				return false
+			}
+		}
+		return true
+	}, nil
 }

@@ -31,7 +31,7 @@ func newResolver(stateDir string) *names.Resolver {
 // than one match is an error listing them.
 func groupOf(f *cgroup.FS, r *names.Resolver, target string) (string, error) {
 	p := path.Clean("/" + target)
-	paths, err := f.Paths("/")
+	paths, err := f.Paths("/", 0)
 	if err != nil {
 		return "", err
 	}

@@ -65,24 +65,23 @@ cover those; a note on stderr says how many processes were left out.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.typ, "type", "t", "", "only namespaces of this type: mnt, net, pid, uts, ipc, user, cgroup or time")
-	cmd.Flags().BoolVar(&o.json, "json", false, `print JSON: {"namespaces": [{"ns", "dev", "type", "nprocs", "pid", "user", "command", "pids"}]}`)
+	cmd.Flags().BoolVar(&o.json, "json", false, `print JSON: {"namespaces": [{"type", "inode", "device", "nprocs", "pid", "user", "command", "command_line", "pids"}]} (docs/json.md)`)
 	return cmd
 }
 
-// nsJSON is one namespace in the --json document, a flat list sorted by
-// inode (lsns -J nests some namespaces under others; ctop does not). The
-// fields ns, type, nprocs, pid, user and command mean what they mean in
-// lsns -J; dev completes the identity (namespaces(7): device and inode) and
-// pids lists every member.
-type nsJSON struct {
-	NS      uint64      `json:"ns"`
-	Dev     uint64      `json:"dev"`
-	Type    nsinfo.Type `json:"type"`
-	NProcs  int         `json:"nprocs"`
-	PID     int         `json:"pid"`
-	User    string      `json:"user"`
-	Command string      `json:"command"`
-	PIDs    []int       `json:"pids"`
+// nsEntry is one namespace in the --json document, a flat list sorted by
+// inode (lsns -J nests some namespaces under others; ctop does not): the
+// namespace (docs/json.md), then what lsns -J says of it, nprocs, pid and
+// user, its owner's command as an argument list and as a line, and pids,
+// every member.
+type nsEntry struct {
+	namespaceJSON
+	NProcs      int      `json:"nprocs"`
+	PID         int      `json:"pid"`
+	User        string   `json:"user"`
+	Command     []string `json:"command"`
+	CommandLine string   `json:"command_line"`
+	PIDs        []int    `json:"pids"`
 	// Name is what its lowest pid runs in: a container, pod, unit or
 	// sandbox (null: nothing known).
 	Name *names.Name `json:"name"`
@@ -118,11 +117,11 @@ func runNs(stdout, stderr io.Writer, t nsinfo.Type, o nsOpts) error {
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	if o.json {
 		doc := struct {
-			Namespaces []nsJSON `json:"namespaces"`
-		}{Namespaces: make([]nsJSON, len(nss))}
+			Namespaces []nsEntry `json:"namespaces"`
+		}{Namespaces: make([]nsEntry, len(nss))}
 		for i, ns := range nss {
-			doc.Namespaces[i] = nsJSON{NS: ns.ID.Ino, Dev: ns.ID.Dev, Type: ns.Type, NProcs: ns.NProcs,
-				PID: ns.PID, User: ns.User, Command: ns.Command, PIDs: ns.PIDs}
+			doc.Namespaces[i] = nsEntry{namespaceJSON: nsJSON(ns.Type, ns.ID), NProcs: ns.NProcs,
+				PID: ns.PID, User: ns.User, Command: ns.Args, CommandLine: ns.Command, PIDs: ns.PIDs}
 			if n, ok := own[ns.PID]; ok {
 				doc.Namespaces[i].Name = &n
 			}

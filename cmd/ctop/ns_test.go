@@ -55,7 +55,7 @@ func TestNsJSON(t *testing.T) {
 			if err := runNs(&out, &errOut, "", nsOpts{root: root, json: true}); err != nil {
 				t.Fatal(err)
 			}
-			var got struct{ Namespaces []nsJSON }
+			var got struct{ Namespaces []nsEntry }
 			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 				t.Fatal(err)
 			}
@@ -67,16 +67,16 @@ func TestNsJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var want []nsJSON
+			var want []nsEntry
 			for _, ns := range nsinfo.Group(procs) {
 				p, err := fs.Process(ns.PID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want = append(want, nsJSON{NS: ns.ID.Ino, Dev: ns.ID.Dev, Type: ns.Type, NProcs: ns.NProcs,
-					PID: ns.PID, User: p.User, Command: p.Command(), PIDs: ns.PIDs})
+				want = append(want, nsEntry{namespaceJSON: namespaceJSON{Type: ns.Type, Inode: ns.ID.Ino, Device: ns.ID.Dev},
+					NProcs: ns.NProcs, PID: ns.PID, User: p.User, Command: p.Argv(), CommandLine: p.Command(), PIDs: ns.PIDs})
 			}
-			if diff := cmp.Diff(want, got.Namespaces); diff != "" {
+			if diff := cmp.Diff(want, got.Namespaces, cmp.AllowUnexported(nsEntry{})); diff != "" {
 				t.Errorf("ns --json (-want +got):\n%s", diff)
 			}
 		})
@@ -253,7 +253,7 @@ func TestNsPsAsNobody(t *testing.T) {
 		Processes []struct {
 			PID         int
 			UID         int
-			Namespaces  map[string]*struct{ Ino uint64 }
+			Namespaces  map[string]*struct{ Inode uint64 }
 			Unavailable []string
 		}
 	}
@@ -280,7 +280,7 @@ func TestNsPsAsNobody(t *testing.T) {
 		t.Errorf("ps as nobody: %d own processes with namespaces, %d root's without; want both", own, others)
 	}
 
-	var ns struct{ Namespaces []nsJSON }
+	var ns struct{ Namespaces []nsEntry }
 	if err := json.Unmarshal(run("ns"), &ns); err != nil {
 		t.Fatal(err)
 	}

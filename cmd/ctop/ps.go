@@ -59,12 +59,12 @@ show as ?.`,
 	return cmd
 }
 
-// psNS is one namespace of a process in the --json document; null when the
-// link could not be read. Host is true when it is the reference's.
+// psNS is one namespace of a process in the --json document (a namespace
+// as every listing writes it, docs/json.md); null when the link could not
+// be read. Host is true when it is the reference's.
 type psNS struct {
-	Dev  uint64 `json:"dev"`
-	Ino  uint64 `json:"ino"`
-	Host bool   `json:"host"`
+	namespaceJSON
+	Host bool `json:"host"`
 }
 
 // psNamespaces holds a process's namespaces by type name.
@@ -163,7 +163,7 @@ func psDoc(ref nsinfo.Reference, procs []nsinfo.Process, own map[string]names.Na
 		}
 		for i, id := range p.NS {
 			if id.Known() {
-				*j.Namespaces.at(i) = &psNS{Dev: id.Dev, Ino: id.Ino, Host: ref.NS[i] == id}
+				*j.Namespaces.at(i) = &psNS{nsJSON(nsinfo.Types()[i], id), ref.NS[i] == id}
 			}
 		}
 	}
@@ -177,7 +177,7 @@ func psReference(ref nsinfo.Reference) *psRef {
 	r := &psRef{PID: ref.PID, Comm: ref.Comm, From: map[string]int{}}
 	for i, t := range nsinfo.Types() {
 		if id := ref.NS[i]; id.Known() {
-			*r.Namespaces.at(i) = &psNS{Dev: id.Dev, Ino: id.Ino, Host: true}
+			*r.Namespaces.at(i) = &psNS{nsJSON(t, id), true}
 			r.From[string(t)] = ref.From[i]
 		}
 	}
@@ -284,10 +284,12 @@ func writePsJSON(w io.Writer, ref nsinfo.Reference, procs []nsinfo.Process, own 
 				b = append(b, "null"...)
 				continue
 			}
-			b = append(b, `{"dev":`...)
-			b = strconv.AppendUint(b, id.Dev, 10)
-			b = append(b, `,"ino":`...)
+			b = append(b, `{"type":"`...)
+			b = append(b, types[i]...)
+			b = append(b, `","inode":`...)
 			b = strconv.AppendUint(b, id.Ino, 10)
+			b = append(b, `,"device":`...)
+			b = strconv.AppendUint(b, id.Dev, 10)
 			b = append(b, `,"host":`...)
 			b = strconv.AppendBool(b, ref.NS[i] == id)
 			b = append(b, '}')

@@ -55,5 +55,8 @@ Looking needs no root; changing limits and launching sandboxes does.`,
 		newNetCmd(),
 	)
 	addTUI(root)
+	addVersion(root)
+	addCompletions(root)
+	addDocs(root)
 	return root
 }
