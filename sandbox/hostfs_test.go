@@ -90,7 +90,9 @@ func TestHostFilesystem(t *testing.T) {
 		{"the host's interfaces", nil, "ls /sys/class/net", "lo"},
 		{"sysfs read-only", nil, "(echo 1 > /sys/kernel/profiling) 2>&1 | grep -o '" + erofs + "'", erofs},
 		{"/tmp private and empty", nil, "ls -A /tmp | wc -l; touch " + probe + " && echo written", "0\nwritten"},
-		{"/var/tmp and /run private", nil, "ls -A /var/tmp /run | grep -v ':$' | grep -v '^$' | wc -l", "0"},
+		// Only those the host has: a private directory is mounted over
+		// the host's, never made (a VM's root may lack /var/tmp).
+		{"/var/tmp and /run private", nil, "for d in /var/tmp /run; do [ -d $d ] && ls -A $d; done | wc -l", "0"},
 		{"minimal /dev", nil, "ls /dev | tr '\\n' ' '",
 			"fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero "},
 		{"/dev/null for any user", func(s *Spec) { s.User = &User{UID: 1234, GID: 1234} },
@@ -109,9 +111,9 @@ func TestHostFilesystem(t *testing.T) {
 		{"-v :ro", func(s *Spec) { s.Binds = append(s.Binds, Bind{Source: vol, Dest: vol, ReadOnly: true}) },
 			"(echo x > " + vol + "/g) 2>&1 | grep -o '" + erofs + "'", erofs},
 		{"--tmpfs noexec", func(s *Spec) { s.Tmpfs = append(s.Tmpfs, Tmpfs{Dest: vol}) },
-			"cp /bin/true " + vol + "/t; " + vol + "/t 2>/dev/null && echo ran || echo refused", "refused"},
+			"printf '#!/bin/sh\\ntrue\\n' > " + vol + "/t; chmod +x " + vol + "/t; " + vol + "/t 2>/dev/null && echo ran || echo refused", "refused"},
 		{"--tmpfs exec", func(s *Spec) { s.Tmpfs = append(s.Tmpfs, Tmpfs{Dest: vol, Exec: true}) },
-			"cp /bin/true " + vol + "/t; " + vol + "/t && echo ran || echo refused", "ran"},
+			"printf '#!/bin/sh\\ntrue\\n' > " + vol + "/t; chmod +x " + vol + "/t; " + vol + "/t && echo ran || echo refused", "ran"},
 		{"--host-root rw", func(s *Spec) { s.HostRoot = HostRootRW }, "echo rw >> " + victim + " && echo written", "written"},
 	}
 	if dev := rootBlockDevice(); dev != "" {

@@ -77,7 +77,7 @@ func childMain(role string, sync *os.File) (int, error) {
 		// Copied before the steps: after pivot_root the binary is out of
 		// reach. Kept open (from the collector's finalizer too) until the
 		// execve.
-		exe, err := sealedSelf()
+		exe, err := sealedExe()
 		if err != nil {
 			return ExitFailed, err
 		}

@@ -78,8 +78,8 @@ const (
 	// of ctop, set by start) has exited: a parent that died before the
 	// child set its parent-death signal would never send it.
 	opParentAlive
-	// opCreate creates an empty file: open args[0] with O_CREAT and mode
-	// args[1], close.
+	// opCreate makes an empty file at args[0] with mode args[1] unless
+	// something is there already.
 	opCreate
 	// opTreeClone copies the tree at args[0] (open_tree) and keeps its
 	// fd in *slot; opTreeMove moves that tree onto args[0] and closes the
@@ -687,9 +687,12 @@ func (o *op) run() syscall.Errno {
 	case opConsole:
 		return o.msg.open(o.args[0])
 	case opCreate:
-		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, o.args[0], unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, o.args[1], 0, 0)
-		if e == 0 {
-			syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		// mknod, not open: what is there already (a device node a
+		// --device is bound over) is a mount point as it is, and opening
+		// it could be refused by the devices cgroup.
+		_, _, e := syscall.RawSyscall6(unix.SYS_MKNODAT, atFDCWD, o.args[0], unix.S_IFREG|o.args[1], 0, 0, 0)
+		if e == unix.EEXIST {
+			e = 0
 		}
 		return e
 	case opLoopback:

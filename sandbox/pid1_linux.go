@@ -3,7 +3,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -33,35 +32,6 @@ const rolePID1 = "pid1"
 // tini does for the ones a container runtime and a terminal send.
 func pid1Forwarded() []os.Signal {
 	return []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
-}
-
-// sealedSelf copies the running binary into a memfd sealed against any
-// change (memfd_create(2), fcntl(2) F_ADD_SEALS) and returns it
-// close-on-exec: an ELF file is executed through /proc/self/fd/N before
-// the kernel closes the descriptor. The caller closes it once the sandbox
-// has started.
-func sealedSelf() (*os.File, error) {
-	fd, err := unix.MemfdCreate("ctop", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("--init: memfd_create: %w", err)
-	}
-	mem := os.NewFile(uintptr(fd), "memfd:ctop")
-	exe, err := os.Open("/proc/self/exe")
-	if err != nil {
-		mem.Close()
-		return nil, fmt.Errorf("--init: %w", err)
-	}
-	defer exe.Close()
-	if _, err := io.Copy(mem, exe); err != nil {
-		mem.Close()
-		return nil, fmt.Errorf("--init: copy /proc/self/exe: %w", err)
-	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS, seals); err != nil {
-		mem.Close()
-		return nil, fmt.Errorf("--init: seal the copy of ctop: %w", err)
-	}
-	return mem, nil
 }
 
 // pid1Exec is what a plan executes instead of the command for --init:

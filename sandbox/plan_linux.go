@@ -466,7 +466,7 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 		// view only where it exists already (Validate).
 		what := "--device " + d.Host + ":" + d.Container
 		if devCopies[i] != nil {
-			add(step{kind: stepCreate, path: d.Container, mode: 0o600, skip: unix.EEXIST, what: what + ": create"})
+			add(step{kind: stepCreate, path: d.Container, mode: 0o600, what: what + ": create"})
 			add(step{kind: stepTreeMove, path: d.Container, slot: devCopies[i], what: what})
 			continue
 		}

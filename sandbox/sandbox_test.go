@@ -970,6 +970,36 @@ func TestExecSealedBinary(t *testing.T) {
 	}
 }
 
+// TestInitSealedBinary: the re-executed init (the start of a --rootfs or a
+// user namespace) runs inside the sandbox, so it too is a sealed copy of
+// ctop: a command that is a "#!/proc/self/exe" script (an image's, in
+// runc's CVE-2019-5736) runs the copy and cannot write it.
+func TestInitSealedBinary(t *testing.T) {
+	e := newTestEnv(t)
+	scripts := t.TempDir()
+	script := filepath.Join(scripts, "evil")
+	if err := os.WriteFile(script, []byte("#!/proc/self/exe\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(e.exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := sha256.Sum256(b)
+	s := e.spec(script)
+	s.Env = []string{envHelper + "=exeattack"}
+	s.Binds = []Bind{{Source: scripts, Dest: scripts, ReadOnly: true}}
+	s.viaInit = true
+	res, out := e.run(s)
+	if res.ExitCode != 0 || !strings.Contains(out, "exe /memfd:ctop") || !strings.Contains(out, "refused") || strings.Contains(out, e.exe) {
+		t.Errorf("exit %d, output %q; want the interpreter a memfd, and the write refused", res.ExitCode, out)
+	}
+	if b, err = os.ReadFile(e.exe); err != nil || sha256.Sum256(b) != before {
+		t.Errorf("the host's binary %s was changed from inside the sandbox (%v)", e.exe, err)
+	}
+	e.assertGone()
+}
+
 // TestUserNamespaceRemap: root in a sandbox with a user namespace is an
 // unprivileged host id: ctop's subordinate range, added above the ranges
 // the files hold. What it makes in a bound host directory belongs to

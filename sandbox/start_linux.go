@@ -182,16 +182,27 @@ func (sb *Sandbox) start() error {
 			return err
 		}
 	}
+	// The init runs in the sandbox's namespaces, where its command (from
+	// a --rootfs: an image's) could name "#!/proc/self/exe" as its
+	// interpreter and so run the init's binary: never ctop's own, but a
+	// sealed copy (runc's answer to CVE-2019-5736), as for ctop exec.
+	exe, err := sealedExe()
+	if err != nil {
+		return err
+	}
+	defer exe.Close()
+	cfg.ExeFD = 4
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
 		return err
 	}
 	defer parentEnd.Close()
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
+		// The child's fd 4, its second extra file (see ctop exec's).
+		Path:       "/proc/self/fd/4",
 		Args:       []string{"ctop-init", spec.Name},
 		Env:        []string{envRole + "=" + roleInit, envSyncFD + "=3", envNoTermQuery},
-		ExtraFiles: []*os.File{childEnd},
+		ExtraFiles: []*os.File{childEnd, exe},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: cloneFlags(spec.Namespaces),
 			// The sandbox dies with its parent; init re-arms this after
@@ -404,7 +415,7 @@ func (sb *Sandbox) launch(n *nest) error {
 	}
 	e := planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio, seccomp: sb.seccomp}
 	if spec.Init {
-		exe, err := sealedSelf()
+		exe, err := sealedExe()
 		if err != nil {
 			return err
 		}

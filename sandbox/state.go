@@ -386,6 +386,14 @@ func settle(f *cgroup.FS, st *State) (kept bool, err error) {
 	if err := removeGroup(f, st.Cgroup); err != nil {
 		return false, err
 	}
+	// The owner may have recorded the end (or, for --rm, removed the
+	// record) and exited after the caller read st: what it wrote stands.
+	switch cur, err := Load(filepath.Dir(st.path), st.Name); {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err == nil && cur.Exited():
+		return true, nil
+	}
 	if st.Detached && !st.Remove {
 		return true, st.markLost()
 	}

@@ -11,10 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctop-dev/ctop/metrics/grafana"
 )
 
-// dashboardFile is the Grafana dashboard shipped with ctop serve.
-const dashboardFile = "../../metrics/grafana/ctop.json"
+// dashboardFile names the Grafana dashboard shipped with ctop serve
+// (grafana.Dashboard) in messages.
+const dashboardFile = "metrics/grafana/ctop.json"
 
 // panelQuery is one query of one panel of the dashboard.
 type panelQuery struct {
@@ -25,10 +28,7 @@ type panelQuery struct {
 // rows' nested panels included, so a panel added there is tested here.
 func dashboardQueries(t *testing.T) []panelQuery {
 	t.Helper()
-	b, err := os.ReadFile(dashboardFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := grafana.Dashboard
 	type panel struct {
 		Title   string `json:"title"`
 		Type    string `json:"type"`
