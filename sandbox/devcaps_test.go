@@ -26,6 +26,14 @@ func TestDevicesCapsBothPaths(t *testing.T) {
 		t.Skip("no launch here: every sandbox takes the re-executed init")
 	}
 	dir := t.TempDir()
+	if disk := os.Getenv("CTOP_TEST_DISKDIR"); disk != "" {
+		// The VMs' /tmp is mounted nodev; their scratch disk is not.
+		var err error
+		if dir, err = os.MkdirTemp(disk, "devcaps"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+	}
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(dir, &sfs); err != nil {
 		t.Fatal(err)
