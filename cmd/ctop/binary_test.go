@@ -118,6 +118,7 @@ func TestNoTerminalQuery(t *testing.T) {
 		{"--version"},
 		{"version"},
 		{"ls", "--state-dir", state, "--cgroup-parent", parent},
+		{"stats", "--no-stream", "-i", "100ms", "--state-dir", state, "--cgroup-parent", parent},
 	}
 	if os.Geteuid() == 0 {
 		if f, err := cgroup.Open("/"); err == nil {

@@ -23,7 +23,7 @@ import (
 func addCompletions(root *cobra.Command) {
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "stop", "kill", "rm", "wait", "pause", "unpause":
+		case "stop", "kill", "rm", "wait", "pause", "unpause", "stats":
 			c.ValidArgsFunction = completeNames(true)
 		case "logs", "exec":
 			c.ValidArgsFunction = completeNames(false)

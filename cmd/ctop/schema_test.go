@@ -189,6 +189,25 @@ type schemaLs []struct {
 	Limits      map[string]any    `json:"limits"`
 }
 
+// schemaStats is one reading of stats --json.
+type schemaStats struct {
+	Time     time.Time `json:"time"`
+	Interval float64   `json:"interval_seconds"`
+	Stats    []struct {
+		Name          string       `json:"name"`
+		Cgroup        string       `json:"cgroup"`
+		CPU           cgroup.F64   `json:"cpu_percent"`
+		Memory        cgroup.U64   `json:"memory_usage"`
+		MemoryLimit   cgroup.Limit `json:"memory_limit"`
+		MemoryPercent cgroup.F64   `json:"memory_percent"`
+		ReadBps       cgroup.F64   `json:"io_read_bps"`
+		WriteBps      cgroup.F64   `json:"io_write_bps"`
+		Pids          cgroup.U64   `json:"pids"`
+		PidsLimit     cgroup.Limit `json:"pids_limit"`
+		Throttled     cgroup.F64   `json:"throttled_percent"`
+	} `json:"stats"`
+}
+
 // checkSchema decodes out into shape refusing unknown fields, and checks
 // that every object of out has every field its shape names (a field left
 // out is not null) and that no value is "" (unset is null).
@@ -283,6 +302,15 @@ func TestJSONSchema(t *testing.T) {
 		t.Fatalf("cgroups --json: exit %d, %v", code, err)
 	}
 	checkSchema(t, "cgroups --json", []byte(out), &schemaCgroups{})
+	out, code, err = ctop(t, "stats", "--no-stream", "--json", "--interval", "100ms", "/")
+	if code != 0 {
+		t.Fatalf("stats --json: exit %d, %v", code, err)
+	}
+	var st schemaStats
+	checkSchema(t, "stats --json", []byte(out), &st)
+	if len(st.Stats) != 1 || st.Stats[0].Cgroup != "/" || !st.Stats[0].CPU.OK || st.Interval != 0.1 {
+		t.Errorf("stats --json of /: %s", out)
+	}
 	out, code, err = ctop(t, "inspect", "--json", strconv.Itoa(os.Getpid()))
 	if code != 0 {
 		t.Fatalf("inspect --json: exit %d, %v", code, err)
