@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -144,6 +145,7 @@ type launch struct {
 	capData *[2]unix.CapUserData
 	nofile  *unix.Rlimit
 	fprog   *unix.SockFprog
+	gids    []uint32
 	slots   []*int32
 	console *consoleMsg
 }
@@ -260,7 +262,14 @@ func (l *launch) add(st *step) {
 		}
 		o = l.call(st.what, unix.SYS_CAPSET, uintptr(unsafe.Pointer(l.capHdr)), uintptr(unsafe.Pointer(l.capData)))
 	case stepSetgroups:
-		o = l.call(st.what, sysSetgroups, 0, 0)
+		var list uintptr
+		if len(st.gids) > 0 {
+			// gid_t is 32 bits for setgroups and setgroups32 alike; the
+			// launch keeps the list alive.
+			l.gids = slices.Clone(st.gids)
+			list = uintptr(unsafe.Pointer(&l.gids[0]))
+		}
+		o = l.call(st.what, sysSetgroups, uintptr(len(st.gids)), list)
 	case stepSetgid:
 		o = l.call(st.what, sysSetresgid, uintptr(st.n), uintptr(st.n), uintptr(st.n))
 	case stepSetuid:

@@ -553,9 +553,11 @@ func Options() []Option {
 		},
 		{
 			Name: "user", Short: "u", Kind: KindString, Commands: CmdRun, Example: "1000:1000",
-			Help: "numeric UID[:GID] to run the command as",
+			Help: "NAME|UID[:GROUP|GID] to run the command as, names and a uid's group, home and supplementary groups from the /etc/passwd and /etc/group of --rootfs (else the host's)",
+			// The rootfs row comes first in the table, so apply has set
+			// --rootfs, whose files the names resolve in.
 			Set: func(r *Run, v string) (err error) {
-				r.Spec.User, err = ParseUser(v)
+				r.Spec.User, err = ParseUser(v, r.Spec.Rootfs)
 				return err
 			},
 		},

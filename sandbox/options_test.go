@@ -181,13 +181,16 @@ func TestOptionRules(t *testing.T) {
 
 // The run options fill the spec as ctop run did with its own flags.
 func TestRunOptions(t *testing.T) {
-	run, err := ParseRun(Given{"name": {"web"}, "env": {"A=1", "B=2"}, "user": {"1000"}, "workdir": {"/srv"}, "tmpfs": {"/tmp:size=1m"},
+	// --user resolves in --rootfs's files, here none: a uid alone gets
+	// gid 0.
+	root := t.TempDir()
+	run, err := ParseRun(Given{"name": {"web"}, "env": {"A=1", "B=2"}, "user": {"1000"}, "rootfs": {root}, "workdir": {"/srv"}, "tmpfs": {"/tmp:size=1m"},
 		"detach": {"true"}, "interactive": {"true"}, "tty": {"true"}, "stats": {"true"}, "memory": {"64m"}, "hostname": {"box"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := cgroup.LimitOf(64 << 20)
-	want := Run{Interactive: true, Spec: Spec{Name: "web", Env: []string{"A=1", "B=2"}, User: &User{1000, 1000}, Workdir: "/srv",
+	want := Run{Interactive: true, Spec: Spec{Name: "web", Env: []string{"A=1", "B=2"}, User: &User{UID: 1000}, Rootfs: root, Workdir: "/srv",
 		Tmpfs: []Tmpfs{{Dest: "/tmp", Size: 1 << 20}}, Detach: true, TTY: true, Stats: true, Hostname: "box",
 		Namespaces: DefaultNamespaces(), Resources: cgroup.Resources{MemoryMax: &mem}}}
 	if diff := cmp.Diff(want, run, cmp.AllowUnexported(Spec{})); diff != "" {

@@ -109,7 +109,7 @@ const (
 	stepCapDrop                      // drop capability n from the bounding set
 	stepAmbientClear                 // clear the ambient set
 	stepCapset                       // effective and permitted sets to mask
-	stepSetgroups                    // no supplementary groups
+	stepSetgroups                    // supplementary groups to gids (none when empty)
 	stepSetgid                       // all gids to n
 	stepSetuid                       // all uids to n
 	stepNoNewPrivs                   // set no_new_privs
@@ -175,6 +175,8 @@ type step struct {
 	fresh bool
 	// filter is stepSeccomp's.
 	filter *filter
+	// gids are stepSetgroups's.
+	gids []uint32
 }
 
 // canLaunch reports whether a sandbox can start by a launch (see
@@ -634,7 +636,7 @@ func (p *plan) privileges(s *Spec, e planEnv) {
 		// setgroups is denied in a user namespace ctop made (it writes
 		// "deny" to setgroups so an unprivileged caller can map gids).
 		if !s.Has(NSUser) {
-			add(step{kind: stepSetgroups, what: who + ": setgroups"})
+			add(step{kind: stepSetgroups, gids: u.Groups, what: who + ": setgroups"})
 		}
 		add(step{kind: stepSetgid, n: int(u.GID), what: who + ": setgid"})
 		// A non-zero uid loses its permitted and effective capabilities

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -119,10 +120,17 @@ func namespaceNames() string {
 	return strings.Join(s, ",")
 }
 
-// User is the numeric identity the command runs as.
+// User is the numeric identity the command runs as, resolved from --user
+// by ParseUser before the start.
 type User struct {
 	UID uint32 `json:"uid"`
 	GID uint32 `json:"gid"`
+	// Groups are the supplementary groups (setgroups(2)): those whose
+	// /etc/group entry lists the user's name, as docker sets them.
+	Groups []uint32 `json:"groups,omitempty"`
+	// Home is the passwd entry's home directory, the command's HOME
+	// unless --env gives one ("": "/", docker's for a uid without one).
+	Home string `json:"home,omitempty"`
 }
 
 // Bind is a bind mount of a host path (-v SRC:DST[:ro]).
@@ -513,7 +521,11 @@ func (s *Spec) CgroupPath() string { return filepath.Join(s.CgroupParent, s.Name
 
 // environ is the command's environment.
 func (s *Spec) environ() []string {
-	env := []string{defaultPath, "HOME=/root"}
+	home := "/root"
+	if s.User != nil {
+		home = cmp.Or(s.User.Home, "/")
+	}
+	env := []string{defaultPath, "HOME=" + home}
 	if s.Hostname != "" {
 		env = append(env, "HOSTNAME="+s.Hostname)
 	}

@@ -134,24 +134,6 @@ func deviceNumbers(s string) (cgroup.Device, bool) {
 	return cgroup.Device{Major: uint32(maj), Minor: uint32(min)}, true
 }
 
-// ParseUser parses --user UID[:GID] (numeric ids; GID defaults to UID).
-// 4294967295 is refused: it is (uid_t)-1, which setresuid(2) and
-// setresgid(2) read as "leave unchanged", so it would keep root.
-func ParseUser(s string) (*User, error) {
-	us, gs, hasG := strings.Cut(s, ":")
-	uid, err := parseID(us)
-	if err != nil {
-		return nil, fmt.Errorf("user %q: uid %q %w", s, us, err)
-	}
-	gid := uid
-	if hasG {
-		if gid, err = parseID(gs); err != nil {
-			return nil, fmt.Errorf("user %q: gid %q %w", s, gs, err)
-		}
-	}
-	return &User{UID: uid, GID: gid}, nil
-}
-
 // noID is (uid_t)-1 and (gid_t)-1: "unchanged" to the set*id calls, and
 // no id a process or a file can have.
 const noID = math.MaxUint32

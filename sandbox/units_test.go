@@ -134,20 +134,24 @@ func TestNamespaceKinds(t *testing.T) {
 }
 
 func TestParseUserBindTmpfs(t *testing.T) {
-	if u, err := ParseUser("1000:100"); err != nil || *u != (User{1000, 100}) {
+	// An empty root: no passwd or group entries, so the ids are as typed
+	// and a uid alone gets gid 0, as in docker.
+	empty := t.TempDir()
+	if u, err := ParseUser("1000:100", empty); err != nil || !cmp.Equal(*u, User{UID: 1000, GID: 100}) {
 		t.Errorf("ParseUser(1000:100) = %v, %v", u, err)
 	}
-	if u, err := ParseUser("7"); err != nil || *u != (User{7, 7}) {
+	if u, err := ParseUser("7", empty); err != nil || !cmp.Equal(*u, User{UID: 7}) {
 		t.Errorf("ParseUser(7) = %v, %v", u, err)
 	}
-	if u, err := ParseUser("4294967294:0"); err != nil || *u != (User{4294967294, 0}) {
+	if u, err := ParseUser("4294967294:0", empty); err != nil || !cmp.Equal(*u, User{UID: 4294967294, GID: 0}) {
 		t.Errorf("ParseUser(4294967294:0) = %v, %v", u, err)
 	}
 	// 4294967295 is (uid_t)-1, "unchanged" to setresuid: it would keep
-	// root. Negative, overflowing and signed ids are refused too.
+	// root. Negative, overflowing and signed ids are refused too, and
+	// names without an entry.
 	for _, in := range []string{"alice", "1:x", "-1", "", "4294967295", "0:4294967295", "4294967295:0",
-		"1000:-1", "4294967296", "1:4294967296", "+5", " 5", "99999999999999999999"} {
-		if _, err := ParseUser(in); err == nil {
+		"1000:-1", "4294967296", "1:4294967296", "+5", " 5", "99999999999999999999", "1:", ":1"} {
+		if _, err := ParseUser(in, empty); err == nil {
 			t.Errorf("ParseUser(%q) succeeded", in)
 		}
 	}
@@ -273,6 +277,22 @@ func TestEnviron(t *testing.T) {
 	want := []string{"HOME=/root", "HOSTNAME=box", "PATH=/bin", "A=1"}
 	if d := cmp.Diff(want, s.environ()); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
+	}
+	// --user's HOME is its passwd entry's, else "/" as docker's; -e
+	// HOME wins.
+	for _, c := range []struct {
+		u    User
+		env  []string
+		want string
+	}{
+		{User{UID: 1000, Home: "/home/alice"}, nil, "HOME=/home/alice"},
+		{User{UID: 4242}, nil, "HOME=/"},
+		{User{UID: 1000, Home: "/home/alice"}, []string{"HOME=/srv"}, "HOME=/srv"},
+	} {
+		s := Spec{User: &c.u, Env: c.env}
+		if env := s.environ(); !slices.Contains(env, c.want) || slices.Contains(env, "HOME=/root") {
+			t.Errorf("user %+v, env %q: environ %q, want %s", c.u, c.env, env, c.want)
+		}
 	}
 }
 

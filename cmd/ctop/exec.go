@@ -45,15 +45,13 @@ the command with the host's clocks.`,
 			}
 			o := sandbox.ExecOptions{Command: command, Env: env, Workdir: workdir, TTY: tty,
 				Stdout: os.Stdout, Stderr: os.Stderr}
-			if user != "" {
-				u, err := sandbox.ParseUser(user)
-				if err != nil {
-					return usageErr(fmt.Errorf("--user %s: %w", user, err))
-				}
-				o.User = u
-			}
 			if interactive {
 				o.Stdin = os.Stdin
+			}
+			if user != "" {
+				if err := sandbox.CheckUser(user); err != nil {
+					return usageErr(fmt.Errorf("--user %s: %w", user, err))
+				}
 			}
 			f, err := cgroup.Open("/")
 			if err != nil {
@@ -63,6 +61,15 @@ the command with the host's clocks.`,
 			st, err := sandbox.Load(place.stateDir, args[0])
 			if err != nil {
 				return usageErr(err)
+			}
+			if user != "" {
+				// Names resolve in the sandbox's rootfs (the lower layer
+				// of an overlay), else in the host's files it sees.
+				u, err := sandbox.ParseUser(user, st.Rootfs)
+				if err != nil {
+					return usageErr(fmt.Errorf("--user %s: %w", user, err))
+				}
+				o.User = u
 			}
 			if tty && interactive {
 				restore, err := sandbox.MakeRaw(0)
@@ -86,7 +93,7 @@ the command with the host's clocks.`,
 	fs.SetInterspersed(false)
 	place.register(fs)
 	fs.StringArrayVarP(&env, "env", "e", nil, "environment variable KEY=VALUE")
-	fs.StringVarP(&user, "user", "u", "", "numeric UID[:GID] (default: the sandbox's)")
+	fs.StringVarP(&user, "user", "u", "", "NAME|UID[:GROUP|GID], resolved in the sandbox's /etc/passwd and /etc/group (default: the sandbox's user)")
 	fs.StringVarP(&workdir, "workdir", "w", "", "working directory (default /)")
 	fs.BoolVarP(&interactive, "interactive", "i", false, "keep stdin attached")
 	fs.BoolVarP(&tty, "tty", "t", false, "give the command a terminal")
