@@ -4,7 +4,10 @@
 // is systemd on pure cgroup v2, the system is up, docker's container and a
 // systemd service carry the limits their managers report in the kernel's
 // files, a lingering user's manager runs with memory and pids delegated, and
-// a Kubernetes-style pod scope and its log directory exist.
+// a Kubernetes-style pod scope and its log directory exist. names_test.go
+// then runs ctop itself there and checks each name it gives (cgroups, ps,
+// ns, inspect, update, net, the TUI, serve and the Grafana dashboard)
+// against docker inspect, systemctl show, the kernel's files and ip.
 //
 // The tests run only where CTOP_TEST_SYSTEMD=1 (the VM's test runner sets
 // it) and skip elsewhere; the parsers they use are tested everywhere.

@@ -22,7 +22,7 @@
 # Settings (environment):
 #   VM_TIMEOUT      hard limit for the VM in seconds (default 900)
 #   VM_PKGS         packages to test (default: those with root tests, plus
-#                   ./test/systemd)
+#                   ./test/systemd and ./names)
 #   VM_KERNEL_PKG   Debian kernel package (default linux-image-amd64)
 #   VM_MEM, VM_CPUS memory in MiB (default 2048) and vCPUs (default 2)
 #   VM_APPEND       extra kernel command line
@@ -156,7 +156,10 @@ for unit in test/systemd/guest/*.service; do
 done
 pkgs=$(test_packages)
 if [ -z "${VM_PKGS:-}" ]; then
-	pkgs=$(printf '%s\n%s\n' "$pkgs" "$("$go" list -f '{{.ImportPath}} {{.Dir}}' ./test/systemd)" | grep -v -e '/test/vm/selftest ' -e '^$' | sort -u)
+	# Beyond the root tests: the environment's own tests, and names, whose
+	# live test needs a docker daemon with containers (not root), which
+	# only this VM is sure to have.
+	pkgs=$(printf '%s\n%s\n' "$pkgs" "$("$go" list -f '{{.ImportPath}} {{.Dir}}' ./test/systemd ./names)" | grep -v -e '/test/vm/selftest ' -e '^$' | sort -u)
 fi
 build_tests "$opt" /opt/ctop-test <<<"$pkgs" || exit 1
 test_env 'CTOP_TEST_(VM|SYSTEMD|BLOCKDEV|DISKDIR|BIN)' >"$opt/env"

@@ -53,6 +53,10 @@ slice=kubepods-burstable-pod${pod_uid//-/_}.slice
 step "kube layout: $slice/cri-containerd-$ctr.scope"
 mkdir -p "/var/log/pods/default_web-0_$pod_uid/app"
 echo '2026-01-01T00:00:00Z stdout F started' >"/var/log/pods/default_web-0_$pod_uid/app/0.log"
+# The kubelet links each container's log as POD_NAMESPACE_CONTAINER-ID.log,
+# which is where a container's id meets its name in the pod.
+mkdir -p /var/log/containers
+ln -sf "/var/log/pods/default_web-0_$pod_uid/app/0.log" "/var/log/containers/web-0_default_app-$ctr.log"
 systemd-run --quiet --scope --unit="cri-containerd-$ctr" --slice="$slice" \
 	-p MemoryMax=80M /bin/sleep 1d </dev/null >/dev/null 2>&1 &
 for _ in $(seq 60); do
