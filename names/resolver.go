@@ -1,6 +1,7 @@
 package names
 
 import (
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -64,8 +65,39 @@ type Resolver struct {
 	// down holds, by socket path, when a failed engine may be asked again.
 	down map[string]time.Time
 	pods podIndex
-	now  func() time.Time
+	// parsed caches what each path gives before the sandboxes, pods and
+	// engines add to it: a refresh names the same few hundred paths every
+	// second.
+	parsed map[string]parsedPath
+	// known is how many names the last call returned, to size the next.
+	known     int
+	sandboxes sandboxIndex
+	now       func() time.Time
 }
+
+// parsedPath is Parse of a path, and the path cleaned as the sandboxes'
+// records name groups.
+type parsedPath struct {
+	name  Name
+	clean string
+}
+
+// sandboxIndex is the sandboxes' groups by cleaned path, as listed when
+// the state directory had the modification time mtime.
+type sandboxIndex struct {
+	byPath map[string]string
+	mtime  time.Time
+	// settled says the listing may be reused while the directory's
+	// modification time stays mtime; see sandboxSettle.
+	settled bool
+}
+
+// sandboxSettle is how old the state directory's modification time must
+// be for a listing to be reused until it changes: a record is created and
+// then written, and the time is of the kernel's coarse clock, so a listing
+// taken just after a change may have missed a record made in the same
+// instant or caught one half written.
+const sandboxSettle = time.Second
 
 // New returns a Resolver configured by o.
 func New(o Options) *Resolver {
@@ -94,23 +126,25 @@ func New(o Options) *Resolver {
 func (r *Resolver) Names(paths []string) map[string]Name {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]Name, len(paths))
-	var sandboxes map[string]string
-	if r.opts.SandboxDir != "" {
-		sandboxes = map[string]string{}
-		sts, _ := sandbox.List(r.opts.SandboxDir)
-		for _, st := range sts {
-			if st.Cgroup != "" {
-				sandboxes[filepath.Clean(st.Cgroup)] = st.Name
-			}
-		}
+	out := make(map[string]Name, r.known)
+	sandboxes := r.listSandboxes()
+	if len(r.parsed) > 2*len(paths)+1024 {
+		r.parsed = nil // forget the paths of groups gone
+	}
+	if r.parsed == nil {
+		r.parsed = make(map[string]parsedPath, len(paths))
 	}
 	for _, p := range paths {
-		if name, ok := sandboxes[filepath.Clean("/"+p)]; ok {
+		pp, ok := r.parsed[p]
+		if !ok {
+			pp = parsedPath{name: Parse(p), clean: filepath.Clean("/" + p)}
+			r.parsed[p] = pp
+		}
+		if name, ok := sandboxes[pp.clean]; ok {
 			out[p] = Name{Kind: KindSandbox, Runtime: RuntimeCtop, Name: name}
 			continue
 		}
-		n := Parse(p)
+		n := pp.name
 		if !n.Known() {
 			continue
 		}
@@ -122,7 +156,35 @@ func (r *Resolver) Names(paths []string) map[string]Name {
 		}
 		out[p] = n
 	}
+	r.known = len(out)
 	return out
+}
+
+// listSandboxes returns the sandboxes' groups, listing the state directory
+// again only when its modification time changed (a record made or
+// removed) or was too recent to rely on.
+func (r *Resolver) listSandboxes() map[string]string {
+	dir := r.opts.SandboxDir
+	if dir == "" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err == nil && r.sandboxes.settled && fi.ModTime().Equal(r.sandboxes.mtime) {
+		return r.sandboxes.byPath
+	}
+	ix := sandboxIndex{byPath: map[string]string{}}
+	if err == nil {
+		ix.mtime = fi.ModTime()
+		ix.settled = r.now().Sub(ix.mtime) >= sandboxSettle
+	}
+	sts, _ := sandbox.List(dir)
+	for _, st := range sts {
+		if st.Cgroup != "" {
+			ix.byPath[filepath.Clean(st.Cgroup)] = st.Name
+		}
+	}
+	r.sandboxes = ix
+	return ix.byPath
 }
 
 // addEngine fills n from its engine: what was learnt before, else one

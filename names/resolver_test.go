@@ -222,6 +222,55 @@ func TestResolverSandboxes(t *testing.T) {
 	}
 }
 
+// The state directory is listed again when its modification time
+// changes, and only then once that time has settled.
+func TestResolverSandboxesRelisted(t *testing.T) {
+	dir := t.TempDir()
+	record := func(name, cg string) {
+		st := `{"name": "` + name + `", "pid": 0, "cgroup": "` + cg + `", "created": "2026-12-07T22:00:00Z"}`
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(st), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setMtime := func(m time.Time) {
+		if err := os.Chtimes(dir, m, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	record("busy", "/mine/busy")
+	setMtime(old)
+	r := New(Options{SandboxDir: dir, Engines: []Engine{}})
+	ps := []string{"/mine/busy", "/mine/idle"}
+	name := func(p string) string { return r.Names(ps)[p].Name }
+	if got := name("/mine/busy"); got != "busy" {
+		t.Fatalf("busy = %q", got)
+	}
+	// A record made while the time stays (a settled listing is reused).
+	record("idle", "/mine/idle")
+	setMtime(old)
+	if got := name("/mine/idle"); got != "" {
+		t.Errorf("idle = %q with the directory's time unchanged, want the listing reused", got)
+	}
+	// The time moves: listed again, and while it is recent, every time.
+	setMtime(time.Now())
+	if got := name("/mine/idle"); got != "idle" {
+		t.Errorf("idle = %q after the directory changed, want idle", got)
+	}
+	if err := os.Remove(filepath.Join(dir, "busy.json")); err != nil {
+		t.Fatal(err)
+	}
+	setMtime(time.Now())
+	if got := name("/mine/busy"); got != "" {
+		t.Errorf("busy = %q after its record went", got)
+	}
+	record("late", "/mine/late")
+	ps = append(ps, "/mine/late")
+	if got := name("/mine/late"); got != "late" {
+		t.Errorf("late = %q, made while the directory's time was recent", got)
+	}
+}
+
 func TestResolverRootlessPodman(t *testing.T) {
 	root, err := os.MkdirTemp("", "ctop-names")
 	if err != nil {
