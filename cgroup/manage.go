@@ -276,6 +276,20 @@ func (m *Manager) Procs() ([]int, error) {
 	return out, nil
 }
 
+// FirstPid returns the lowest pid in the group or below it, for commands
+// that take a group's name where they want a process. A group no process
+// runs in is an error naming it.
+func (m *Manager) FirstPid() (int, error) {
+	pids, err := m.Procs()
+	if err != nil {
+		return 0, err
+	}
+	if len(pids) == 0 {
+		return 0, fmt.Errorf("no process runs in %s", m.path)
+	}
+	return pids[0], nil
+}
+
 // procsIn lists the processes of dirs and their descendants, sorted,
 // without duplicates.
 func procsIn(dirs []managedDir) ([]int, error) {

@@ -571,3 +571,28 @@ func TestExtendConverges(t *testing.T) {
 		t.Errorf("after the next update the process is in cpuset %s, want %s", got, path)
 	}
 }
+
+func TestFirstPid(t *testing.T) {
+	f := fakeTree(t, "30 23 0:26 / /sys/fs/cgroup rw shared:4 - cgroup2 cgroup2 rw,nsdelegate\n",
+		map[string]string{"sys/fs/cgroup": "memory pids", "sys/fs/cgroup/ctop/web": "memory pids",
+			"sys/fs/cgroup/ctop/web/child": "memory pids", "sys/fs/cgroup/ctop/idle": "memory pids"})
+	for p, procs := range map[string]string{"ctop/web/cgroup.procs": "", "ctop/web/child/cgroup.procs": "812\n77\n", "ctop/idle/cgroup.procs": ""} {
+		if err := os.WriteFile(filepath.Join(f.Root(), "sys/fs/cgroup", p), []byte(procs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := Load(f, "/ctop/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := m.FirstPid(); pid != 77 || err != nil {
+		t.Errorf("FirstPid of /ctop/web = %d, %v; want 77, the lowest below it", pid, err)
+	}
+	m, err = Load(f, "/ctop/idle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := m.FirstPid(); err == nil || err.Error() != "no process runs in /ctop/idle" {
+		t.Errorf("FirstPid of an empty group = %d, %v; want an error naming it", pid, err)
+	}
+}

@@ -49,3 +49,29 @@ func TestSwapAccounted(t *testing.T) {
 		}
 	}
 }
+
+func TestKeepSwap(t *testing.T) {
+	mem := LimitOf(768 << 20)
+	old := MemoryLimits{Max: LimitOf(512 << 20), Swap: LimitOf(512 << 20)}
+	r := Resources{MemoryMax: &mem}
+	sw, ok := KeepSwap(true, old, &r)
+	if !ok || sw != LimitOf(1280<<20) || r.MemorySwap == nil || *r.MemorySwap != sw {
+		t.Errorf("v1, --memory 768m over 512m+512m swap: %v %v, memory+swap %v; want 1280m", sw, ok, r.MemorySwap)
+	}
+	for _, tc := range []struct {
+		name string
+		v1   bool
+		old  MemoryLimits
+		r    Resources
+	}{
+		{"v2 keeps memory.swap.max by itself", false, old, Resources{MemoryMax: &mem}},
+		{"swap given", true, old, Resources{MemoryMax: &mem, MemorySwap: &mem}},
+		{"swap unlimited", true, MemoryLimits{Max: old.Max, Swap: Max}, Resources{MemoryMax: &mem}},
+		{"no memory", true, old, Resources{}},
+	} {
+		r := tc.r
+		if _, ok := KeepSwap(tc.v1, tc.old, &r); ok || r.MemorySwap != tc.r.MemorySwap {
+			t.Errorf("%s: KeepSwap changed the request", tc.name)
+		}
+	}
+}

@@ -138,6 +138,43 @@ func (n Name) String() string {
 	return n.Unit
 }
 
+// Describe says in words what the name is, for the text of inspect, ps
+// and ns: "docker container shop-web-1 (36219a26d503, image nginx:1.27)",
+// "pod shop/web (qos burstable)", "systemd unit cron.service", "ctop
+// sandbox busy"; "" when nothing is known.
+func (n Name) Describe() string {
+	switch n.Kind {
+	case "":
+		return ""
+	case KindContainer:
+		rt := string(n.Runtime)
+		if rt == "" {
+			rt = "kubernetes"
+		}
+		extra := []string{n.ShortID}
+		if n.Image != "" {
+			extra = append(extra, "image "+n.Image)
+		}
+		if n.Project != "" {
+			extra = append(extra, "compose "+n.Project+"/"+n.Service)
+		}
+		return rt + " container " + n.String() + " (" + strings.Join(extra, ", ") + ")"
+	case KindPod:
+		return "pod " + n.String() + " (qos " + n.QoS + ")"
+	case KindSandbox:
+		return "ctop sandbox " + n.Name
+	case KindLXC:
+		return "lxc container " + n.Name
+	case KindMachine:
+		return "machine " + n.Name + " (" + n.Unit + ")"
+	case KindSession:
+		return "login session " + n.Name + " (" + n.Unit + ")"
+	case KindUser:
+		return "user " + n.Name + "'s " + n.Unit
+	}
+	return "systemd " + string(n.Kind) + " " + n.Unit
+}
+
 // Label is what a tree of groups shows in place of the group's directory
 // name dir, "" to keep dir: a container's name with its runtime and short
 // id in place of the 64-digit id ("shop-web-1 (docker 36219a26d503)", or

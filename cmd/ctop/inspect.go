@@ -192,7 +192,7 @@ func limitsOf(p nsinfo.Process) []limitsInForce {
 func writeInspect(w io.Writer, d inspectJSON) {
 	fmt.Fprintf(w, "process %d (%s), user %s, %s\n", d.PID, d.Command, d.User, pidNSText(d))
 	if d.Name != nil {
-		fmt.Fprintf(w, "runs in %s, cgroup %s\n", describe(*d.Name), *d.NameCgroup)
+		fmt.Fprintf(w, "runs in %s, cgroup %s\n", d.Name.Describe(), *d.NameCgroup)
 	}
 	fmt.Fprintf(w, "host namespaces read from pid %d (%s)\n\n", d.Reference.PID, d.Reference.Comm)
 	own, known := 0, 0
@@ -304,7 +304,11 @@ func pidOfName(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return firstPid(f, p)
+	m, err := cgroup.Load(f, p)
+	if err != nil {
+		return 0, err
+	}
+	return m.FirstPid()
 }
 
 func from(p string) string {

@@ -13,7 +13,6 @@ import (
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
-	"github.com/ctop-dev/ctop/sandbox"
 )
 
 const testID = "36219a26d5030d0b6f5e8d2b7e38c1d3a2f0c4e5b6a798011223344556677889"
@@ -22,42 +21,6 @@ func web() names.Name {
 	n := names.Parse("/system.slice/docker-" + testID + ".scope")
 	n.Name, n.Image = "shop-web-1", "nginx:1.27"
 	return n
-}
-
-func TestMatchName(t *testing.T) {
-	webPath := "/system.slice/docker-" + testID + ".scope"
-	other := strings.Repeat("36", 32)
-	m := map[string]names.Name{
-		webPath:                      web(),
-		"/docker/" + other:           names.Parse("/docker/" + other),
-		"/system.slice":              names.Parse("/system.slice"),
-		"/system.slice/cron.service": names.Parse("/system.slice/cron.service"),
-		"/ctop/busy":                 names.Parse("/ctop/busy"),
-		"/user.slice/user-0.slice":   names.Parse("/user.slice/user-0.slice"),
-	}
-	for _, tc := range []struct{ target, want, err string }{
-		{"shop-web-1", webPath, ""},
-		{"36219a26d503", webPath, ""},
-		{testID, webPath, ""},
-		{"cron.service", "/system.slice/cron.service", ""},
-		{"cron", "/system.slice/cron.service", ""},
-		{"busy", "/ctop/busy", ""},
-		{"docker:363636363636", "/docker/" + other, ""},
-		{"3621", webPath, ""},
-		{"36", "", `no cgroup, container, unit or sandbox named "36"`},
-		{"0", "", `no cgroup`},
-		{"nope", "", `no cgroup, container, unit or sandbox named "nope"`},
-	} {
-		got, err := matchName(tc.target, m)
-		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
-			t.Errorf("matchName(%q) = %q, %v; want %q, error with %q", tc.target, got, err, tc.want, tc.err)
-		}
-	}
-	busy := names.Name{Kind: names.KindSandbox, Name: "busy"}
-	_, err := matchName("busy", map[string]names.Name{"/b": busy, "/a": busy})
-	if err == nil || !strings.Contains(err.Error(), "names 2 groups") || !strings.Contains(err.Error(), "(/a)") || strings.Count(err.Error(), "\n") > 0 {
-		t.Errorf("an ambiguous name: %v, want one line naming both groups", err)
-	}
 }
 
 func TestTreeLabel(t *testing.T) {
@@ -100,54 +63,6 @@ func TestWriteTreeNames(t *testing.T) {
 	}
 	if strings.Contains(out, testID) {
 		t.Errorf("tree shows the 64-digit id:\n%s", out)
-	}
-}
-
-func TestKeepSwap(t *testing.T) {
-	mem := cgroup.LimitOf(768 << 20)
-	old := cgroup.MemoryLimits{Max: cgroup.LimitOf(512 << 20), Swap: cgroup.LimitOf(512 << 20)}
-	r := cgroup.Resources{MemoryMax: &mem}
-	sw, ok := keepSwap(true, old, &r)
-	if !ok || sw != cgroup.LimitOf(1280<<20) || r.MemorySwap == nil || *r.MemorySwap != sw {
-		t.Errorf("v1, --memory 768m over 512m+512m swap: %v %v, memory+swap %v; want 1280m", sw, ok, r.MemorySwap)
-	}
-	for _, tc := range []struct {
-		name string
-		v1   bool
-		old  cgroup.MemoryLimits
-		r    cgroup.Resources
-	}{
-		{"v2 keeps memory.swap.max by itself", false, old, cgroup.Resources{MemoryMax: &mem}},
-		{"swap given", true, old, cgroup.Resources{MemoryMax: &mem, MemorySwap: &mem}},
-		{"swap unlimited", true, cgroup.MemoryLimits{Max: old.Max, Swap: cgroup.Max}, cgroup.Resources{MemoryMax: &mem}},
-		{"no memory", true, old, cgroup.Resources{}},
-	} {
-		r := tc.r
-		if _, ok := keepSwap(tc.v1, tc.old, &r); ok || r.MemorySwap != tc.r.MemorySwap {
-			t.Errorf("%s: keepSwap changed the request", tc.name)
-		}
-	}
-}
-
-func TestSyncHint(t *testing.T) {
-	mem, pids := cgroup.LimitOf(512<<20), cgroup.LimitOf(100)
-	r := cgroup.Resources{MemoryMax: &mem, PidsMax: &pids, CPU: &cgroup.CPUMax{Quota: cgroup.LimitOf(50000)}}
-	g := sandbox.Given{"memory": {"512m"}, "pids-limit": {"100"}, "cpus": {"0.5"}}
-	for _, tc := range []struct {
-		owner names.Name
-		want  string
-	}{
-		{web(), "docker's own record of shop-web-1 still holds the old limits (a restart puts them back); to keep it in sync: docker update --cpus 0.5 --memory 512m --pids-limit 100 shop-web-1"},
-		{names.Parse("/machine.slice/libpod-" + testID + ".scope"), "podman update --cpus 0.5 --memory 512m --pids-limit 100 36219a26d503"},
-		{names.Parse("/system.slice/cron.service"), "systemctl set-property cron.service CPUQuota=50% MemoryMax=536870912 TasksMax=100"},
-		{names.Parse("/kubepods/pod1/" + testID), "managed by the kubelet"},
-		{names.Parse("/ctop/busy"), ""},
-		{names.Name{}, ""},
-	} {
-		got := syncHint(tc.owner, g, r)
-		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) || strings.Contains(got, "\n") {
-			t.Errorf("syncHint(%v) = %q, want a line with %q", tc.owner, got, tc.want)
-		}
 	}
 }
 

@@ -105,7 +105,7 @@ func (s netSampler) owners(snap *netinfo.Snapshot, host nsinfo.ID) map[nsinfo.ID
 			ps = append(ps, ns.Cgroup)
 		}
 	}
-	return netOwners(snap.Namespaces, owners(s.names, ps), host)
+	return netOwners(snap.Namespaces, s.names.Owners(ps), host)
 }
 
 // netOwners labels each namespace: host; else the container, pod or

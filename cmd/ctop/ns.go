@@ -190,7 +190,7 @@ func nsOwners(fs nsinfo.FS, nss []nsinfo.Namespace) map[int]names.Name {
 	} else {
 		r = names.New(names.Options{Root: fs.Root(), Engines: []names.Engine{}})
 	}
-	byPath := owners(r, ps)
+	byPath := r.Owners(ps)
 	out := map[int]names.Name{}
 	for pid, cg := range cgOf {
 		if n, ok := byPath[cg]; ok {

@@ -458,7 +458,7 @@ func procOwners(root string, procs []nsinfo.Process) map[string]names.Name {
 	} else {
 		r = names.New(names.Options{Root: root, Engines: []names.Engine{}})
 	}
-	return owners(r, ps)
+	return r.Owners(ps)
 }
 
 // refNote explains where the reference came from when it is not simply

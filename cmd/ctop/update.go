@@ -65,7 +65,7 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 			if owner.Kind == names.KindContainer && owner.Pod == "" {
 				h, _ := f.Hierarchy("memory")
 				if g, err := f.Read(target); err == nil {
-					if sw, ok := keepSwap(h.Version == 1, g.Limits.Memory, &r); ok {
+					if sw, ok := cgroup.KeepSwap(h.Version == 1, g.Limits.Memory, &r); ok {
 						fmt.Fprintf(c.ErrOrStderr(), "ctop: kept %s's swap allowance of %s, as docker does: memory+swap is now %s (give --memory-swap to change it)\n",
 							owner, sandbox.FormatBytes(g.Limits.Memory.Swap.V), sandbox.FormatBytes(sw.V))
 					}
@@ -75,7 +75,7 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 			if err != nil {
 				return usageErr(givenOptions(c.Flags()).Blame(err))
 			}
-			if hint := syncHint(owner, givenOptions(c.Flags()), r); hint != "" {
+			if hint := names.SyncHint(owner, givenOptions(c.Flags()), r); hint != "" {
 				fmt.Fprintln(c.ErrOrStderr(), "ctop:", hint)
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
