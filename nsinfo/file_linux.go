@@ -17,6 +17,9 @@ type scratch struct {
 	buf   []byte
 	path  []byte // NUL-terminated, for the kernel
 	nsDev uint64 // the nsfs device, see nsfsDev
+	// lineOnly keeps a command line as Cmdline alone, without Args (see
+	// Tracker).
+	lineOnly bool
 	intern
 }
 

@@ -138,6 +138,23 @@ func cmdline(b []byte) string {
 	return string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
 }
 
+// isCmdline reports whether cmdline(b) == line, without allocating.
+func isCmdline(b []byte, line string) bool {
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) != len(line) {
+		return false
+	}
+	for i, c := range b {
+		if c == 0 {
+			c = ' '
+		}
+		if c != line[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // nsCache gives read access to namespaces read earlier; see Reader.
 type nsCache interface {
 	lookup(pid int, startTime uint64, comm string) (NSSet, bool)
@@ -226,8 +243,9 @@ func (fs FS) readOnto(p Process, want Field, s *scratch, us users, cache nsCache
 	if want&FieldNS != 0 {
 		p.NS = NSSet{}
 	}
+	prevCmdline := p.Cmdline
 	if want&FieldCmdline != 0 {
-		p.Cmdline = ""
+		p.Cmdline, p.Args = "", nil
 	}
 	file := func(name string, f Field, parse func([]byte) error) (gone bool, err error) {
 		s.at(fs.proc, pid, name)
@@ -316,7 +334,15 @@ func (fs FS) readOnto(p Process, want Field, s *scratch, us users, cache nsCache
 	}
 	if want&FieldCmdline != 0 {
 		gone, err := file("cmdline", FieldCmdline, func(b []byte) error {
-			p.Cmdline, p.Args = cmdline(b), args(b)
+			if !s.lineOnly {
+				p.Cmdline, p.Args = cmdline(b), args(b)
+				return nil
+			}
+			// A re-read mostly finds the line unchanged: keep its string.
+			p.Cmdline = prevCmdline
+			if !isCmdline(b, prevCmdline) {
+				p.Cmdline = cmdline(b)
+			}
 			return nil
 		})
 		if gone || err != nil {

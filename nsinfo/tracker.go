@@ -37,7 +37,9 @@ type Tracker struct {
 	RefreshEvery, NSEvery uint64
 	// Cmdline reads the command line as well: of a process when it is
 	// new, and again with its status (a daemon may rewrite its arguments,
-	// as sshd does).
+	// as sshd does). Only Process.Cmdline is kept, not Args: a top-like
+	// view shows and filters the line, and thousands of argument lists
+	// would double what the lines cost.
 	Cmdline bool
 	n       uint64 // samples taken
 	procs   map[int]*tracked
@@ -88,6 +90,7 @@ const clockTicks = 100 // USER_HZ on every architecture Linux exports to /proc
 func (t *Tracker) Sample() (Sample, error) {
 	if t.s == nil {
 		t.s = newScratch(nsfsDev(t.fs.proc))
+		t.s.lineOnly = true
 		t.stats = newStatFiles(t.fs.proc)
 		t.lists = newPIDLister(t.fs.proc)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
@@ -259,8 +260,56 @@ func TestTrackerKernelAndCmdline(t *testing.T) {
 	if got[1].Process.Unavailable&FieldCmdline != 0 {
 		t.Error("cmdline marked unavailable")
 	}
+	if got[1].Process.Args != nil {
+		t.Errorf("Args %q kept: a Tracker keeps the line alone", got[1].Process.Args)
+	}
 	_, tr = fixtureTracker(t, root)
 	if p := trackedByPID(mustSample(t, tr))[1].Process; p.Cmdline != "" {
 		t.Errorf("without Cmdline the command line was read: %q", p.Cmdline)
+	}
+}
+
+// A command line read again keeps its string while unchanged and shows
+// a rewritten one (sshd retitles itself).
+func TestTrackerCmdlineReread(t *testing.T) {
+	root := copyTree(t, filepath.Join("testdata", "hybrid"))
+	_, tr := fixtureTracker(t, root)
+	tr.Cmdline, tr.RefreshEvery, tr.NSEvery = true, 1, 1 // every sample re-reads
+	first := trackedByPID(mustSample(t, tr))[1].Process.Cmdline
+	again := trackedByPID(mustSample(t, tr))[1].Process.Cmdline
+	if again != first || unsafe.StringData(again) != unsafe.StringData(first) {
+		t.Errorf("unchanged command line %q read again into a new string", again)
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc/1/cmdline"), []byte("sshd: root [priv]\x00\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := trackedByPID(mustSample(t, tr))[1].Process.Cmdline; got != "sshd: root [priv]" {
+		t.Errorf("rewritten command line = %q, want %q", got, "sshd: root [priv]")
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc/1/cmdline"), []byte("sshd:\x00root\x00[priv]\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := trackedByPID(mustSample(t, tr))[1].Process.Cmdline; got != "sshd: root [priv]" {
+		t.Errorf("same line as arguments = %q", got)
+	}
+}
+
+func TestIsCmdline(t *testing.T) {
+	for _, c := range []struct {
+		b, line string
+		want    bool
+	}{
+		{"a\x00b\x00", "a b", true},
+		{"a b\x00", "a b", true},
+		{"a\x00b", "a b", true},
+		{"a\x00bc\x00", "a b", false},
+		{"a\x00c\x00", "a b", false},
+		{"", "", true},
+		{"\x00", "", true},
+		{"x", "", false},
+	} {
+		if got := isCmdline([]byte(c.b), c.line); got != c.want || got != (cmdline([]byte(c.b)) == c.line) {
+			t.Errorf("isCmdline(%q, %q) = %v, want %v", c.b, c.line, got, c.want)
+		}
 	}
 }
