@@ -289,12 +289,22 @@ type store struct {
 	// names is what runs in each group, by path, from the last sample
 	// that asked.
 	names map[string]names.Name
+	// owners memoises owner by path until the names change: each frame
+	// of the Processes view asks it of every process.
+	owners map[string]names.Name
 }
 
 // owner is what the group at p belongs to: its innermost container, pod or
 // sandbox, else its unit (names.Owner); the zero Name when nothing is known.
 func (s *store) owner(p string) names.Name {
+	if n, ok := s.owners[p]; ok {
+		return n
+	}
 	n, _ := names.Owner(p, s.names)
+	if s.owners == nil {
+		s.owners = map[string]names.Name{}
+	}
+	s.owners[p] = n
 	return n
 }
 
@@ -342,6 +352,9 @@ func (s *store) apply(m sampleMsg) {
 		}
 	}
 	s.sandboxes, s.sbErr = m.sandboxes, m.sbErr
+	if m.names != nil {
+		clear(s.owners)
+	}
 	switch {
 	case m.names == nil:
 	case m.snap != nil || s.names == nil:
