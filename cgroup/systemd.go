@@ -21,7 +21,7 @@ func (p SystemdProperty) String() string { return p.Name + "=" + p.Value }
 //   - CPU quota as CPUQuota= in percent of one CPU over CPUQuotaPeriodSec=
 //     (100ms when r keeps the period); an unlimited quota is the empty
 //     assignment, which resets it.
-//   - cpu.shares as CPUWeight=, converted as runc does.
+//   - cpu.shares as CPUWeight=, converted as Update writes cpu.weight.
 //   - cpuset as AllowedCPUs= and AllowedMemoryNodes=.
 //   - memory as MemoryMax=, MemoryLow= and MemorySwapMax=; systemd's swap
 //     limit is swap alone (memory.swap.max), so r's memory+swap becomes
@@ -57,8 +57,9 @@ func SystemdProperties(r Resources) []SystemdProperty {
 		}
 	}
 	if r.CPUShares != nil {
-		// runc's conversion of cpu.shares (2..262144) to cpu.weight (1..10000).
-		add("CPUWeight", strconv.FormatUint(1+((*r.CPUShares-2)*9999)/262142, 10))
+		// The weight ctop writes to cpu.weight itself (sharesToWeight), so
+		// that systemd is told what the kernel now holds.
+		add("CPUWeight", strconv.FormatUint(sharesToWeight(*r.CPUShares), 10))
 	}
 	if r.CpusetCpus != nil {
 		add("AllowedCPUs", *r.CpusetCpus)

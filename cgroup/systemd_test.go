@@ -12,7 +12,7 @@ func TestSystemdProperties(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		"CPUQuota=50%", "CPUQuotaPeriodSec=100000us", "CPUWeight=39", "AllowedCPUs=0-1",
+		"CPUQuota=50%", "CPUQuotaPeriodSec=100000us", "CPUWeight=100", "AllowedCPUs=0-1",
 		"MemoryMax=67108864", "MemoryLow=16777216",
 		// docker's memory+swap becomes systemd's swap alone.
 		"MemorySwapMax=33554432", "TasksMax=10",
