@@ -73,9 +73,17 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
+		released := false
 		for {
 			select {
 			case <-trim.C:
+				// Once started up, the binary's pages that only start-up
+				// touched go too (most of its resident code); best effort,
+				// as a failure costs memory, not function.
+				if !released {
+					released = true
+					_ = nsinfo.ReleaseExecutable()
+				}
 				debug.FreeOSMemory()
 			case <-done:
 				return

@@ -1,0 +1,44 @@
+package nsinfo
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rssFileKB is RssFile of this process (proc_pid_status(5)).
+func rssFileKB(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "RssFile:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Skip("no RssFile in /proc/self/status")
+	return 0
+}
+
+// The test binary's code leaves the resident set, and runs on afterwards.
+func TestReleaseExecutable(t *testing.T) {
+	before := rssFileKB(t)
+	if err := ReleaseExecutable(); err != nil {
+		t.Fatal(err)
+	}
+	after := rssFileKB(t)
+	if after >= before {
+		t.Errorf("RssFile %d kB after release, %d kB before: want less", after, before)
+	}
+	// Code dropped is read back when run.
+	if _, err := parseMapping("00400000-00401000 r-xp 00000000 fe:00 1 /x"); err != nil {
+		t.Error(err)
+	}
+}
