@@ -196,9 +196,11 @@ func (r *groupReader) readV2(dir string, ctrls []string) {
 	if has("memory") {
 		m := &g.Stats.Memory
 		m.Current = r.uint(dir, "memory.current")
-		// Working set moves with usage, so quick scans read it too.
-		r.readMemoryStat(dir, true)
 		if !r.quick {
+			// memory.stat is long and costly for the kernel to write; a
+			// Scanner's quick scans take the working set from the fresh
+			// usage and the last full scan's inactive pages (carrySlow).
+			r.readMemoryStat(dir, true)
 			m.Peak = r.uint(dir, "memory.peak")
 		}
 		m.Swap = r.uint(dir, "memory.swap.current")
@@ -342,10 +344,10 @@ func (r *groupReader) readMemoryV1(dir string) {
 	}
 	s := &g.Stats.Memory
 	s.Current = r.uint(dir, "memory.usage_in_bytes")
-	r.readMemoryStat(dir, false)
 	if r.quick {
-		return
+		return // memory.stat too: see readV2
 	}
+	r.readMemoryStat(dir, false)
 	if sw := r.uint(dir, "memory.memsw.usage_in_bytes"); sw.OK && s.Current.OK && sw.V >= s.Current.V {
 		s.Swap = Known(sw.V - s.Current.V)
 	}

@@ -309,6 +309,13 @@ func carrySlow(g, full *Group) {
 	g.Limits = full.Limits
 	m, fm := &g.Stats.Memory, &full.Stats.Memory
 	m.Peak = fm.Peak
+	// The page cache as of the full scan, and the working set of the
+	// fresh usage less the inactive file pages as of then (usage less the
+	// working set; all of usage where that was floored at 0).
+	m.File = fm.File
+	if fm.WorkingSet.OK && fm.Current.OK {
+		m.WorkingSet = workingSet(m.Current, Known(fm.Current.V-fm.WorkingSet.V))
+	}
 	if g.Stats.CPU.User == (U64{}) {
 		g.Stats.CPU.User, g.Stats.CPU.System = full.Stats.CPU.User, full.Stats.CPU.System
 	}

@@ -129,6 +129,15 @@ func TestScannerCarriesSlowCounters(t *testing.T) {
 	if g.Limits.Memory.Max != LimitOf(32*mib) {
 		t.Errorf("limit not carried: %v", g.Limits.Memory.Max)
 	}
+	// memory.stat is read on full scans: the page cache is carried, the
+	// working set is the fresh usage less the inactive pages then.
+	fm := full.Stats.Memory
+	if !fm.WorkingSet.OK || !fm.File.OK {
+		t.Fatalf("full scan: working set %v, file %v: the fixture has memory.stat", fm.WorkingSet, fm.File)
+	}
+	if want := workingSet(Known(4096), Known(fm.Current.V-fm.WorkingSet.V)); g.Stats.Memory.WorkingSet != want || g.Stats.Memory.File != fm.File {
+		t.Errorf("quick scan: working set %v file %v, want %v and %v", g.Stats.Memory.WorkingSet, g.Stats.Memory.File, want, fm.File)
+	}
 	// Swap and pids.events are read on full scans only, and carried.
 	if !full.Stats.Memory.Swap.OK || g.Stats.Memory.Swap != full.Stats.Memory.Swap || !g.Stats.Pids.MaxEvents.OK || g.Stats.Pids.MaxEvents != full.Stats.Pids.MaxEvents {
 		t.Errorf("swap %v pids max events %v, want the full scan's %v and %v",
