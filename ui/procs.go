@@ -251,26 +251,44 @@ func (v procsView) showsTree() bool { return v.tree && v.filter == "" && v.only 
 // sortProcs orders ps by the current sort: cpu and memory highest first,
 // pid lowest first, all the other way round when reversed; ties by pid.
 func (v procsView) sortProcs(ps []*Process) {
-	cpu := v.data.procCPU
-	less := func(pa, pb *Process) bool {
+	if len(ps) < 2 {
+		return
+	}
+	// Each process's rate is looked up once, not at every comparison:
+	// thousands of processes sort on every sample.
+	type keyed struct {
+		p   *Process
+		cpu float64
+	}
+	ks := make([]keyed, len(ps))
+	for i, p := range ps {
+		ks[i] = keyed{p: p}
+		if v.sortBy == procByCPU {
+			ks[i].cpu = v.data.procCPU[p.PID]
+		}
+	}
+	less := func(a, b keyed) bool {
 		switch v.sortBy {
 		case procByCPU:
-			if cpu[pa.PID] != cpu[pb.PID] {
-				return cpu[pa.PID] > cpu[pb.PID]
+			if a.cpu != b.cpu {
+				return a.cpu > b.cpu
 			}
 		case procByMem:
-			if pa.RSS != pb.RSS {
-				return pa.RSS > pb.RSS
+			if a.p.RSS != b.p.RSS {
+				return a.p.RSS > b.p.RSS
 			}
 		}
-		return pa.PID < pb.PID
+		return a.p.PID < b.p.PID
 	}
-	sort.SliceStable(ps, func(a, b int) bool {
+	sort.SliceStable(ks, func(a, b int) bool {
 		if v.reverse {
-			return less(ps[b], ps[a])
+			return less(ks[b], ks[a])
 		}
-		return less(ps[a], ps[b])
+		return less(ks[a], ks[b])
 	})
+	for i, k := range ks {
+		ps[i] = k.p
+	}
 }
 
 // sortOn sorts by s, or reverses the order when it already is by s (k9s).
