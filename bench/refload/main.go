@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"github.com/ctop-dev/ctop/cgroup"
-	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/internal/refload"
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/ctop-dev/ctop/sandbox"
 )
