@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,19 +16,7 @@ func TestSandboxLifeCommands(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates cgroups and namespaces")
 	}
-	f, err := cgroup.Open("/")
-	if err != nil {
-		t.Skipf("no cgroups: %v", err)
-	}
-	parent := fmt.Sprintf("/ctop-test-%d-life", os.Getpid())
-	state := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		if m, err := cgroup.Load(f, parent); err == nil {
-			t.Errorf("cleanup: %s was left behind", parent)
-			_ = m.Kill()
-			_ = m.Delete()
-		}
-	})
+	f, parent, state := livePlace(t, "life")
 	place := []string{"--cgroup-parent", parent, "--state-dir", state}
 	cmd := func(args ...string) (string, int, error) {
 		return ctop(t, append(args[:1:1], append(place, args[1:]...)...)...)

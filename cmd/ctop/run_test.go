@@ -105,23 +105,7 @@ func TestSandboxCommandsLive(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates cgroups and namespaces")
 	}
-	f, err := cgroup.Open("/")
-	if err != nil {
-		t.Skipf("no cgroups: %v", err)
-	}
-	parent := fmt.Sprintf("/ctop-test-%d-cli", os.Getpid())
-	state := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		if m, err := cgroup.Load(f, parent); err == nil {
-			t.Errorf("cleanup: %s was left behind", parent)
-			if err := m.Kill(); err != nil {
-				t.Error(err)
-			}
-			if err := m.Delete(); err != nil {
-				t.Error(err)
-			}
-		}
-	})
+	f, parent, state := livePlace(t, "cli")
 	place := []string{"--cgroup-parent", parent, "--state-dir", state}
 	run := func(args ...string) (string, int, error) {
 		return ctop(t, append(append([]string{"run"}, place...), args...)...)
@@ -289,4 +273,30 @@ func TestRunCPUPeriodQuota(t *testing.T) {
 	if _, code, err := ctop(t, "run", "--cpus", "0.5", "--cpu-period", "50000", "--", "true"); code != 125 || !strings.Contains(err.Error(), "conflicting options") {
 		t.Errorf("--cpus with --cpu-period: exit %d, %v", code, err)
 	}
+}
+
+// livePlace is a root test's own parent group and state directory for
+// the sandboxes it starts through the CLI: ctop-test-PID-NAME, checked
+// and removed at the end (a group left behind is an error, and killed).
+// It skips without cgroups.
+func livePlace(t *testing.T, name string) (f *cgroup.FS, parent, state string) {
+	t.Helper()
+	f, err := cgroup.Open("/")
+	if err != nil {
+		t.Skipf("no cgroups: %v", err)
+	}
+	parent = fmt.Sprintf("/ctop-test-%d-%s", os.Getpid(), name)
+	state = filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		if m, err := cgroup.Load(f, parent); err == nil {
+			t.Errorf("cleanup: %s was left behind", parent)
+			if err := m.Kill(); err != nil {
+				t.Error(err)
+			}
+			if err := m.Delete(); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	return f, parent, state
 }

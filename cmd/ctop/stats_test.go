@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,24 +15,13 @@ func TestStatsSandbox(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates cgroups and namespaces")
 	}
-	f, err := cgroup.Open("/")
-	if err != nil {
-		t.Skipf("no cgroups: %v", err)
-	}
-	parent := fmt.Sprintf("/ctop-test-%d-stats", os.Getpid())
-	state := filepath.Join(t.TempDir(), "state")
+	_, parent, state := livePlace(t, "stats")
 	place := []string{"--cgroup-parent", parent, "--state-dir", state}
 	cmd := func(args ...string) (string, int, error) {
 		return ctop(t, append(args[:1:1], append(place, args[1:]...)...)...)
 	}
-	t.Cleanup(func() {
-		_, _, _ = cmd("stop", "-t", "0", "busy")
-		if m, err := cgroup.Load(f, parent); err == nil {
-			t.Errorf("cleanup: %s was left behind", parent)
-			_ = m.Kill()
-			_ = m.Delete()
-		}
-	})
+	// Before livePlace's check (cleanups run last first).
+	t.Cleanup(func() { _, _, _ = cmd("stop", "-t", "0", "busy") })
 	if out, code, err := cmd("run", "-d", "--rm", "--name", "busy", "--cpus", "0.2", "--memory", "64m",
 		"--", "sh", "-c", "while :; do :; done"); code != 0 {
 		t.Fatalf("run -d: exit %d, %q, %v", code, out, err)
