@@ -34,8 +34,8 @@ func addTUI(root *cobra.Command) {
 	root.Long += `
 
 With no command, ctop opens its terminal UI: the cgroup tree, processes,
-namespaces and sandboxes; enter opens charts of a group, e explains any
-number or namespace, ? lists the keys.`
+namespaces, networks and sandboxes; enter opens charts of a group, e
+explains any number or namespace, ? lists the keys.`
 	root.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval of the terminal UI (+ and - change it live)")
 	place.register(root.Flags())
 	root.RunE = func(c *cobra.Command, _ []string) error {
