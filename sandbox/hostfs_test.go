@@ -15,10 +15,21 @@ import (
 )
 
 // hostDir makes a directory on the host's files outside the private
-// /tmp, /var/tmp and /run (beside the test's sources), removed at the end.
+// /tmp, /var/tmp and /run, removed at the end: beside the test's sources,
+// or, where the checkout itself is under one of those (a clone in /tmp),
+// in /var/lib, else /.
 func hostDir(t *testing.T) string {
 	t.Helper()
-	d, err := os.MkdirTemp(".", ".ctop-hostfs-test-")
+	base, _ := filepath.Abs(".")
+	for _, b := range []string{"/var/lib", "/"} {
+		if underPrivate(base) == "" {
+			break
+		}
+		if st, err := os.Stat(b); err == nil && st.IsDir() {
+			base = b
+		}
+	}
+	d, err := os.MkdirTemp(base, ".ctop-hostfs-test-")
 	if err != nil {
 		t.Fatal(err)
 	}
