@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -402,13 +401,12 @@ func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 		err  error
 	}
 	ch := make(chan result, 1)
-	go func() {
-		// Never unlocked: a goroutine that exits locked takes its thread,
-		// with the namespaces it joined, with it.
-		runtime.LockOSThread()
+	// Never on the main thread, which the runtime would keep, in the
+	// sandbox's namespaces, as the process's own.
+	goOffMain(func() {
 		code, err := execLocked(f, st, o)
 		ch <- result{code, err}
-	}()
+	})
 	r := <-ch
 	return r.code, r.err
 }

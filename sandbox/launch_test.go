@@ -448,6 +448,36 @@ func TestNestThreadsEnd(t *testing.T) {
 	e.assertGone()
 }
 
+// TestExecLeavesMainThread: ctop exec joins the sandbox's namespaces on a
+// thread of its own, never the main thread, which the runtime keeps when
+// a goroutine locked to it ends, and whose namespaces /proc/PID/ns shows
+// as the process's (a later start from there made its sandbox in the
+// namespaces of the last one exec'd into).
+func TestExecLeavesMainThread(t *testing.T) {
+	e := newTestEnv(t)
+	self := strconv.Itoa(os.Getpid())
+	host := nsID(t, self, NSNet)
+	s := e.spec("sleep", "60")
+	s.Name, s.Detach, s.Remove = "execmain", true, true
+	sb, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = Stop(e.fs, e.state, s.Name, killNow()); _, _ = sb.Wait() })
+	st, err := Load(e.state, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		if code, err := Exec(e.fs, st, ExecOptions{Command: []string{"true"}}); code != 0 || err != nil {
+			t.Fatalf("exec %d: %d %v", i, code, err)
+		}
+		if nsID(t, self, NSNet) != host {
+			t.Fatalf("after exec %d ctop's main thread is in the sandbox's network namespace", i)
+		}
+	}
+}
+
 // stepNames names a plan's steps, the host-dependent runs (docker's masks,
 // the capabilities dropped from the bounding set, signal resets) as one
 // name each.

@@ -48,31 +48,37 @@ func nestFlags(s *Spec) int {
 // Once release is closed the thread ends.
 func startNest(s *Spec, release <-chan struct{}) *nest {
 	n := &nest{attempts: make(chan *attempt, 2)}
-	go func() {
-		runtime.LockOSThread()
-		if unix.Gettid() == unix.Getpid() {
-			// The main thread: the runtime never ends it (it parks it
-			// instead), and /proc/PID/ns shows its namespaces as
-			// ctop's. The nest moves to a goroutine started while this
-			// one holds the main thread, so on another thread.
-			locked := make(chan struct{})
-			go n.run(s, release, locked)
-			<-locked
-			runtime.UnlockOSThread()
-			return
-		}
-		n.run(s, release, nil)
-	}()
+	goOffMain(func() { n.run(s, release) })
 	return n
 }
 
-// run is the nest's goroutine, locked to its thread; locked, when not
-// nil, is closed once it is.
-func (n *nest) run(s *Spec, release <-chan struct{}, locked chan<- struct{}) {
-	runtime.LockOSThread()
-	if locked != nil {
-		close(locked)
-	}
+// goOffMain runs fn in a new goroutine locked, for good, to an OS thread
+// that is not the main thread: fn may move its thread into other
+// namespaces, and the runtime ends the thread, and with it that hold on
+// them, when the goroutine returns. The main thread it never ends (it
+// parks it instead), and /proc/PID/ns shows the main thread's namespaces
+// as the process's own; a goroutine that finds itself there holds it
+// locked while it starts fn's goroutine, which so lands on another.
+func goOffMain(fn func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			fn()
+			return
+		}
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+			fn()
+		}()
+		<-locked
+		runtime.UnlockOSThread()
+	}()
+}
+
+// run is the nest's goroutine, locked to its thread (goOffMain).
+func (n *nest) run(s *Spec, release <-chan struct{}) {
 	err := n.enter(s)
 	for a := range n.attempts {
 		if err != nil {
