@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,72 +14,15 @@ import (
 	"github.com/ctop-dev/ctop/metrics/grafana"
 )
 
-// dashboardFile names the Grafana dashboard shipped with ctop serve
-// (grafana.Dashboard) in messages.
-const dashboardFile = "metrics/grafana/ctop.json"
-
-// panelQuery is one query of one panel of the dashboard.
-type panelQuery struct {
-	panel, ref, expr string
-}
-
-// dashboardQueries parses every panel's queries out of the dashboard,
-// rows' nested panels included, so a panel added there is tested here.
-func dashboardQueries(t *testing.T) []panelQuery {
+// dashboardQueries are the dashboard's queries (grafana.Queries); a
+// panel without a query, or an empty one, fails the test.
+func dashboardQueries(t *testing.T) []grafana.Query {
 	t.Helper()
-	b := grafana.Dashboard
-	type panel struct {
-		Title   string `json:"title"`
-		Type    string `json:"type"`
-		Targets []struct {
-			RefID string `json:"refId"`
-			Expr  string `json:"expr"`
-		} `json:"targets"`
-		Panels []json.RawMessage `json:"panels"`
+	qs, err := grafana.Queries(grafana.Dashboard)
+	if err != nil {
+		t.Fatalf("metrics/grafana/ctop.json: %v", err)
 	}
-	var d struct {
-		Panels []json.RawMessage `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("parse %s: %v", dashboardFile, err)
-	}
-	var out []panelQuery
-	var walk func([]json.RawMessage)
-	walk = func(ps []json.RawMessage) {
-		for _, raw := range ps {
-			var p panel
-			if err := json.Unmarshal(raw, &p); err != nil {
-				t.Fatalf("parse a panel of %s: %v", dashboardFile, err)
-			}
-			if p.Type != "row" && len(p.Targets) == 0 {
-				t.Errorf("panel %q has no query", p.Title)
-			}
-			for _, q := range p.Targets {
-				if q.Expr == "" {
-					t.Errorf("panel %q query %s is empty", p.Title, q.RefID)
-				}
-				out = append(out, panelQuery{p.Title, q.RefID, q.Expr})
-			}
-			walk(p.Panels)
-		}
-	}
-	walk(d.Panels)
-	if len(out) == 0 {
-		t.Fatalf("no queries in %s", dashboardFile)
-	}
-	return out
-}
-
-// substitute fills in the dashboard's variables as Grafana would for one
-// selected name; a variable it does not know is left, and reported.
-func substitute(expr, name string) (string, error) {
-	r := strings.NewReplacer("${name}", regexp.QuoteMeta(name), "$name", regexp.QuoteMeta(name),
-		"$__rate_interval", "20s", "${__rate_interval}", "20s")
-	out := r.Replace(expr)
-	if strings.Contains(out, "$") {
-		return out, fmt.Errorf("query %q uses a variable the test does not fill in", expr)
-	}
-	return out, nil
+	return qs
 }
 
 // TestDashboardQueriesStatic needs no root: the dashboard parses, every
@@ -88,11 +30,11 @@ func substitute(expr, name string) (string, error) {
 // name.
 func TestDashboardQueriesStatic(t *testing.T) {
 	for _, q := range dashboardQueries(t) {
-		if _, err := substitute(q.expr, "x"); err != nil {
-			t.Errorf("panel %q: %v", q.panel, err)
+		if _, err := grafana.Substitute(q.Expr, "x"); err != nil {
+			t.Errorf("panel %q: %v", q.Panel, err)
 		}
-		if !strings.Contains(q.expr, `name=~"$name"`) {
-			t.Errorf("panel %q query %s does not select by name: %s", q.panel, q.ref, q.expr)
+		if !strings.Contains(q.Expr, `name=~"$name"`) {
+			t.Errorf("panel %q query %s does not select by name: %s", q.Panel, q.RefID, q.Expr)
 		}
 	}
 }
@@ -151,7 +93,7 @@ func TestDashboardPanelsFindSandbox(t *testing.T) {
 	st := startStack(t, tmp, ctop, promBin)
 	deadline := time.Now().Add(120 * time.Second)
 	for _, q := range queries {
-		expr, err := substitute(q.expr, name)
+		expr, err := grafana.Substitute(q.Expr, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +105,7 @@ func TestDashboardPanelsFindSandbox(t *testing.T) {
 				found = found || s["name"] == name
 			}
 			if err == nil && found {
-				t.Logf("panel %q %s: %d series", q.panel, q.ref, len(got))
+				t.Logf("panel %q %s: %d series", q.Panel, q.RefID, len(got))
 				break
 			}
 			last = fmt.Sprintf("%d series, none named %s", len(got), name)
@@ -172,7 +114,7 @@ func TestDashboardPanelsFindSandbox(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("panel %q query %s found no series of sandbox %s within 120 s (%s):\n%s\nctop serve:\n%s",
-					q.panel, q.ref, name, last, expr, tail(st.serveLog.String(), 2000))
+					q.Panel, q.RefID, name, last, expr, tail(st.serveLog.String(), 2000))
 			}
 			time.Sleep(500 * time.Millisecond)
 		}

@@ -523,34 +523,9 @@ func dashboardFindsDockerContainer(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatal("no prometheus in the VM's image: test/systemd/run.sh installs it")
 	}
-	var d struct {
-		Panels []json.RawMessage `json:"panels"`
-	}
-	if err := json.Unmarshal(grafana.Dashboard, &d); err != nil {
+	queries, err := grafana.Queries(grafana.Dashboard)
+	if err != nil {
 		t.Fatal(err)
-	}
-	type query struct{ panel, expr string }
-	var queries []query
-	var walk func([]json.RawMessage)
-	walk = func(ps []json.RawMessage) {
-		for _, raw := range ps {
-			var p struct {
-				Title   string                  `json:"title"`
-				Targets []struct{ Expr string } `json:"targets"`
-				Panels  []json.RawMessage       `json:"panels"`
-			}
-			if err := json.Unmarshal(raw, &p); err != nil {
-				t.Fatal(err)
-			}
-			for _, q := range p.Targets {
-				queries = append(queries, query{p.Title, q.Expr})
-			}
-			walk(p.Panels)
-		}
-	}
-	walk(d.Panels)
-	if len(queries) == 0 {
-		t.Fatal("the dashboard has no query")
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -574,20 +549,22 @@ scrape_configs:
 	promLog := startBackground(t, exec.Command(promBin, "--config.file="+config,
 		"--storage.tsdb.path="+filepath.Join(tmp, "data"), "--web.listen-address="+promAddr, "--log.level=warn"))
 
-	fill := strings.NewReplacer("${name}", "dk-a", "$name", "dk-a", "${__rate_interval}", "20s", "$__rate_interval", "20s")
 	deadline := time.Now().Add(3 * time.Minute)
 	for _, q := range queries {
-		expr := fill.Replace(q.expr)
+		expr, err := grafana.Substitute(q.Expr, "dk-a")
+		if err != nil {
+			t.Fatal(err)
+		}
 		var last string
 		for {
 			n, err := seriesNamed(promAddr, expr, "dk-a")
 			if err == nil && n > 0 {
-				t.Logf("panel %q: %d series of dk-a", q.panel, n)
+				t.Logf("panel %q: %d series of dk-a", q.Panel, n)
 				break
 			}
 			last = fmt.Sprintf("%d series named dk-a, %v", n, err)
 			if time.Now().After(deadline) {
-				t.Fatalf("panel %q found no series of dk-a (%s):\n%s\nprometheus:\n%.2000s", q.panel, last, expr, promLog.String())
+				t.Fatalf("panel %q found no series of dk-a (%s):\n%s\nprometheus:\n%.2000s", q.Panel, last, expr, promLog.String())
 			}
 			time.Sleep(time.Second)
 		}
