@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,10 +17,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ctop-dev/ctop/internal/promstack"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -131,39 +131,6 @@ func parseNumber(t *testing.T, s string) float64 {
 
 func readNumber(t *testing.T, path string) float64 { return parseNumber(t, readFile(t, path)) }
 
-// logBuffer collects a child's output for the failure message.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// start runs cmd, killed with the test process (Pdeathsig) and in cleanup.
-func start(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd.Path, err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-}
-
 // buildCtop builds ./cmd/ctop into dir, or returns the prebuilt binary the
 // test VM (which has no go command) names in CTOP_TEST_BIN.
 func buildCtop(t *testing.T, dir string) string {
@@ -188,17 +155,6 @@ func buildCtop(t *testing.T, dir string) string {
 		t.Fatalf("build ctop: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// freePort returns a loopback port nobody listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // queryResult is the part of Prometheus's /api/v1/query answer we read.
@@ -310,7 +266,7 @@ func TestPrometheusScrapesServe(t *testing.T) {
 // stack is ctop serve and a Prometheus server scraping it every second.
 type stack struct {
 	serve, prom       *exec.Cmd
-	serveLog, promLog *logBuffer
+	serveLog, promLog *promstack.Log
 	api               string // Prometheus's base URL
 }
 
@@ -318,41 +274,10 @@ type stack struct {
 // Prometheus scraping it, both stopped in cleanup.
 func startStack(t *testing.T, tmp, ctop, promBin string) *stack {
 	t.Helper()
-	st := &stack{serveLog: &logBuffer{}, promLog: &logBuffer{}}
-	// ctop serve on a port it picks; its log line says which.
-	serve := exec.Command(ctop, "serve", "--listen", "127.0.0.1:0", "--interval", "1s", "--cgroup-depth", "2")
-	serve.Stdout, serve.Stderr = st.serveLog, st.serveLog
-	start(t, serve)
-	var serveAddr string
-	for wait := time.Now().Add(30 * time.Second); serveAddr == ""; time.Sleep(50 * time.Millisecond) {
-		if _, rest, ok := strings.Cut(st.serveLog.String(), " addr="); ok {
-			serveAddr, _, _ = strings.Cut(rest, " ")
-		} else if time.Now().After(wait) {
-			t.Fatalf("ctop serve did not say where it listens within 30 s:\n%s", st.serveLog.String())
-		}
-	}
-
-	// Prometheus scraping it every second.
-	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	config := filepath.Join(tmp, "prometheus.yml")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: ctop
-    static_configs:
-      - targets: ['%s']
-`, serveAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	prom := exec.Command(promBin,
-		"--config.file="+config,
-		"--storage.tsdb.path="+filepath.Join(tmp, "data"),
-		"--web.listen-address="+promAddr,
-		"--log.level=warn")
-	prom.Stdout, prom.Stderr = st.promLog, st.promLog
-	start(t, prom)
-	st.serve, st.prom, st.api = serve, prom, "http://"+promAddr
+	st := &stack{serve: exec.Command(ctop, "serve", "--listen", "127.0.0.1:0", "--interval", "1s", "--cgroup-depth", "2")}
+	st.serveLog = promstack.Start(t, st.serve)
+	addr := promstack.ServeAddr(t, st.serveLog, 30*time.Second)
+	st.api, st.prom, st.promLog = promstack.Prometheus(t, tmp, promBin, addr)
 	return st
 }
 

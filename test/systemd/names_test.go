@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,11 +16,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ctop-dev/ctop/internal/promstack"
 	"github.com/ctop-dev/ctop/metrics/grafana"
 )
 
@@ -429,56 +428,14 @@ func TestNamesTUI(t *testing.T) {
 	}
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startBackground starts cmd, killed with the test process and in cleanup.
-func startBackground(t *testing.T, cmd *exec.Cmd) *syncBuffer {
-	t.Helper()
-	log := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd.Path, err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return log
-}
-
 // labelsRE matches one label of a Prometheus exposition line.
 var labelsRE = regexp.MustCompile(`([a-z_]+)="((?:[^"\\]|\\.)*)"`)
 
 func TestNamesMetrics(t *testing.T) {
 	requireVM(t)
 	c := inspect(t, "dk-a")
-	serveLog := startBackground(t, exec.Command(ctopBin(t), "serve", "--listen", "127.0.0.1:0", "--interval", "1s"))
-	var addr string
-	for deadline := time.Now().Add(60 * time.Second); addr == ""; time.Sleep(100 * time.Millisecond) {
-		if _, rest, ok := strings.Cut(serveLog.String(), " addr="); ok {
-			addr, _, _ = strings.Cut(rest, " ")
-			addr = strings.TrimSpace(addr)
-		} else if time.Now().After(deadline) {
-			t.Fatalf("ctop serve did not say where it listens within 60 s:\n%s", serveLog.String())
-		}
-	}
+	serveLog := promstack.Start(t, exec.Command(ctopBin(t), "serve", "--listen", "127.0.0.1:0", "--interval", "1s"))
+	addr := promstack.ServeAddr(t, serveLog, 60*time.Second)
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -528,26 +485,7 @@ func dashboardFindsDockerContainer(t *testing.T, addr string) {
 		t.Fatal(err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	promAddr := ln.Addr().String()
-	ln.Close()
-	tmp := t.TempDir()
-	config := filepath.Join(tmp, "prometheus.yml")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: ctop
-    static_configs:
-      - targets: ['%s']
-`, addr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	promLog := startBackground(t, exec.Command(promBin, "--config.file="+config,
-		"--storage.tsdb.path="+filepath.Join(tmp, "data"), "--web.listen-address="+promAddr, "--log.level=warn"))
+	api, _, promLog := promstack.Prometheus(t, t.TempDir(), promBin, addr)
 
 	deadline := time.Now().Add(3 * time.Minute)
 	for _, q := range queries {
@@ -557,7 +495,7 @@ scrape_configs:
 		}
 		var last string
 		for {
-			n, err := seriesNamed(promAddr, expr, "dk-a")
+			n, err := seriesNamed(api, expr, "dk-a")
 			if err == nil && n > 0 {
 				t.Logf("panel %q: %d series of dk-a", q.Panel, n)
 				break
@@ -571,11 +509,12 @@ scrape_configs:
 	}
 }
 
-// seriesNamed runs an instant query and counts the series labelled name.
-func seriesNamed(promAddr, expr, name string) (int, error) {
+// seriesNamed runs an instant query against the Prometheus at api and
+// counts the series labelled name.
+func seriesNamed(api, expr, name string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+promAddr+"/api/v1/query?query="+url.QueryEscape(expr), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api+"/api/v1/query?query="+url.QueryEscape(expr), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
