@@ -63,7 +63,16 @@ func TestInit(t *testing.T) {
 					_, _ = sb.Wait()
 				}()
 				if init {
+					// A launch's Start returns once the kernel has released
+					// the child's old memory in its execve, which on some
+					// kernels (6.1) is just before the new image is in
+					// place: until then /proc/PID/exe is still ctop's.
+					self, _ := os.Readlink("/proc/self/exe")
 					exe, err := os.Readlink("/proc/" + strconv.Itoa(sb.Pid) + "/exe")
+					for end := time.Now().Add(time.Second); err == nil && exe == self && time.Now().Before(end); {
+						time.Sleep(time.Millisecond)
+						exe, err = os.Readlink("/proc/" + strconv.Itoa(sb.Pid) + "/exe")
+					}
 					if err != nil || !strings.HasPrefix(exe, "/memfd:ctop") {
 						t.Errorf("--init runs from %q (%v), want a memfd copy", exe, err)
 					}
