@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/systemd"
 )
 
 // Sandbox is a started sandbox.
@@ -33,6 +34,10 @@ type Sandbox struct {
 	mgr  *cgroup.Manager
 	// removeParent: the parent group is ctop's to remove once empty.
 	removeParent bool
+	// sd is the connection to systemd of a sandbox under ManagerSystemd,
+	// cgroupPath its scope's group once made.
+	sd         *systemd.Conn
+	cgroupPath string
 	// proc is the sandbox's init, the process Wait reaps.
 	proc    *os.Process
 	state   *State
@@ -83,7 +88,12 @@ type Result struct {
 func (s *Sandbox) Spec() Spec { return s.spec }
 
 // Cgroup is the sandbox's cgroup path.
-func (s *Sandbox) Cgroup() string { return s.spec.CgroupPath() }
+func (s *Sandbox) Cgroup() string {
+	if s.cgroupPath != "" {
+		return s.cgroupPath
+	}
+	return s.spec.CgroupPath()
+}
 
 // Start starts a sandbox and returns once its command is executing. The
 // caller must call Wait, which also removes the sandbox's cgroup and state.
@@ -127,6 +137,9 @@ func (sb *Sandbox) start() error {
 		CapAdd: spec.CapAdd, CapDrop: spec.CapDrop,
 		Labels: spec.Labels,
 	}
+	if spec.systemd() {
+		sb.state.CgroupManager, sb.state.Unit = ManagerSystemd, systemd.UnitName(spec.Name)
+	}
 	launching := canLaunch(spec)
 	var n *nest
 	if launching {
@@ -155,11 +168,15 @@ func (sb *Sandbox) start() error {
 	if res.Devices, err = spec.deviceRules(); err != nil {
 		return err
 	}
-	mgr, err := cgroup.Create(sb.fs, spec.CgroupPath(), res)
-	if err != nil {
-		return err
+	// Under systemd the group is made around the init once it is cloned
+	// (startScope).
+	var mgr *cgroup.Manager
+	if !spec.systemd() {
+		if mgr, err = cgroup.Create(sb.fs, spec.CgroupPath(), res); err != nil {
+			return err
+		}
+		sb.mgr = mgr
 	}
-	sb.mgr = mgr
 	if launching {
 		if err := sb.launch(n); err != nil {
 			return err
@@ -234,10 +251,13 @@ func (sb *Sandbox) start() error {
 	// Start in the cgroup (clone3 CLONE_INTO_CGROUP) where there is a v2
 	// group; on v1 (and for the v1 hierarchies of a hybrid host) the parent
 	// moves the child before telling it to go on.
-	fd, useFD, err := mgr.FD()
-	if err != nil {
-		childEnd.Close()
-		return err
+	var fd int
+	var useFD bool
+	if mgr != nil {
+		if fd, useFD, err = mgr.FD(); err != nil {
+			childEnd.Close()
+			return err
+		}
 	}
 	if useFD {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
@@ -259,7 +279,11 @@ func (sb *Sandbox) start() error {
 	}
 	sb.proc = cmd.Process
 	sb.Pid = cmd.Process.Pid
-	if !useFD {
+	if spec.systemd() {
+		if err := sb.startScope(res); err != nil {
+			return err
+		}
+	} else if !useFD {
 		if err := mgr.AddProc(sb.Pid); err != nil {
 			return err
 		}
@@ -300,6 +324,23 @@ func (sb *Sandbox) start() error {
 // parent is made only once the state records that it was made here.
 func (sb *Sandbox) prepare() error {
 	spec := &sb.spec
+	if spec.systemd() {
+		// systemd makes the slice with the first scope in it; the
+		// connection is made while the state is written.
+		connected := make(chan error, 1)
+		go func() {
+			_, err := sb.systemdConn()
+			connected <- err
+		}()
+		err := sb.openFS()
+		if rerr := reserve(spec.StateDir, sb.state); rerr != nil {
+			err = rerr
+		}
+		if cerr := <-connected; err == nil {
+			err = cerr
+		}
+		return err
+	}
 	if ownParent(spec.CgroupParent) {
 		sb.removeParent, sb.state.MadeParent = true, true
 		recorded := make(chan error, 1)
@@ -709,7 +750,10 @@ func (sb *Sandbox) Wait() (Result, error) {
 	if sb.mgr != nil {
 		if g, err := sb.mgr.ReadFinal(sb.spec.Stats); g != nil {
 			r.Group = g
-		} else if sb.err == nil {
+		} else if sb.err == nil && !sb.spec.systemd() {
+			// systemd removes a scope's group as soon as it is empty,
+			// which may be before this read: then there is nothing to
+			// report, and nothing went wrong.
 			sb.err = err
 		}
 	}
@@ -728,7 +772,15 @@ func (sb *Sandbox) Wait() (Result, error) {
 // overlay work directory.
 func (sb *Sandbox) teardown() error {
 	var errs []error
-	if sb.mgr != nil {
+	if sb.spec.systemd() {
+		// Not after a start that failed before its state was reserved:
+		// the unit may then be another sandbox's of the same name.
+		if sb.state != nil && sb.state.path != "" {
+			if err := sb.stopScope(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	} else if sb.mgr != nil {
 		// The group is usually empty by now: with its own pid namespace,
 		// every process of the sandbox died with its init. Removing it
 		// straight away spares listing every hierarchy's processes.

@@ -199,3 +199,22 @@ func TestAvailableWithoutSystemd(t *testing.T) {
 		t.Errorf("Available() = %v, want ErrUnavailable", err)
 	}
 }
+
+func TestManages(t *testing.T) {
+	user := "/user.slice/user-1000.slice/user@1000.service/app.slice/web.service"
+	for _, c := range []struct {
+		path string
+		uid  int
+		want bool
+	}{
+		{"/system.slice/cron.service", 0, true},
+		{user, 0, false},
+		{user, 1000, true},
+		{user, 1001, false},
+		{"/system.slice/cron.service", 1000, false},
+	} {
+		if got := Manages(c.path, c.uid); got != c.want {
+			t.Errorf("Manages(%s, %d) = %v, want %v", c.path, c.uid, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,4 +217,27 @@ func (c *Conn) SetResources(ctx context.Context, unit string, r cgroup.Resources
 		return fmt.Errorf("set properties of %s: %w", unit, err)
 	}
 	return nil
+}
+
+// Manages reports whether the caller's manager (see Connect) is the one
+// that owns the group at path, whose unit names.Parse found: root's system
+// manager owns every group but those under a user manager
+// (user@UID.service), which a user's own manager owns.
+func Manages(path string, uid int) bool {
+	userPart := strings.Contains(path, "/user@")
+	if uid == 0 {
+		return !userPart
+	}
+	return strings.Contains(path, "/user@"+strconv.Itoa(uid)+".service/")
+}
+
+// SetUnitResources sets r as unit's runtime properties through the
+// caller's manager (see Conn.SetResources).
+func SetUnitResources(ctx context.Context, unit string, r cgroup.Resources) error {
+	c, err := Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.SetResources(ctx, unit, r)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,21 +162,23 @@ type schemaInspect struct {
 }
 
 type schemaLs []struct {
-	Name        string    `json:"name"`
-	Status      string    `json:"status"`
-	Pid         *int      `json:"pid"`
-	Created     time.Time `json:"created"`
-	Cgroup      string    `json:"cgroup"`
-	Command     []string  `json:"command"`
-	CommandLine string    `json:"command_line"`
-	Namespaces  []string  `json:"namespaces"`
-	Hostname    *string   `json:"hostname"`
-	Network     string    `json:"network"`
-	Rootfs      *string   `json:"rootfs"`
-	Overlay     bool      `json:"overlay"`
-	Detached    bool      `json:"detached"`
-	Log         *string   `json:"log"`
-	User        *struct {
+	Name          string    `json:"name"`
+	Status        string    `json:"status"`
+	Pid           *int      `json:"pid"`
+	Created       time.Time `json:"created"`
+	Cgroup        string    `json:"cgroup"`
+	CgroupManager string    `json:"cgroup_manager"`
+	Unit          *string   `json:"unit"`
+	Command       []string  `json:"command"`
+	CommandLine   string    `json:"command_line"`
+	Namespaces    []string  `json:"namespaces"`
+	Hostname      *string   `json:"hostname"`
+	Network       string    `json:"network"`
+	Rootfs        *string   `json:"rootfs"`
+	Overlay       bool      `json:"overlay"`
+	Detached      bool      `json:"detached"`
+	Log           *string   `json:"log"`
+	User          *struct {
 		UID uint32 `json:"uid"`
 		GID uint32 `json:"gid"`
 	} `json:"user"`
@@ -330,13 +333,21 @@ func TestJSONSchema(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(state, "old.json"), []byte(rec), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// One that ran as a systemd scope.
+	rec = strings.Replace(strings.Replace(rec, `"name":"old"`, `"name":"scoped"`, 1), `"cgroup":"/ctop-test-none/old"`,
+		`"cgroup":"/ctop.slice/ctop-scoped.scope","cgroup_manager":"systemd","unit":"ctop-scoped.scope"`, 1)
+	if err := os.WriteFile(filepath.Join(state, "scoped.json"), []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out, code, err = ctop(t, "ls", "-a", "--json", "--state-dir", state, "--cgroup-parent", "/ctop-test-none")
 	if code != 0 {
 		t.Fatalf("ls --json: exit %d, %v", code, err)
 	}
 	var ls schemaLs
 	checkSchema(t, "ls --json", []byte(out), &ls)
-	if len(ls) != 1 || ls[0].CommandLine != "sh -c exit 3" || ls[0].Pid != nil || ls[0].Hostname != nil || ls[0].ExitCode == nil || *ls[0].ExitCode != 3 {
+	if len(ls) != 2 || ls[0].CommandLine != "sh -c exit 3" || ls[0].Pid != nil || ls[0].Hostname != nil || ls[0].ExitCode == nil || *ls[0].ExitCode != 3 {
 		t.Errorf("ls --json: %s", out)
+	} else if ls[0].CgroupManager != "cgroupfs" || ls[0].Unit != nil || ls[1].CgroupManager != "systemd" || ls[1].Unit == nil || *ls[1].Unit != "ctop-scoped.scope" {
+		t.Errorf("ls --json: managers and units: %s", out)
 	}
 }
