@@ -27,10 +27,12 @@ const (
 // the host is cgroup v2 alone and the caller's manager answers, as podman
 // and runc do, and cgroupfs elsewhere or when parentGiven names a cgroup
 // path (--cgroup-parent /x: a place in the tree, not a slice). Under
-// systemd a parent left at its default becomes systemd.DefaultSlice.
+// systemd a parent not given becomes systemd.DefaultSlice.
 func (s *Spec) ChooseManager(f *cgroup.FS, parentGiven bool) error {
+	// A parent given stays as given: a path is then refused (Validate),
+	// not silently replaced.
 	toSlice := func() {
-		if !parentGiven || s.CgroupParent == DefaultCgroupParent || s.CgroupParent == "" {
+		if !parentGiven || s.CgroupParent == "" {
 			s.CgroupParent = systemd.DefaultSlice
 		}
 	}
@@ -105,6 +107,11 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 		return fmt.Errorf("scope %s: %w", sb.state.Unit, err)
 	}
 	sb.mgr = mgr
+	// Best effort: without it the report may lack what the kernel
+	// counted, no more.
+	if w, err := mgr.WatchFinal(spec.Stats); err == nil {
+		sb.watch = w
+	}
 	if devices != nil {
 		if err := mgr.SetDevices(devices); err != nil {
 			return fmt.Errorf("scope %s: %w", sb.state.Unit, err)

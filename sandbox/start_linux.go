@@ -38,6 +38,9 @@ type Sandbox struct {
 	// cgroupPath its scope's group once made.
 	sd         *systemd.Conn
 	cgroupPath string
+	// watch keeps the last reading of a scope's group, which systemd
+	// removes as soon as it is empty: maybe before Wait's.
+	watch *cgroup.FinalWatch
 	// proc is the sandbox's init, the process Wait reaps.
 	proc    *os.Process
 	state   *State
@@ -748,12 +751,20 @@ func (sb *Sandbox) Wait() (Result, error) {
 		r.ExitCode = ws.ExitStatus()
 	}
 	if sb.mgr != nil {
-		if g, err := sb.mgr.ReadFinal(sb.spec.Stats); g != nil {
+		g, err := sb.mgr.ReadFinal(sb.spec.Stats)
+		if sb.watch != nil {
+			// The group may be gone already: the watch's reading, taken
+			// when it last changed, stands in.
+			if last := sb.watch.Stop(); !g.EventsKnown() && last != nil {
+				g, err = last, nil
+			}
+			sb.watch = nil
+		}
+		if g != nil {
 			r.Group = g
 		} else if sb.err == nil && !sb.spec.systemd() {
-			// systemd removes a scope's group as soon as it is empty,
-			// which may be before this read: then there is nothing to
-			// report, and nothing went wrong.
+			// Under systemd, a group gone before any reading leaves
+			// nothing to report; nothing went wrong.
 			sb.err = err
 		}
 	}
@@ -772,6 +783,10 @@ func (sb *Sandbox) Wait() (Result, error) {
 // overlay work directory.
 func (sb *Sandbox) teardown() error {
 	var errs []error
+	if sb.watch != nil {
+		sb.watch.Stop()
+		sb.watch = nil
+	}
 	if sb.spec.systemd() {
 		// Not after a start that failed before its state was reserved:
 		// the unit may then be another sandbox's of the same name.

@@ -259,6 +259,15 @@ func TestScopeForeground(t *testing.T) {
 	}
 	gone(t, name)
 
+	// A fork loop meets --pids-limit, and the report says so.
+	name = sbName("pids")
+	cleanup(t, name)
+	_, stderr, _ = ctopRun(t, "run", "--name", name, "--pids-limit", "5", "--", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait")
+	if !strings.Contains(stderr, "pids") {
+		t.Errorf("ctop run --pids-limit 5 with 8 forks: stderr %q does not report the refused forks", stderr)
+	}
+	gone(t, name)
+
 	name = sbName("oom")
 	cleanup(t, name)
 	// tail keeps the line it reads, and /dev/zero has no newline.
@@ -267,8 +276,11 @@ func TestScopeForeground(t *testing.T) {
 		t.Errorf("ctop run --memory 32m tail /dev/zero: exit %d (%s), want 137", code, stderr)
 	}
 	// systemd removes the scope's group once it is empty, maybe before
-	// ctop's last reading: the report may then have nothing to say.
-	t.Logf("OOM report: %q", stderr)
+	// ctop's last reading: the reading ctop took when the kernel
+	// reported the OOM kill stands in.
+	if !strings.Contains(stderr, "the OOM killer ended it") {
+		t.Errorf("ctop run --memory 32m: stderr %q does not report the OOM kill", stderr)
+	}
 	gone(t, name)
 }
 
