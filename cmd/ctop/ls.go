@@ -112,25 +112,21 @@ type lsEntry struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
 	// Pid is null while starting and once exited.
-	Pid     *int      `json:"pid"`
-	Created time.Time `json:"created"`
-	Cgroup  string    `json:"cgroup"`
-	// CgroupManager is systemd or cgroupfs; Unit the systemd scope, null
-	// under cgroupfs.
-	CgroupManager string              `json:"cgroup_manager"`
-	Unit          *string             `json:"unit"`
-	Command       []string            `json:"command"`
-	CommandLine   string              `json:"command_line"`
-	Namespaces    []sandbox.Namespace `json:"namespaces"`
-	Hostname      *string             `json:"hostname"`
-	Network       string              `json:"network"`
-	Rootfs        *string             `json:"rootfs"`
-	Overlay       bool                `json:"overlay"`
-	Detached      bool                `json:"detached"`
-	Log           *string             `json:"log"`
-	User          *sandbox.User       `json:"user"`
-	Labels        map[string]string   `json:"labels"`
-	Remove        bool                `json:"remove"`
+	Pid         *int                `json:"pid"`
+	Created     time.Time           `json:"created"`
+	Cgroup      string              `json:"cgroup"`
+	Command     []string            `json:"command"`
+	CommandLine string              `json:"command_line"`
+	Namespaces  []sandbox.Namespace `json:"namespaces"`
+	Hostname    *string             `json:"hostname"`
+	Network     string              `json:"network"`
+	Rootfs      *string             `json:"rootfs"`
+	Overlay     bool                `json:"overlay"`
+	Detached    bool                `json:"detached"`
+	Log         *string             `json:"log"`
+	User        *sandbox.User       `json:"user"`
+	Labels      map[string]string   `json:"labels"`
+	Remove      bool                `json:"remove"`
 	// StopSignal and StopTimeout are --stop-signal and --stop-timeout
 	// (seconds); null: the defaults.
 	StopSignal  *int           `json:"stop_signal"`
@@ -139,6 +135,11 @@ type lsEntry struct {
 	FinishedAt  *time.Time     `json:"finished_at"`
 	Reason      *string        `json:"reason"`
 	Limits      map[string]any `json:"limits"`
+
+	// CgroupManager is systemd or cgroupfs; Unit the systemd scope, null
+	// under cgroupfs.
+	CgroupManager string  `json:"cgroup_manager"`
+	Unit          *string `json:"unit"`
 }
 
 func lsEntryOf(st *sandbox.State, limits map[string]any) lsEntry {

@@ -162,23 +162,21 @@ type schemaInspect struct {
 }
 
 type schemaLs []struct {
-	Name          string    `json:"name"`
-	Status        string    `json:"status"`
-	Pid           *int      `json:"pid"`
-	Created       time.Time `json:"created"`
-	Cgroup        string    `json:"cgroup"`
-	CgroupManager string    `json:"cgroup_manager"`
-	Unit          *string   `json:"unit"`
-	Command       []string  `json:"command"`
-	CommandLine   string    `json:"command_line"`
-	Namespaces    []string  `json:"namespaces"`
-	Hostname      *string   `json:"hostname"`
-	Network       string    `json:"network"`
-	Rootfs        *string   `json:"rootfs"`
-	Overlay       bool      `json:"overlay"`
-	Detached      bool      `json:"detached"`
-	Log           *string   `json:"log"`
-	User          *struct {
+	Name        string    `json:"name"`
+	Status      string    `json:"status"`
+	Pid         *int      `json:"pid"`
+	Created     time.Time `json:"created"`
+	Cgroup      string    `json:"cgroup"`
+	Command     []string  `json:"command"`
+	CommandLine string    `json:"command_line"`
+	Namespaces  []string  `json:"namespaces"`
+	Hostname    *string   `json:"hostname"`
+	Network     string    `json:"network"`
+	Rootfs      *string   `json:"rootfs"`
+	Overlay     bool      `json:"overlay"`
+	Detached    bool      `json:"detached"`
+	Log         *string   `json:"log"`
+	User        *struct {
 		UID uint32 `json:"uid"`
 		GID uint32 `json:"gid"`
 	} `json:"user"`
@@ -190,6 +188,9 @@ type schemaLs []struct {
 	FinishedAt  *time.Time        `json:"finished_at"`
 	Reason      *string           `json:"reason"`
 	Limits      map[string]any    `json:"limits"`
+
+	CgroupManager string  `json:"cgroup_manager"`
+	Unit          *string `json:"unit"`
 }
 
 // schemaStats is one reading of stats --json.
