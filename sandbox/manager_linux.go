@@ -101,6 +101,12 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 	if err != nil {
 		return err
 	}
+	if spec.logToState {
+		// A detached sandbox's monitor holds no connection for the
+		// sandbox's life (systemd limits them): teardown connects again.
+		c.Close()
+		sb.sd = nil
+	}
 	sb.state.Cgroup, sb.cgroupPath = path, path
 	mgr, err := cgroup.Load(sb.fs, path)
 	if err != nil {

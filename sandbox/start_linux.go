@@ -794,6 +794,9 @@ func (sb *Sandbox) teardown() error {
 			if err := sb.stopScope(); err != nil {
 				errs = append(errs, err)
 			}
+		} else if sb.sd != nil {
+			sb.sd.Close()
+			sb.sd = nil
 		}
 	} else if sb.mgr != nil {
 		// The group is usually empty by now: with its own pid namespace,
