@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"strings"
 
 	"github.com/ctop-dev/ctop/cgroup"
@@ -92,6 +93,14 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 	}
 	devices := res.Devices
 	res.Devices = nil
+	if l := res.PidsMax; l != nil && l.Finite() {
+		// The scope is made around the init, a Go program whose runtime
+		// threads count against TasksMax until it executes the command:
+		// a small --pids-limit would stop its start. The scope gets room
+		// for them, and the limit itself once they are gone.
+		loose := cgroup.LimitOf(l.V + initThreads())
+		res.PidsMax, sb.pidsAfterExec = &loose, l
+	}
 	sig, timeout := StopOptions{}.resolve(sb.state)
 	path, err := c.StartScope(context.Background(), systemd.Scope{
 		Unit: sb.state.Unit, Slice: spec.CgroupParent, PID: sb.Pid,
@@ -100,12 +109,6 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 	})
 	if err != nil {
 		return err
-	}
-	if spec.logToState {
-		// A detached sandbox's monitor holds no connection for the
-		// sandbox's life (systemd limits them): teardown connects again.
-		c.Close()
-		sb.sd = nil
 	}
 	sb.state.Cgroup, sb.cgroupPath = path, path
 	mgr, err := cgroup.Load(sb.fs, path)
@@ -124,6 +127,24 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 		}
 	}
 	return nil
+}
+
+// initThreads bounds the threads of the init's Go runtime: one per P
+// (GOMAXPROCS, the CPUs by default) and a few of its own (sysmon, the
+// template thread, blocking system calls).
+func initThreads() uint64 { return uint64(runtime.NumCPU()) + 8 }
+
+// tightenPids sets the scope's pids limit, which startScope left loose
+// for the init's threads, once the init has executed the command.
+func (sb *Sandbox) tightenPids() error {
+	if sb.pidsAfterExec == nil {
+		return nil
+	}
+	c, err := sb.systemdConn()
+	if err != nil {
+		return err
+	}
+	return c.SetResources(context.Background(), sb.state.Unit, cgroup.Resources{PidsMax: sb.pidsAfterExec})
 }
 
 // systemdConn is the connection to the caller's manager, made once (by

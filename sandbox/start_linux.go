@@ -41,6 +41,9 @@ type Sandbox struct {
 	// watch keeps the last reading of a scope's group, which systemd
 	// removes as soon as it is empty: maybe before Wait's.
 	watch *cgroup.FinalWatch
+	// pidsAfterExec is the scope's pids limit, set once the init has
+	// executed the command (see startScope).
+	pidsAfterExec *cgroup.Limit
 	// proc is the sandbox's init, the process Wait reaps.
 	proc    *os.Process
 	state   *State
@@ -310,6 +313,16 @@ func (sb *Sandbox) start() error {
 		return fmt.Errorf("sandbox init: unexpected message %q", m.Type)
 	} else if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("sandbox init: %w", err)
+	}
+	if err := sb.tightenPids(); err != nil {
+		return err
+	}
+	if sb.sd != nil && spec.logToState {
+		// A detached sandbox's monitor holds no connection to systemd
+		// for the sandbox's life (systemd limits them): teardown
+		// connects again.
+		sb.sd.Close()
+		sb.sd = nil
 	}
 	if err := sb.attachConsole(); err != nil {
 		return err
