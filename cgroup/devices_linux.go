@@ -115,3 +115,9 @@ func DevicePrograms(dir string) (int, error) {
 	}
 	return len(res.Programs), nil
 }
+
+// SetDevices writes the device rules of a group that another manager made
+// (a systemd scope with Delegate=yes), as Create does for its own: before
+// the group's processes run the command, since rules apply to opens made
+// after them.
+func (m *Manager) SetDevices(rules []DeviceRule) error { return m.setDevices(rules) }

@@ -211,6 +211,10 @@ func (m *Manager) ReadFinal(stats bool) (*Group, error) {
 		mode.cache = m.final
 		defer func() { m.final.close(); m.final = nil }()
 	}
+	return m.readFinal(mode)
+}
+
+func (m *Manager) readFinal(mode readMode) (*Group, error) {
 	g, err := m.fs.readGroup(m.path, mode, nil)
 	if g == nil {
 		return g, err

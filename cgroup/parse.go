@@ -295,6 +295,11 @@ func parseUsageAll(name string, b []byte) (user, sys uint64, err error) {
 	return user, sys, nil
 }
 
+// CPUWeight is the v2 cpu.weight that ctop writes for v1 cpu.shares
+// (runc's conversion), for a caller that tells another manager the
+// weight ctop would write itself.
+func CPUWeight(shares uint64) uint64 { return sharesToWeight(shares) }
+
 // sharesToWeight converts v1 cpu.shares (2..262144) to a v2 weight
 // (1..10000) the way runc does since 1.3 (opencontainers/cgroups): a
 // quadratic in log2(shares) that maps the minimum, the default and the

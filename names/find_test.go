@@ -78,7 +78,8 @@ func TestDescribe(t *testing.T) {
 	}{
 		{web(), "docker container shop-web-1 (36219a26d503, image nginx:1.27)"},
 		{Parse("/system.slice/cron.service"), "systemd unit cron.service"},
-		{Parse("/ctop/busy"), "ctop sandbox busy"},
+		{Parse("/ctop/busy"), "ctop sandbox busy (cgroupfs)"},
+		{Name{Kind: KindSandbox, Runtime: RuntimeCtop, Name: "busy", Unit: "ctop-busy.scope"}, "ctop sandbox busy (systemd ctop-busy.scope)"},
 		{Name{Kind: KindPod, PodNamespace: "shop", Pod: "web", QoS: "burstable"}, "pod shop/web (qos burstable)"},
 		{Name{}, ""},
 	} {

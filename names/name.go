@@ -141,7 +141,8 @@ func (n Name) String() string {
 // Describe says in words what the name is, for the text of inspect, ps
 // and ns: "docker container shop-web-1 (36219a26d503, image nginx:1.27)",
 // "pod shop/web (qos burstable)", "systemd unit cron.service", "ctop
-// sandbox busy"; "" when nothing is known.
+// sandbox busy (systemd ctop-busy.scope)" or "ctop sandbox busy (cgroupfs)"
+// (who made its group); "" when nothing is known.
 func (n Name) Describe() string {
 	switch n.Kind {
 	case "":
@@ -162,7 +163,10 @@ func (n Name) Describe() string {
 	case KindPod:
 		return "pod " + n.String() + " (qos " + n.QoS + ")"
 	case KindSandbox:
-		return "ctop sandbox " + n.Name
+		if n.Unit != "" {
+			return "ctop sandbox " + n.Name + " (systemd " + n.Unit + ")"
+		}
+		return "ctop sandbox " + n.Name + " (cgroupfs)"
 	case KindLXC:
 		return "lxc container " + n.Name
 	case KindMachine:

@@ -141,7 +141,8 @@ func (r *Resolver) Names(paths []string) map[string]Name {
 			r.parsed[p] = pp
 		}
 		if name, ok := sandboxes[pp.clean]; ok {
-			out[p] = Name{Kind: KindSandbox, Runtime: RuntimeCtop, Name: name}
+			// A sandbox under systemd is a scope: its unit is kept.
+			out[p] = Name{Kind: KindSandbox, Runtime: RuntimeCtop, Name: name, Unit: pp.name.Unit}
 			continue
 		}
 		n := pp.name

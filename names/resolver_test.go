@@ -211,11 +211,17 @@ func TestResolverSandboxes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "busy.json"), []byte(st), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A sandbox under systemd: its group is a scope, whose unit it keeps.
+	st = `{"name": "web", "pid": 0, "cgroup": "/ctop.slice/ctop-web.scope", "cgroup_manager": "systemd", "unit": "ctop-web.scope", "created": "2026-12-07T22:00:00Z"}`
+	if err := os.WriteFile(filepath.Join(dir, "web.json"), []byte(st), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r := New(Options{SandboxDir: dir, Engines: []Engine{}})
-	got := r.Names([]string{"/mine/busy", "/ctop/other", "/mine"})
+	got := r.Names([]string{"/mine/busy", "/ctop/other", "/mine", "/ctop.slice/ctop-web.scope"})
 	want := map[string]Name{
-		"/mine/busy":  {Kind: KindSandbox, Runtime: RuntimeCtop, Name: "busy"},
-		"/ctop/other": {Kind: KindSandbox, Runtime: RuntimeCtop, Name: "other"},
+		"/mine/busy":                 {Kind: KindSandbox, Runtime: RuntimeCtop, Name: "busy"},
+		"/ctop/other":                {Kind: KindSandbox, Runtime: RuntimeCtop, Name: "other"},
+		"/ctop.slice/ctop-web.scope": {Kind: KindSandbox, Runtime: RuntimeCtop, Name: "web", Unit: "ctop-web.scope"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/systemd"
 )
 
 // DefaultStopTimeout is how long Stop waits for a sandbox to end after its
@@ -300,10 +302,21 @@ func WaitExit(f *cgroup.FS, stateDir, name string) (*State, error) {
 	}
 }
 
-// Update changes the limits of sandbox st live. A limit whose v1
+// Update changes the limits of sandbox st live. A sandbox under systemd
+// has them set as its scope's runtime properties, which systemd writes to
+// the group, so that its record and the kernel agree. A limit whose v1
 // hierarchy its start left out (a cpuset, made only when asked for)
 // first gets the sandbox's group there, with its processes moved in.
 func Update(f *cgroup.FS, st *State, r cgroup.Resources) error {
+	if st.Unit != "" {
+		if r.Devices != nil {
+			return fmt.Errorf("update %s: device rules are set once, at the start", st.Name)
+		}
+		if err := systemd.SetUnitResources(context.Background(), st.Unit, r); err != nil {
+			return fmt.Errorf("update %s: %w", st.Name, err)
+		}
+		return nil
+	}
 	m, err := cgroup.Load(f, st.Cgroup)
 	if err != nil {
 		return fmt.Errorf("update %s: %w", st.Name, err)

@@ -49,7 +49,7 @@ func startDetached(spec Spec, t0 time.Time) (*Sandbox, error) {
 		_ = cmd.Wait()
 		return nil, &StartError{Code: m.Code, Err: errors.New(m.Error)}
 	}
-	return &Sandbox{Name: m.Name, Pid: m.Pid, Started: t0, StartLatency: time.Since(t0), spec: spec, monitor: cmd}, nil
+	return &Sandbox{Name: m.Name, Pid: m.Pid, Started: t0, StartLatency: time.Since(t0), spec: spec, monitor: cmd, cgroupPath: m.Cgroup}, nil
 }
 
 // waitDetached waits for the monitor, whose exit status is the sandbox's.
@@ -92,7 +92,7 @@ func monitorMain(sync *os.File) int {
 		_ = send(sync, message{Type: msgError, Code: code, Error: err.Error()})
 		return code
 	}
-	_ = send(sync, message{Type: msgStarted, Pid: sb.Pid, Name: sb.Name})
+	_ = send(sync, message{Type: msgStarted, Pid: sb.Pid, Name: sb.Name, Cgroup: sb.Cgroup()})
 	sync.Close()
 	// The monitor's own streams are /dev/null (see startDetached).
 	res, _ := sb.Wait()

@@ -638,6 +638,18 @@ func Options() []Option {
 			Help: "print start latency, wall and CPU time, peak memory, throttling and IO at exit",
 			Set:  func(r *Run, v string) error { return setBool(&r.Spec.Stats, v) },
 		},
+		{
+			Name: "cgroup-manager", Kind: KindString, Commands: CmdRun, Choices: []string{ManagerSystemd, ManagerCgroupfs},
+			Help: "who makes the sandbox's cgroup: systemd (a transient scope ctop-NAME.scope in the slice --cgroup-parent names, default ctop.slice, that systemctl shows) or cgroupfs (ctop writes the cgroup filesystem); default systemd where systemd is the init on cgroup v2 alone, else cgroupfs",
+			Set: func(r *Run, v string) error {
+				switch v {
+				case "", ManagerSystemd, ManagerCgroupfs:
+					r.Spec.CgroupManager = v
+					return nil
+				}
+				return errors.New("want systemd or cgroupfs")
+			},
+		},
 	}
 }
 

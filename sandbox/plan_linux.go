@@ -183,9 +183,10 @@ type step struct {
 // launch_linux.go) rather than by the re-executed init: one that keeps the
 // host's files, whose mount points the parent can check before the fork,
 // and has no user namespace, whose id maps the parent would have to write
-// while the child waits.
+// while the child waits, nor a systemd scope, which is made around the
+// waiting child.
 func canLaunch(s *Spec) bool {
-	return directLaunchArch && s.Rootfs == "" && !s.Has(NSUser) && !s.viaInit && haveClone3()
+	return directLaunchArch && s.Rootfs == "" && !s.Has(NSUser) && !s.viaInit && !s.systemd() && haveClone3()
 }
 
 // haveClone3 reports whether clone3 exists (Linux 5.3) and may be used (a

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/nsinfo"
+	"github.com/ctop-dev/ctop/systemd"
 )
 
 // Namespace is one kind of Linux namespace (namespaces(7)). It is
@@ -269,6 +270,12 @@ type Spec struct {
 	// sandboxes, default DefaultStateDir.
 	CgroupParent string `json:"cgroup_parent,omitempty"`
 	StateDir     string `json:"state_dir,omitempty"`
+	// CgroupManager is who makes the sandbox's group: ManagerCgroupfs
+	// (ctop writes the cgroup filesystem itself; "" is the same) or
+	// ManagerSystemd (a transient scope of the caller's systemd manager,
+	// in the slice CgroupParent names, default systemd.DefaultSlice).
+	// ChooseManager picks one for a host.
+	CgroupManager string `json:"cgroup_manager,omitempty"`
 	// Cgroups is the cgroup layout the sandbox's group is made in; nil
 	// reads the live host's. A caller that has read it already passes it
 	// on, and one that starts many sandboxes keeps a cgroup.Host for it.
@@ -311,6 +318,9 @@ func (s *Spec) normalize() error {
 	}
 	if s.CgroupParent == "" {
 		s.CgroupParent = DefaultCgroupParent
+		if s.systemd() {
+			s.CgroupParent = systemd.DefaultSlice
+		}
 	}
 	if s.StateDir == "" {
 		s.StateDir = DefaultStateDir
@@ -494,8 +504,17 @@ func (s *Spec) Validate() error {
 		// its root could raise its own limits or leave its group.
 		return fmt.Errorf("--ns %s: limits need a mount namespace, in which the cgroup filesystem is read-only (root in the sandbox could otherwise raise them): add mnt to --ns, or run as a non-root --user", nsList(s.Namespaces))
 	}
-	if s.CgroupParent != "" && (!strings.HasPrefix(s.CgroupParent, "/") || strings.Contains(s.CgroupParent, "..")) {
-		return fmt.Errorf("cgroup parent %q: want an absolute path without '..'", s.CgroupParent)
+	switch s.CgroupManager {
+	case "", ManagerCgroupfs:
+		if s.CgroupParent != "" && (!strings.HasPrefix(s.CgroupParent, "/") || strings.Contains(s.CgroupParent, "..")) {
+			return fmt.Errorf("cgroup parent %q: want an absolute path without '..'", s.CgroupParent)
+		}
+	case ManagerSystemd:
+		if err := systemd.ValidSlice(s.CgroupParent); err != nil {
+			return fmt.Errorf("--cgroup-parent %s: --cgroup-manager systemd: %w", s.CgroupParent, err)
+		}
+	default:
+		return fmt.Errorf("--cgroup-manager %s: want systemd or cgroupfs", s.CgroupManager)
 	}
 	return nil
 }
@@ -516,8 +535,18 @@ func (s *Spec) DefaultSwap(f *cgroup.FS) {
 	r.MemorySwap = &l
 }
 
-// CgroupPath is the sandbox's cgroup path.
-func (s *Spec) CgroupPath() string { return filepath.Join(s.CgroupParent, s.Name) }
+// CgroupPath is the sandbox's cgroup path. Under systemd it is known only
+// once the scope is made (see Sandbox.Cgroup); until then it is the
+// scope's place under the system manager.
+func (s *Spec) CgroupPath() string {
+	if s.systemd() {
+		return "/" + s.CgroupParent + "/" + systemd.UnitName(s.Name)
+	}
+	return filepath.Join(s.CgroupParent, s.Name)
+}
+
+// systemd reports whether the sandbox is a systemd scope.
+func (s *Spec) systemd() bool { return s.CgroupManager == ManagerSystemd }
 
 // environ is the command's environment.
 func (s *Spec) environ() []string {

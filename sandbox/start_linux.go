@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/systemd"
 )
 
 // Sandbox is a started sandbox.
@@ -33,6 +34,16 @@ type Sandbox struct {
 	mgr  *cgroup.Manager
 	// removeParent: the parent group is ctop's to remove once empty.
 	removeParent bool
+	// sd is the connection to systemd of a sandbox under ManagerSystemd,
+	// cgroupPath its scope's group once made.
+	sd         *systemd.Conn
+	cgroupPath string
+	// watch keeps the last reading of a scope's group, which systemd
+	// removes as soon as it is empty: maybe before Wait's.
+	watch *cgroup.FinalWatch
+	// pidsAfterExec is the scope's pids limit, set once the init has
+	// executed the command (see startScope).
+	pidsAfterExec *cgroup.Limit
 	// proc is the sandbox's init, the process Wait reaps.
 	proc    *os.Process
 	state   *State
@@ -83,7 +94,12 @@ type Result struct {
 func (s *Sandbox) Spec() Spec { return s.spec }
 
 // Cgroup is the sandbox's cgroup path.
-func (s *Sandbox) Cgroup() string { return s.spec.CgroupPath() }
+func (s *Sandbox) Cgroup() string {
+	if s.cgroupPath != "" {
+		return s.cgroupPath
+	}
+	return s.spec.CgroupPath()
+}
 
 // Start starts a sandbox and returns once its command is executing. The
 // caller must call Wait, which also removes the sandbox's cgroup and state.
@@ -127,6 +143,9 @@ func (sb *Sandbox) start() error {
 		CapAdd: spec.CapAdd, CapDrop: spec.CapDrop,
 		Labels: spec.Labels,
 	}
+	if spec.systemd() {
+		sb.state.CgroupManager, sb.state.Unit = ManagerSystemd, systemd.UnitName(spec.Name)
+	}
 	launching := canLaunch(spec)
 	var n *nest
 	if launching {
@@ -155,11 +174,15 @@ func (sb *Sandbox) start() error {
 	if res.Devices, err = spec.deviceRules(); err != nil {
 		return err
 	}
-	mgr, err := cgroup.Create(sb.fs, spec.CgroupPath(), res)
-	if err != nil {
-		return err
+	// Under systemd the group is made around the init once it is cloned
+	// (startScope).
+	var mgr *cgroup.Manager
+	if !spec.systemd() {
+		if mgr, err = cgroup.Create(sb.fs, spec.CgroupPath(), res); err != nil {
+			return err
+		}
+		sb.mgr = mgr
 	}
-	sb.mgr = mgr
 	if launching {
 		if err := sb.launch(n); err != nil {
 			return err
@@ -234,10 +257,13 @@ func (sb *Sandbox) start() error {
 	// Start in the cgroup (clone3 CLONE_INTO_CGROUP) where there is a v2
 	// group; on v1 (and for the v1 hierarchies of a hybrid host) the parent
 	// moves the child before telling it to go on.
-	fd, useFD, err := mgr.FD()
-	if err != nil {
-		childEnd.Close()
-		return err
+	var fd int
+	var useFD bool
+	if mgr != nil {
+		if fd, useFD, err = mgr.FD(); err != nil {
+			childEnd.Close()
+			return err
+		}
 	}
 	if useFD {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
@@ -259,7 +285,11 @@ func (sb *Sandbox) start() error {
 	}
 	sb.proc = cmd.Process
 	sb.Pid = cmd.Process.Pid
-	if !useFD {
+	if spec.systemd() {
+		if err := sb.startScope(res); err != nil {
+			return err
+		}
+	} else if !useFD {
 		if err := mgr.AddProc(sb.Pid); err != nil {
 			return err
 		}
@@ -284,6 +314,16 @@ func (sb *Sandbox) start() error {
 	} else if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("sandbox init: %w", err)
 	}
+	if err := sb.tightenPids(); err != nil {
+		return err
+	}
+	if sb.sd != nil && spec.logToState {
+		// A detached sandbox's monitor holds no connection to systemd
+		// for the sandbox's life (systemd limits them): teardown
+		// connects again.
+		sb.sd.Close()
+		sb.sd = nil
+	}
 	if err := sb.attachConsole(); err != nil {
 		return err
 	}
@@ -300,6 +340,23 @@ func (sb *Sandbox) start() error {
 // parent is made only once the state records that it was made here.
 func (sb *Sandbox) prepare() error {
 	spec := &sb.spec
+	if spec.systemd() {
+		// systemd makes the slice with the first scope in it; the
+		// connection is made while the state is written.
+		connected := make(chan error, 1)
+		go func() {
+			_, err := sb.systemdConn()
+			connected <- err
+		}()
+		err := sb.openFS()
+		if rerr := reserve(spec.StateDir, sb.state); rerr != nil {
+			err = rerr
+		}
+		if cerr := <-connected; err == nil {
+			err = cerr
+		}
+		return err
+	}
 	if ownParent(spec.CgroupParent) {
 		sb.removeParent, sb.state.MadeParent = true, true
 		recorded := make(chan error, 1)
@@ -707,9 +764,20 @@ func (sb *Sandbox) Wait() (Result, error) {
 		r.ExitCode = ws.ExitStatus()
 	}
 	if sb.mgr != nil {
-		if g, err := sb.mgr.ReadFinal(sb.spec.Stats); g != nil {
+		g, err := sb.mgr.ReadFinal(sb.spec.Stats)
+		if sb.watch != nil {
+			// The group may be gone already: the watch's reading, taken
+			// when it last changed, stands in.
+			if last := sb.watch.Stop(); !g.EventsKnown() && last != nil {
+				g, err = last, nil
+			}
+			sb.watch = nil
+		}
+		if g != nil {
 			r.Group = g
-		} else if sb.err == nil {
+		} else if sb.err == nil && !sb.spec.systemd() {
+			// Under systemd, a group gone before any reading leaves
+			// nothing to report; nothing went wrong.
 			sb.err = err
 		}
 	}
@@ -728,7 +796,22 @@ func (sb *Sandbox) Wait() (Result, error) {
 // overlay work directory.
 func (sb *Sandbox) teardown() error {
 	var errs []error
-	if sb.mgr != nil {
+	if sb.watch != nil {
+		sb.watch.Stop()
+		sb.watch = nil
+	}
+	if sb.spec.systemd() {
+		// Not after a start that failed before its state was reserved:
+		// the unit may then be another sandbox's of the same name.
+		if sb.state != nil && sb.state.path != "" {
+			if err := sb.stopScope(); err != nil {
+				errs = append(errs, err)
+			}
+		} else if sb.sd != nil {
+			sb.sd.Close()
+			sb.sd = nil
+		}
+	} else if sb.mgr != nil {
 		// The group is usually empty by now: with its own pid namespace,
 		// every process of the sandbox died with its init. Removing it
 		// straight away spares listing every hierarchy's processes.

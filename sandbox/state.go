@@ -66,6 +66,12 @@ type State struct {
 	// Labels are the spec's (--label); null when none.
 	Labels map[string]string `json:"labels"`
 
+	// CgroupManager is the spec's (see Spec.CgroupManager; Manager reads
+	// it), Unit the sandbox's systemd scope under ManagerSystemd, named
+	// before it is started, so that Reap stops one a killed ctop left.
+	CgroupManager string `json:"cgroup_manager,omitempty"`
+	Unit          string `json:"unit,omitempty"`
+
 	// Status is StatusRunning from the start (ls shows a Pid of 0 as
 	// starting) and StatusExited once a detached sandbox has ended: its
 	// record and log then stay until ctop rm. A record read by ReadPaused
@@ -354,7 +360,7 @@ func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 			}
 			continue
 		}
-		removeParent = removeParent || (st.MadeParent && filepath.Dir(st.Cgroup) == filepath.Clean(parent))
+		removeParent = removeParent || (st.MadeParent && st.Unit == "" && filepath.Dir(st.Cgroup) == filepath.Clean(parent))
 		kept, err := settle(f, st)
 		if err != nil {
 			errs = append(errs, err)
@@ -383,7 +389,12 @@ func ownParent(parent string) bool { return filepath.Base(parent) == "ctop" }
 // left in its group and removes the group, then either keeps the record
 // as exited (kept: a detached sandbox without --rm) or removes it.
 func settle(f *cgroup.FS, st *State) (kept bool, err error) {
-	if err := removeGroup(f, st.Cgroup); err != nil {
+	if st.Unit != "" {
+		err = stopUnit(f, st)
+	} else {
+		err = removeGroup(f, st.Cgroup)
+	}
+	if err != nil {
 		return false, err
 	}
 	// The owner may have recorded the end (or, for --rm, removed the

@@ -93,9 +93,11 @@ type message struct {
 	// ExitNotFound).
 	Code  int    `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
-	// Pid and Name answer a monitor's caller.
-	Pid  int    `json:"pid,omitempty"`
-	Name string `json:"name,omitempty"`
+	// Pid, Name and Cgroup (the group's path, which systemd chose for a
+	// scope) answer a monitor's caller.
+	Pid    int    `json:"pid,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 // overlayDirs are the layers of an --overlay root.

@@ -19,6 +19,9 @@ var sandboxColumns = []column{
 	{"MEMORY", 15, 7},
 	{"PIDS", 8, 3},
 	{"UP", 7, 6},
+	// Who made the group (systemd, cgroupfs): the first to go when
+	// narrow.
+	{"MANAGER", 8, 2},
 }
 
 // sandboxesView lists the sandboxes ctop launched with their limits, usage
@@ -139,7 +142,7 @@ func (v sandboxesView) View(w, h int) string {
 	}
 	kept, cmdW := fitColumns(sandboxColumns, w, 26)
 	var hdr strings.Builder
-	hdr.WriteString(columnHeader(sandboxColumns, kept, "NAME", "STATE"))
+	hdr.WriteString(columnHeader(sandboxColumns, kept, "NAME", "STATE", "MANAGER"))
 	hdr.WriteString("LIMITS · COMMAND")
 	cg := cgroupsView{ctx: v.ctx, data: v.data}
 	body := v.list.render(v.ctx, len(v.data.sandboxes), v.height, w, func(i int, sel bool) string {
@@ -187,6 +190,11 @@ func (v sandboxesView) View(w, h int) string {
 					cell = uptime(v.now().Sub(s.Started))
 				}
 				cell = fitRight(cell, c.width)
+			case "MANAGER":
+				if s.Manager != "" {
+					cell = s.Manager
+				}
+				cell = fit(cell, c.width)
 			}
 			b.WriteString(cell + " ")
 		}

@@ -162,4 +162,6 @@ type Sandbox struct {
 	Started time.Time
 	// Limits summarises the limits it was started with, as flags.
 	Limits string
+	// Manager is who made its cgroup: systemd (a scope) or cgroupfs.
+	Manager string
 }

@@ -91,3 +91,20 @@ func stripANSI(s string) string {
 	}
 	return b.String()
 }
+
+// A wide Sandboxes view says who made each sandbox's group; a narrow one
+// drops that column first.
+func TestSandboxesManager(t *testing.T) {
+	h := newFakeHost()
+	h.sbs[0].Manager = "systemd"
+	m := newTestModel(t, h, 160, 24, 3, "")
+	m = keys(m, "5")
+	v := stripANSI(m.View())
+	if !strings.Contains(v, "MANAGER") || !strings.Contains(v, "systemd") {
+		t.Errorf("sandboxes at 160 wide: no MANAGER column with systemd:\n%s", v)
+	}
+	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	if v := stripANSI(m.View()); strings.Contains(v, "MANAGER") {
+		t.Errorf("sandboxes at 80 wide keep MANAGER:\n%s", v)
+	}
+}

@@ -30,7 +30,9 @@ ctop rm). STATUS is docker's: Up 5 minutes, Up 5 minutes (Paused), Exited
 (3) 2 minutes ago. Sandboxes whose ctop was killed are cleaned up first,
 and ctop says so.
 LIMITS are the limits in force now, read from each sandbox's cgroup, as
-the flags of ctop run and ctop update that would set them.`,
+the flags of ctop run and ctop update that would set them. MANAGER is who
+made the group: systemd (a scope, ctop-NAME.scope, that systemctl status
+names) or cgroupfs (ctop itself).`,
 		Example: `  ctop ls -a --filter label=team=web`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -79,7 +81,7 @@ the flags of ctop run and ctop update that would set them.`,
 				return enc.Encode(entries)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPID\tCREATED\tSTATUS\tCGROUP\tCOMMAND\tLIMITS")
+			fmt.Fprintln(tw, "NAME\tPID\tCREATED\tSTATUS\tCGROUP\tMANAGER\tCOMMAND\tLIMITS")
 			now := time.Now()
 			for _, s := range states {
 				pid := fmt.Sprint(s.Pid)
@@ -89,8 +91,8 @@ the flags of ctop run and ctop update that would set them.`,
 				case s.Pid == 0:
 					pid = "starting"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\t%s\t%s\t%s\n", s.Name, pid,
-					time.Since(s.Created).Round(time.Second), s.StatusText(now), s.Cgroup, strings.Join(s.Command, " "), s.Limits)
+				fmt.Fprintf(tw, "%s\t%s\t%s ago\t%s\t%s\t%s\t%s\t%s\n", s.Name, pid,
+					time.Since(s.Created).Round(time.Second), s.StatusText(now), s.Cgroup, s.Manager(), strings.Join(s.Command, " "), s.Limits)
 			}
 			return tw.Flush()
 		},
@@ -133,10 +135,16 @@ type lsEntry struct {
 	FinishedAt  *time.Time     `json:"finished_at"`
 	Reason      *string        `json:"reason"`
 	Limits      map[string]any `json:"limits"`
+
+	// CgroupManager is systemd or cgroupfs; Unit the systemd scope, null
+	// under cgroupfs.
+	CgroupManager string  `json:"cgroup_manager"`
+	Unit          *string `json:"unit"`
 }
 
 func lsEntryOf(st *sandbox.State, limits map[string]any) lsEntry {
 	e := lsEntry{Name: st.Name, Status: st.Status, Created: st.Created, Cgroup: st.Cgroup,
+		CgroupManager: st.Manager(), Unit: orNull(st.Unit),
 		Command: st.Command, CommandLine: commandLine(st.Command), Namespaces: st.Namespaces,
 		Hostname: orNull(st.Hostname), Network: st.Network, Rootfs: orNull(st.Rootfs), Overlay: st.Overlay,
 		Detached: st.Detached, Log: orNull(st.Log), User: st.User, Labels: st.Labels, Remove: st.Remove,

@@ -43,7 +43,7 @@ type sandboxPlace struct {
 }
 
 func (p *sandboxPlace) register(fs *pflag.FlagSet) {
-	fs.StringVar(&p.cgroupParent, "cgroup-parent", sandbox.DefaultCgroupParent, "parent cgroup of the sandboxes' groups")
+	fs.StringVar(&p.cgroupParent, "cgroup-parent", sandbox.DefaultCgroupParent, "parent cgroup of the sandboxes' groups (a path); under --cgroup-manager systemd a slice (default ctop.slice)")
 	fs.StringVar(&p.stateDir, "state-dir", sandbox.DefaultStateDir, "where the state of running sandboxes is kept")
 	_ = fs.MarkHidden("state-dir")
 }
@@ -178,11 +178,19 @@ func runRun(c *cobra.Command, o *runOptions, args []string) error {
 		return usageErr(err)
 	}
 	spec.Cgroups = f
+	if err := spec.ChooseManager(f, c.Flags().Changed("cgroup-parent")); err != nil {
+		return usageErr(err)
+	}
 	if os.Geteuid() != 0 {
-		if err := o.place.forUser(c.Flags(), f); err != nil {
+		// A scope of the user's own systemd needs no delegated subtree
+		// found beforehand: only the state directory moves.
+		if err := o.place.forUser(c.Flags(), f); err != nil && spec.CgroupManager != sandbox.ManagerSystemd {
 			return usageErr(fmt.Errorf("run: %w", err))
 		}
-		spec.CgroupParent, spec.StateDir = o.place.cgroupParent, o.place.stateDir
+		if spec.CgroupManager != sandbox.ManagerSystemd {
+			spec.CgroupParent = o.place.cgroupParent
+		}
+		spec.StateDir = o.place.stateDir
 		if !spec.Has(sandbox.NSUser) {
 			// The kernel creates namespaces for an unprivileged process
 			// only inside a user namespace of its own.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,6 +188,9 @@ type schemaLs []struct {
 	FinishedAt  *time.Time        `json:"finished_at"`
 	Reason      *string           `json:"reason"`
 	Limits      map[string]any    `json:"limits"`
+
+	CgroupManager string  `json:"cgroup_manager"`
+	Unit          *string `json:"unit"`
 }
 
 // schemaStats is one reading of stats --json.
@@ -330,13 +334,21 @@ func TestJSONSchema(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(state, "old.json"), []byte(rec), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// One that ran as a systemd scope.
+	rec = strings.Replace(strings.Replace(rec, `"name":"old"`, `"name":"scoped"`, 1), `"cgroup":"/ctop-test-none/old"`,
+		`"cgroup":"/ctop.slice/ctop-scoped.scope","cgroup_manager":"systemd","unit":"ctop-scoped.scope"`, 1)
+	if err := os.WriteFile(filepath.Join(state, "scoped.json"), []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out, code, err = ctop(t, "ls", "-a", "--json", "--state-dir", state, "--cgroup-parent", "/ctop-test-none")
 	if code != 0 {
 		t.Fatalf("ls --json: exit %d, %v", code, err)
 	}
 	var ls schemaLs
 	checkSchema(t, "ls --json", []byte(out), &ls)
-	if len(ls) != 1 || ls[0].CommandLine != "sh -c exit 3" || ls[0].Pid != nil || ls[0].Hostname != nil || ls[0].ExitCode == nil || *ls[0].ExitCode != 3 {
+	if len(ls) != 2 || ls[0].CommandLine != "sh -c exit 3" || ls[0].Pid != nil || ls[0].Hostname != nil || ls[0].ExitCode == nil || *ls[0].ExitCode != 3 {
 		t.Errorf("ls --json: %s", out)
+	} else if ls[0].CgroupManager != "cgroupfs" || ls[0].Unit != nil || ls[1].CgroupManager != "systemd" || ls[1].Unit == nil || *ls[1].Unit != "ctop-scoped.scope" {
+		t.Errorf("ls --json: managers and units: %s", out)
 	}
 }

@@ -383,6 +383,9 @@ func (l *launcher) Launch(spec sandbox.Spec) (ui.Sandbox, error) {
 	if spec.Cgroups, err = l.host.FS(); err != nil {
 		return ui.Sandbox{}, err
 	}
+	if err := spec.ChooseManager(spec.Cgroups, l.place.cgroupParent != sandbox.DefaultCgroupParent); err != nil {
+		return ui.Sandbox{}, err
+	}
 	sb, err := sandbox.Start(spec)
 	if err != nil {
 		return ui.Sandbox{}, sandbox.Given(nil).Blame(err)
@@ -392,7 +395,7 @@ func (l *launcher) Launch(spec sandbox.Spec) (ui.Sandbox, error) {
 	// reaped when it ends.
 	go sb.Wait()
 	return ui.Sandbox{Name: sb.Name, State: "running", PID: sb.Pid, Command: strings.Join(spec.Command, " "),
-		Cgroup: sb.Cgroup(), Started: sb.Started}, nil
+		Cgroup: sb.Cgroup(), Started: sb.Started, Manager: spec.CgroupManager}, nil
 }
 
 // Stop kills the sandbox and removes it, record and log too, as docker's
@@ -417,7 +420,7 @@ func (l *launcher) Sandboxes() ([]ui.Sandbox, error) {
 			state = "exited"
 		}
 		out = append(out, ui.Sandbox{Name: st.Name, State: state, PID: st.Pid, Command: strings.Join(st.Command, " "),
-			Cgroup: st.Cgroup, Started: st.Created, Limits: st.Limits})
+			Cgroup: st.Cgroup, Started: st.Created, Limits: st.Limits, Manager: st.Manager()})
 	}
 	return out, nil
 }

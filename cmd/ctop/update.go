@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,6 +13,7 @@ import (
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/sandbox"
+	"github.com/ctop-dev/ctop/systemd"
 )
 
 func newUpdateCmd() *cobra.Command {
@@ -24,9 +27,12 @@ the name of what runs in a group: a docker or podman container's name or short
 id, a systemd unit (cron.service), a pod's namespace/name.
 The flags, their units and their validation are ctop run's.
 
-When docker, podman, systemd or the kubelet owns the group, its own record
-still holds the old limits (a restart puts them back): ctop says so and prints
-the command that records the new ones there. --memory alone keeps a docker
+When docker, podman or the kubelet owns the group, its own record still
+holds the old limits (a restart puts them back): ctop says so and prints the
+command that records the new ones there. A systemd unit's group (a sandbox
+under --cgroup-manager systemd too) on a systemd host with cgroup v2 alone
+gets its limits as the unit's runtime properties, through systemd, which
+writes the files: systemctl show and the kernel then agree. --memory alone keeps a docker
 container's swap allowance: memory+swap grows or shrinks with the memory.`,
 		Example: `  ctop update --cpus 0.1 busy
   ctop update --memory 512m --memory-swap 512m /system.slice/cron.service
@@ -59,8 +65,9 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 				}
 			}
 			var owner names.Name
+			var ownerAt string
 			if strings.Contains(target, "/") {
-				owner, _ = names.Owner(target, res.Names(names.Ancestors([]string{target})))
+				owner, ownerAt = names.Owner(target, res.Names(names.Ancestors([]string{target})))
 			}
 			if owner.Kind == names.KindContainer && owner.Pod == "" {
 				h, _ := f.Hierarchy("memory")
@@ -71,12 +78,22 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 					}
 				}
 			}
-			path, err := sandbox.UpdateTarget(f, place.stateDir, target, r)
-			if err != nil {
-				return usageErr(givenOptions(c.Flags()).Blame(err))
-			}
-			if hint := names.SyncHint(owner, givenOptions(c.Flags()), r); hint != "" {
-				fmt.Fprintln(c.ErrOrStderr(), "ctop:", hint)
+			var path string
+			if unit := systemdUnit(f, owner, ownerAt, target); unit != "" {
+				// systemd owns the group: it is told, and writes the files.
+				if err := systemd.SetUnitResources(context.Background(), unit, r); err != nil {
+					return usageErr(givenOptions(c.Flags()).Blame(err))
+				}
+				path = target
+				fmt.Fprintf(c.ErrOrStderr(), "ctop: set through systemd as %s's runtime properties (systemctl set-property --runtime), so its record and the kernel agree\n", unit)
+			} else {
+				path, err = sandbox.UpdateTarget(f, place.stateDir, target, r)
+				if err != nil {
+					return usageErr(givenOptions(c.Flags()).Blame(err))
+				}
+				if hint := names.SyncHint(owner, givenOptions(c.Flags()), r); hint != "" {
+					fmt.Fprintln(c.ErrOrStderr(), "ctop:", hint)
+				}
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
@@ -94,4 +111,18 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 	registerOptions(c.Flags(), sandbox.CmdUpdate)
 	place.register(c.Flags())
 	return c
+}
+
+// systemdUnit is the systemd unit whose group target is, when ctop update
+// is to set its limits through systemd rather than write them behind its
+// back: a plain unit (not a container's or a pod's, whose own records
+// docker, podman and the kubelet keep), of the caller's manager, on a host
+// where systemd is the init on cgroup v2 alone. "" otherwise.
+func systemdUnit(f *cgroup.FS, owner names.Name, at, target string) string {
+	if owner.Runtime != names.RuntimeSystemd || owner.Unit == "" || owner.Pod != "" || owner.PodUID != "" ||
+		filepath.Clean(at) != filepath.Clean(target) || f.Mode() != cgroup.ModeUnified ||
+		!systemd.Manages(target, os.Geteuid()) || systemd.Available() != nil {
+		return ""
+	}
+	return owner.Unit
 }

@@ -45,6 +45,8 @@ lookup() {
 }
 args=(-test.count=1 -test.v "-test.timeout=$(lookup CTOP_VM_TEST_TIMEOUT | grep . || echo 5m)")
 [ -n "$(lookup CTOP_VM_RUN)" ] && args+=("-test.run=$(lookup CTOP_VM_RUN)")
+# Benchmarks matching CTOP_VM_BENCH, CTOP_VM_BENCHTIME (default 20x) each.
+[ -n "$(lookup CTOP_VM_BENCH)" ] && args+=("-test.bench=$(lookup CTOP_VM_BENCH)" "-test.benchtime=$(lookup CTOP_VM_BENCHTIME | grep . || echo 20x)")
 verbose=$(lookup CTOP_VM_VERBOSE)
 
 start=$(date +%s.%N)
