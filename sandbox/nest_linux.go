@@ -108,13 +108,17 @@ func (n *nest) enter(s *Spec) error {
 }
 
 // start has the nest clone the child of l and returns its pid once it runs
-// the command.
-func (n *nest) start(l *launch) (int, error) {
+// the command. meanwhile (when not nil) runs while the nest forks and the
+// child sets itself up, when the caller would otherwise only wait.
+func (n *nest) start(l *launch, meanwhile func()) (int, error) {
 	a, err := newAttempt(l)
 	if err != nil {
 		return 0, err
 	}
 	n.attempts <- a
+	if meanwhile != nil {
+		meanwhile()
+	}
 	return a.wait()
 }
 

@@ -51,6 +51,8 @@ type Sandbox struct {
 	waited  bool
 	// stateDone reports the write of the started sandbox's state.
 	stateDone chan error
+	// finalPrepared: prepareFinal has run.
+	finalPrepared bool
 	// release ends the lock of the thread that cloned the init (see
 	// onOwnThread) once the init has been reaped.
 	release     chan struct{}
@@ -365,6 +367,15 @@ func (sb *Sandbox) started() error {
 	return nil
 }
 
+// prepareFinal opens the files of the sandbox's group that Wait reads
+// last (cgroup.Manager.PrepareFinal), once.
+func (sb *Sandbox) prepareFinal() {
+	if sb.mgr != nil && !sb.finalPrepared {
+		sb.mgr.PrepareFinal(sb.spec.Stats)
+		sb.finalPrepared = true
+	}
+}
+
 // stateWritten waits for started's write of the state.
 func (sb *Sandbox) stateWritten() error {
 	if sb.stateDone == nil {
@@ -426,14 +437,15 @@ func (sb *Sandbox) launch(n *nest) error {
 	if useFD {
 		l.cgroupFD = fd
 	}
-	pid, err := n.start(l)
+	// The files Wait reads last are opened while the child sets up.
+	pid, err := n.start(l, sb.prepareFinal)
 	var serr *os.SyscallError
 	if err != nil && useFD && errors.As(err, &serr) && serr.Syscall == "clone3" && noCloneInto(err) {
 		// The child writes "0" to cgroup.procs instead: it is one thread,
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")
 		e.joins = append(joins, filepath.Join(dir, "cgroup.procs"))
-		pid, err = n.start(buildPlan(spec, e).launch())
+		pid, err = n.start(buildPlan(spec, e).launch(), nil)
 	}
 	if err != nil {
 		return startErr(ExitFailed, err)
@@ -690,12 +702,10 @@ func (sb *Sandbox) Wait() (Result, error) {
 		sb.result, sb.err = sb.waitDetached()
 		return sb.result, sb.err
 	}
-	if sb.mgr != nil {
-		// While the command runs.
-		sb.mgr.PrepareFinal(sb.spec.Stats)
-	}
-	werr := sb.stateWritten()
+	// While the command runs; the state's write too.
+	sb.prepareFinal()
 	st, err := sb.proc.Wait()
+	werr := sb.stateWritten()
 	sb.releaseThread()
 	r := Result{Wall: time.Since(sb.Started), Limits: sb.spec.Resources}
 	if err != nil {
