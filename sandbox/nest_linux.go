@@ -95,13 +95,23 @@ func (n *nest) run(s *Spec, release <-chan struct{}) {
 }
 
 // enter unshares the namespaces and prepares them: the plan's first
-// steps (nestSteps), which the re-executed init makes as well.
+// steps (nestSteps), which the re-executed init makes as well, and for
+// most sandboxes the host's view in them (hostView), which the init makes
+// among its mounts.
 func (n *nest) enter(s *Spec) error {
 	l := &launch{}
 	for _, st := range nestSteps(s, viaLaunch) {
 		l.add(&st)
 	}
-	if i, errno := l.run(); errno != 0 {
+	i, errno := l.run()
+	// A copy of a tree a failed step left unmoved is ctop's fd.
+	for _, slot := range l.slots {
+		if *slot >= 0 {
+			unix.Close(int(*slot))
+			*slot = -1
+		}
+	}
+	if errno != 0 {
 		return fmt.Errorf("%s: %w", l.ops[i].what, errno)
 	}
 	return nil

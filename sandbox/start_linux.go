@@ -132,12 +132,19 @@ func (sb *Sandbox) start() error {
 	launching := canLaunch(spec)
 	var n *nest
 	if launching {
-		// The namespaces are made while prepare and cgroup.Create run.
+		// The namespaces, and the host's view in them, are made while
+		// prepare and cgroup.Create run.
+		spec.nestView = viewInNest(spec)
 		sb.release = make(chan struct{})
 		n = startNest(spec, sb.release)
 		defer n.close()
 	}
-	if err := sb.prepare(); err != nil {
+	res := spec.Resources
+	var err error
+	if res.Devices, err = spec.deviceRules(); err != nil {
+		return err
+	}
+	if err := sb.prepare(res); err != nil {
 		return err
 	}
 	if spec.logToState {
@@ -151,11 +158,6 @@ func (sb *Sandbox) start() error {
 		defer log.Close()
 		spec.Stdout, spec.Stderr = log, log
 		sb.state.Log, sb.state.Detached = log.Name(), true
-	}
-	res := spec.Resources
-	var err error
-	if res.Devices, err = spec.deviceRules(); err != nil {
-		return err
 	}
 	mgr, err := cgroup.Create(sb.fs, spec.CgroupPath(), res)
 	if err != nil {
@@ -292,7 +294,8 @@ func (sb *Sandbox) start() error {
 	return sb.started()
 }
 
-// prepare records the sandbox's state and makes its parent group.
+// prepare records the sandbox's state and makes its parent group, in the
+// hierarchies the sandbox's group with limits res needs.
 //
 // The parent is removed with the last sandbox only if it is ctop's own:
 // named ctop, or made here. A parent the user chose and made stays.
@@ -300,7 +303,7 @@ func (sb *Sandbox) start() error {
 // journaled file creation where /run is on disk): a ctop killed meanwhile
 // leaves it empty, and Reap removes an empty parent named ctop. Any other
 // parent is made only once the state records that it was made here.
-func (sb *Sandbox) prepare() error {
+func (sb *Sandbox) prepare(res cgroup.Resources) error {
 	spec := &sb.spec
 	if ownParent(spec.CgroupParent) {
 		sb.removeParent, sb.state.MadeParent = true, true
@@ -308,7 +311,7 @@ func (sb *Sandbox) prepare() error {
 		go func() { recorded <- reserve(spec.StateDir, sb.state) }()
 		err := sb.openFS()
 		if err == nil {
-			err = cgroup.CreateParents(sb.fs, spec.CgroupPath())
+			err = cgroup.CreateParents(sb.fs, spec.CgroupPath(), res)
 		}
 		if rerr := <-recorded; rerr != nil {
 			return rerr
@@ -324,7 +327,7 @@ func (sb *Sandbox) prepare() error {
 	if err := reserve(spec.StateDir, sb.state); err != nil {
 		return err
 	}
-	return cgroup.CreateParents(sb.fs, spec.CgroupPath())
+	return cgroup.CreateParents(sb.fs, spec.CgroupPath(), res)
 }
 
 func (sb *Sandbox) openFS() error {
@@ -425,6 +428,14 @@ func (sb *Sandbox) launch(n *nest) error {
 		defer unix.Close(fd)
 	}
 	e := planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio, seccomp: sb.seccomp}
+	if spec.nestView {
+		fds, closeJoins, err := openJoins(joins)
+		if err != nil {
+			return err
+		}
+		defer closeJoins()
+		e.joinFDs = fds
+	}
 	if spec.Init {
 		exe, err := sealedExe()
 		if err != nil {
@@ -445,6 +456,14 @@ func (sb *Sandbox) launch(n *nest) error {
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")
 		e.joins = append(joins, filepath.Join(dir, "cgroup.procs"))
+		if spec.nestView {
+			fds, closeJoins, err := openJoins(e.joins[len(joins):])
+			if err != nil {
+				return err
+			}
+			defer closeJoins()
+			e.joinFDs = append(e.joinFDs[:len(joins):len(joins)], fds...)
+		}
 		pid, err = n.start(buildPlan(spec, e).launch(), nil)
 	}
 	if err != nil {
