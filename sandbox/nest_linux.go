@@ -99,9 +99,10 @@ func (n *nest) run(s *Spec, release <-chan struct{}) {
 // most sandboxes the host's view in them (hostView), which the init makes
 // among its mounts.
 func (n *nest) enter(s *Spec) error {
-	l := &launch{}
-	for _, st := range nestSteps(s, viaLaunch) {
-		l.add(&st)
+	steps := nestSteps(s, viaLaunch)
+	l := &launch{ops: make([]op, 0, len(steps)), keep: make([][]byte, 0, 2*len(steps))}
+	for i := range steps {
+		l.add(&steps[i])
 	}
 	i, errno := l.run()
 	// A copy of a tree a failed step left unmoved is ctop's fd.

@@ -203,10 +203,14 @@ var haveClone3 = sync.OnceValue(func() bool {
 // unshares them; the init is cloned in them) and what in them needs no
 // process of the sandbox.
 func nestSteps(s *Spec, v via) []step {
-	var out []step
 	if v == viaExec {
 		return nil
 	}
+	var view []step
+	if v == viaLaunch && s.nestView {
+		view = hostView(s)
+	}
+	out := make([]step, 0, 4+len(view))
 	if v == viaLaunch {
 		out = append(out, step{kind: stepUnshare, n: nestFlags(s), what: "create namespaces"})
 	}
@@ -220,10 +224,7 @@ func nestSteps(s *Spec, v via) []step {
 	if s.Has(NSNet) {
 		out = append(out, step{kind: stepLoopback, what: "bring up lo"})
 	}
-	if v == viaLaunch && s.nestView {
-		out = append(out, hostView(s)...)
-	}
-	return out
+	return append(out, view...)
 }
 
 // viewInNest reports whether a launch's nest can make the host's view of
@@ -277,7 +278,11 @@ func openJoins(paths []string) (fds []int, close func(), err error) {
 // mounts makes them: the host's files read-only, the private
 // directories, /dev, a fresh /sys and the cgroup filesystems read-only.
 func hostView(s *Spec) []step {
-	var out []step
+	dev := hostDev()
+	if !s.Has(NSIPC) {
+		dev = devSteps(false, false, true)
+	}
+	out := make([]step, 0, len(hostRO())+len(hostTmp())+len(dev)+4+len(cgroupRO()))
 	switch {
 	case s.HostRoot == HostRootRW:
 	case s.noSetattr:
@@ -286,7 +291,7 @@ func hostView(s *Spec) []step {
 		out = append(out, hostRO()...)
 	}
 	out = append(out, hostTmp()...)
-	out = append(out, devSteps(false, s.Has(NSIPC), true)...)
+	out = append(out, dev...)
 	out = append(out, hostSys(s)...)
 	if !s.Has(NSNet) && !s.Has(NSCgroup) {
 		out = append(out, cgroupRO()...)
@@ -319,9 +324,11 @@ func hostSys(s *Spec) []step {
 // buildPlan writes out the init of a sandbox for the start e.via.
 func buildPlan(s *Spec, e planEnv) *plan {
 	p := &plan{argv: s.Command, env: s.environ()}
-	// Room for every step, so that the list (some 80 steps) grows once.
-	p.steps = make([]step, 0, 32+len(hostMasks())+len(cgroupRO())+len(capDrops())+len(s.Binds)*2+len(s.Tmpfs)+len(s.Devices))
-	p.steps = append(p.steps, nestSteps(s, e.via)...)
+	nest := nestSteps(s, e.via)
+	// Room for every step (some 120), so that the list does not grow.
+	p.steps = make([]step, 0, 48+len(nest)+len(hostRO())+len(hostTmp())+len(hostDev())+len(hostMasks())+len(cgroupFS())+
+		len(capDrops())+len(s.Binds)*2+len(s.Tmpfs)+len(s.Devices)*3)
+	p.steps = append(p.steps, nest...)
 	add := func(st step) { p.steps = append(p.steps, st) }
 	switch e.via {
 	case viaLaunch:
@@ -616,7 +623,10 @@ var (
 	hostMasks = sync.OnceValue(masks)
 	cgroupRO  = sync.OnceValue(cgroupReadOnly)
 	hostTmp   = sync.OnceValue(privateMounts)
-	capDrops  = sync.OnceValue(func() []step { return dropCaps(DefaultCapMask()) })
+	// hostDev is the /dev of a launched sandbox with its own ipc
+	// namespace (the steps of one in a user namespace carry copies).
+	hostDev  = sync.OnceValue(func() []step { return devSteps(false, true, true) })
+	capDrops = sync.OnceValue(func() []step { return dropCaps(DefaultCapMask()) })
 )
 
 // cgroupReadOnly: the host's cgroup filesystems are in view of a sandbox
