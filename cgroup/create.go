@@ -46,16 +46,18 @@ func Create(f *FS, path string, r Resources) (*Manager, error) {
 }
 
 // CreateParents makes the groups above path that do not exist yet, as
-// Create would, so that a caller can make a shared parent while it does
-// other work. What it made stays: the caller removes the parent once it is
-// empty (RemoveIfEmpty), as it does after its last child group.
-func CreateParents(f *FS, path string) error {
+// Create(f, path, r) would, in the hierarchies a group with limits r is
+// made in (see neededV1), so that a caller can make a shared parent while
+// it does other work and Create then makes only the group. What it made
+// stays: the caller removes the parent once it is empty (RemoveIfEmpty),
+// as it does after its last child group.
+func CreateParents(f *FS, path string, r Resources) error {
 	parent := filepath.Dir(cleanPath(path))
 	if parent == "/" {
 		return nil
 	}
 	m := &Manager{fs: f, path: parent}
-	if err := m.create(true, Resources{}); err != nil {
+	if err := m.create(true, r); err != nil {
 		m.rollback()
 		return err
 	}

@@ -9,8 +9,9 @@
 // namespace, the usual one, is started by a launch (launch_linux.go): the
 // parent writes the init out as system calls, and a child cloned as by
 // vfork makes them and executes the command, with no Go runtime of its own
-// to start. Its namespaces are made beforehand by the thread that clones
-// it (nest_linux.go), while the cgroups are made on another. Otherwise (--rootfs, a user namespace, ctop exec, a kernel
+// to start. Its namespaces, and in them most of its view of the host's
+// files, are made beforehand by the thread that clones it (nest_linux.go),
+// while the cgroups are made on another. Otherwise (--rootfs, a user namespace, ctop exec, a kernel
 // without clone3) Start re-executes the running binary (/proc/self/exe) as
 // the init, whose mounts inside a new root are decided there; the binary
 // must then call Init before anything else, which a program does by

@@ -73,7 +73,8 @@ const (
 	// opCall makes the system call trap with args.
 	opCall opKind = iota
 	// opJoin moves the (single-threaded) child into a v1 cgroup: open
-	// args[0] (its tasks file), write "0", close.
+	// args[0] (its tasks file), write "0", close; or write "0" to the fd
+	// args[1] when it is not 0, which the parent opened.
 	opJoin
 	// opParentAlive fails with ESRCH when the process args[0] (a pidfd
 	// of ctop, set by start) has exited: a parent that died before the
@@ -209,7 +210,7 @@ func (l *launch) add(st *step) {
 		// A zeroed struct sigaction: SIG_DFL, no flags, no mask.
 		o = l.call(st.what, unix.SYS_RT_SIGACTION, uintptr(st.n), uintptr(unsafe.Pointer(&defaultAction)), 0, 8)
 	case stepJoin:
-		l.ops = append(l.ops, op{kind: opJoin, args: [6]uintptr{l.cstr(st.path)}, what: st.what})
+		l.ops = append(l.ops, op{kind: opJoin, args: [6]uintptr{l.cstr(st.path), uintptr(st.fd)}, what: st.what})
 		o = &l.ops[len(l.ops)-1]
 	case stepHostname:
 		o = l.call(st.what, unix.SYS_SETHOSTNAME, l.cstr(st.path), uintptr(len(st.path)))
@@ -668,11 +669,15 @@ func (l *launch) run() (int, syscall.Errno) {
 func (o *op) run() syscall.Errno {
 	switch o.kind {
 	case opJoin:
+		zero := [1]byte{'0'}
+		if o.args[1] != 0 {
+			_, _, e := syscall.RawSyscall(unix.SYS_WRITE, o.args[1], uintptr(unsafe.Pointer(&zero[0])), 1)
+			return e
+		}
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, o.args[0], unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
 			return e
 		}
-		zero := [1]byte{'0'}
 		_, _, e = syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&zero[0])), 1)
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
 		return e

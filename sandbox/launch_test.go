@@ -552,6 +552,12 @@ func TestBuildPlan(t *testing.T) {
 			stepNames(devSteps(userns, true, false)), []string{"/sys"}, stepNames(cgroupFS()), hostSteps(false), []string{"pivot_root"})
 	}
 	joins := []string{"/sys/fs/cgroup/pids/ctop/x/tasks"}
+	// The nest makes the host's view; the child the cgroup namespace's
+	// mounts and what follows /proc.
+	nestView := def
+	nestView.nestView = true
+	nestMounts := cat(stepNames(hostRO()), stepNames(hostTmp()), stepNames(devSteps(false, true, true)),
+		[]string{"mount a read-only sysfs on /sys"})
 	for _, tc := range []struct {
 		name string
 		s    Spec
@@ -561,6 +567,12 @@ func TestBuildPlan(t *testing.T) {
 		{"default launch", def, planEnv{via: viaLaunch, cwd: "/work", joins: joins},
 			cat([]string{"create namespaces", "make mounts private", "bring up lo"}, launchHead, mounts,
 				[]string{"--workdir /work"}, privs)},
+		{"default launch, the host's view made by the nest", nestView, planEnv{via: viaLaunch, cwd: "/work", joins: joins},
+			cat([]string{"create namespaces", "make mounts private", "bring up lo"}, nestMounts, launchHead,
+				[]string{"unshare cgroup namespace", "mount proc on /proc"}, stepNames(cgroupFS()), hostSteps(false),
+				[]string{"--workdir /work"}, privs)},
+		{"the init ignores nestView", nestView, planEnv{via: viaInit, cwd: "/work"},
+			cat([]string{"make mounts private", "bring up lo"}, mounts, []string{"--workdir /work"}, privs)},
 		{"default init", def, planEnv{via: viaInit, cwd: "/work"},
 			cat([]string{"make mounts private", "bring up lo"}, mounts, []string{"--workdir /work"}, privs)},
 		{"--network host", hostNet, planEnv{via: viaLaunch, joins: joins},
@@ -631,6 +643,26 @@ func TestBuildPlan(t *testing.T) {
 		if d := cmp.Diff(in.steps, shared, cmp.AllowUnexported(step{})); d != "" {
 			t.Errorf("ns %v: the init's steps differ from the launch's (-init +launch):\n%s", s.Namespaces, d)
 		}
+	}
+	// Where the nest makes the host's view, the launch makes the init's
+	// steps as well, in another order.
+	l := buildPlan(&nestView, planEnv{via: viaLaunch, cwd: "/work", joins: joins})
+	in := buildPlan(&nestView, planEnv{via: viaInit, cwd: "/work"})
+	first := slices.IndexFunc(l.steps, func(st step) bool { return st.kind == stepPdeathsig })
+	var shared []string
+	for i, st := range l.steps {
+		if i != first && !launchOnly(st) {
+			shared = append(shared, st.what)
+		}
+	}
+	var want []string
+	for _, st := range in.steps {
+		want = append(want, st.what)
+	}
+	slices.Sort(shared)
+	slices.Sort(want)
+	if d := cmp.Diff(want, shared); d != "" {
+		t.Errorf("the host's view in the nest: the init's steps differ from the launch's (-init +launch):\n%s", d)
 	}
 }
 
@@ -723,5 +755,88 @@ func TestParentAliveStep(t *testing.T) {
 	c.Wait()
 	if err := runSteps(check); !errors.Is(err, unix.ESRCH) {
 		t.Errorf("parent gone: %v, want ESRCH", err)
+	}
+}
+
+// TestViewInNest: the nest makes the host's view only where no copy of a
+// tree has to cross the clone (a -v from a private directory, a
+// --device) and the sandbox is launched with its own mount namespace.
+func TestViewInNest(t *testing.T) {
+	if resolvInPrivate() != "" {
+		t.Skip("/etc/resolv.conf links into a private directory: every sandbox copies it")
+	}
+	vol := t.TempDir()
+	if underPrivate(vol) == "" {
+		t.Skip("the test's temporary directory is not under a private one")
+	}
+	def := Spec{Namespaces: DefaultNamespaces()}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Spec)
+		want bool
+	}{
+		{"default", func(*Spec) {}, true},
+		{"-v from the host's files", func(s *Spec) { s.Binds = []Bind{{Source: "/etc", Dest: "/mnt"}} }, true},
+		{"--host-root rw", func(s *Spec) { s.HostRoot = HostRootRW }, true},
+		{"-v from a private directory", func(s *Spec) { s.Binds = []Bind{{Source: vol, Dest: "/mnt"}} }, false},
+		{"--device", func(s *Spec) { s.Devices = []Device{{Host: "/dev/null", Container: "/dev/x"}} }, false},
+		{"no mount namespace", func(s *Spec) { s.Namespaces = []Namespace{NSPid, NSNet} }, false},
+		{"user namespace", func(s *Spec) { s.Namespaces = append(DefaultNamespaces(), NSUser) }, false},
+	} {
+		s := def
+		tc.mod(&s)
+		if got := viewInNest(&s); got != tc.want {
+			t.Errorf("%s: viewInNest = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestStartLeavesNoFDs: a start leaves no file or tree of ctop's open, on
+// both paths: the cgroup files the child joins by, and the copies of trees
+// the nest or the child make (a -v from a private directory). Pipes,
+// sockets and anonymous inodes are left out of the count: the runtime's,
+// and on v2 the device filter's program, which the eBPF library closes
+// when the garbage collector finds it.
+func TestStartLeavesNoFDs(t *testing.T) {
+	e := newTestEnv(t)
+	vol := t.TempDir()
+	files := func() []string {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range ents {
+			to, err := os.Readlink(filepath.Join("/proc/self/fd", x.Name()))
+			if err != nil || strings.HasPrefix(to, "anon_inode:") || strings.HasPrefix(to, "pipe:") || strings.HasPrefix(to, "socket:") {
+				continue
+			}
+			out = append(out, to)
+		}
+		slices.Sort(out)
+		return out
+	}
+	run := func(viaInit bool, binds []Bind) {
+		s := e.spec("true")
+		s.viaInit, s.Binds = viaInit, binds
+		sb, err := Start(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := sb.Wait(); err != nil || res.ExitCode != 0 {
+			t.Fatal(res.ExitCode, err)
+		}
+	}
+	for _, viaInit := range []bool{false, true} {
+		for _, binds := range [][]Bind{nil, {{Source: vol, Dest: "/mnt"}}} {
+			run(viaInit, binds) // the runtime's own fds, opened once
+			before := files()
+			for range 3 {
+				run(viaInit, binds)
+			}
+			if d := cmp.Diff(before, files()); d != "" {
+				t.Errorf("re-executed init %v, binds %v: files open after 3 starts (-before +after):\n%s", viaInit, binds, d)
+			}
+		}
 	}
 }

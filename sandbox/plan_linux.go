@@ -64,7 +64,9 @@ type planEnv struct {
 	// moves itself into its groups; stdio are the fds (above 2) of its
 	// streams.
 	joins []string
-	stdio [3]int
+	// joinFDs are joins opened by the parent, in order (see openJoins).
+	joinFDs []int
+	stdio   [3]int
 	// overlay is the init's --overlay root.
 	overlay *overlayDirs
 	// etc is the directory of the generated /etc/hostname, hosts and
@@ -98,7 +100,7 @@ const (
 	stepPdeathsig                    // parent-death signal SIGKILL
 	stepParentAlive                  // fail when ctop (pidfd set at fork) has exited
 	stepSignal                       // reset signal n to its default action
-	stepJoin                         // join a v1 cgroup: write "0" to path
+	stepJoin                         // join a v1 cgroup: write "0" to path, or to fd when not 0
 	stepHostname                     // sethostname(path)
 	stepLoopback                     // bring up lo
 	stepMount                        // mount(src, path, fstype, flags, data)
@@ -202,10 +204,14 @@ var haveClone3 = sync.OnceValue(func() bool {
 // unshares them; the init is cloned in them) and what in them needs no
 // process of the sandbox.
 func nestSteps(s *Spec, v via) []step {
-	var out []step
 	if v == viaExec {
 		return nil
 	}
+	var view []step
+	if v == viaLaunch && s.nestView {
+		view = hostView(s)
+	}
+	out := make([]step, 0, 4+len(view))
 	if v == viaLaunch {
 		out = append(out, step{kind: stepUnshare, n: nestFlags(s), what: "create namespaces"})
 	}
@@ -219,15 +225,111 @@ func nestSteps(s *Spec, v via) []step {
 	if s.Has(NSNet) {
 		out = append(out, step{kind: stepLoopback, what: "bring up lo"})
 	}
+	return append(out, view...)
+}
+
+// viewInNest reports whether a launch's nest can make the host's view of
+// a sandbox without a root of its own (hostView) while ctop makes the
+// cgroups, leaving the child only what must follow the clone: joining
+// the cgroups, the fresh /proc, which only a process in the new pid
+// namespace can mount, and what is mounted after it. A -v whose source a
+// private directory hides, or a --device, is copied before the private
+// mounts and moved into place by the child; such a sandbox keeps the
+// whole view in the child, as the copies cannot cross the clone.
+func viewInNest(s *Spec) bool {
+	if !s.Has(NSMount) || s.Has(NSUser) || s.Rootfs != "" || len(s.Devices) > 0 || resolvInPrivate() != "" {
+		return false
+	}
+	for _, b := range s.Binds {
+		if underPrivate(b.Source) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// openJoins opens the cgroup files a launch's child joins its groups by
+// (close-on-exec, above 2, as the child's own fds are set up first). The
+// child of a nest that made the host's view finds no cgroup filesystem
+// at their paths, and none writable: the fresh sysfs hides them, or they
+// were carried over read-only. close closes them once the child is
+// cloned.
+func openJoins(paths []string) (fds []int, close func(), err error) {
+	close = func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	for _, p := range paths {
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			fd, err = above2(fd)
+		}
+		if err != nil {
+			close()
+			return nil, func() {}, fmt.Errorf("join cgroup %s: %w", filepath.Dir(p), err)
+		}
+		fds = append(fds, fd)
+	}
+	return fds, close, nil
+}
+
+// hostView are the steps of a sandbox without a root of its own that
+// need no process in its namespaces (see viewInNest), in the order
+// mounts makes them: the host's files read-only, the private
+// directories, /dev, a fresh /sys and the cgroup filesystems read-only.
+func hostView(s *Spec) []step {
+	dev := hostDev()
+	if !s.Has(NSIPC) {
+		dev = devSteps(false, false, true)
+	}
+	out := make([]step, 0, len(hostRO())+len(hostTmp())+len(dev)+4+len(cgroupRO()))
+	switch {
+	case s.HostRoot == HostRootRW:
+	case s.noSetattr:
+		out = append(out, hostReadOnly(false)...)
+	default:
+		out = append(out, hostRO()...)
+	}
+	out = append(out, hostTmp()...)
+	out = append(out, dev...)
+	out = append(out, hostSys(s)...)
+	if !s.Has(NSNet) && !s.Has(NSCgroup) {
+		out = append(out, cgroupRO()...)
+	}
 	return out
+}
+
+// hostSys is /sys in a sandbox without a root of its own: in a new
+// network namespace a fresh sysfs, onto which the host's cgroup
+// filesystems, hidden by it, are carried over read-only (without a cgroup
+// namespace fresh mounts would show the same, at the cost of a mount
+// each; with one, mounts shows the sandbox's own groups instead).
+func hostSys(s *Spec) []step {
+	switch {
+	case s.Has(NSNet) && !s.Has(NSCgroup) && len(cgroupFS()) > 0:
+		slot := new(int32)
+		*slot = -1
+		return []step{
+			{kind: stepTreeClone, path: "/sys/fs/cgroup", slot: slot, skip: unix.ENOSYS, what: "copy the cgroup filesystems"},
+			sysfsStep(),
+			{kind: stepTreeMove, path: "/sys/fs/cgroup", slot: slot, skip: unix.ENOSYS, what: "move the cgroup filesystems to /sys/fs/cgroup"},
+			{kind: stepReadOnly, path: "/sys/fs/cgroup", skip: unix.EINVAL, what: "cgroup filesystems read-only"},
+		}
+	case s.Has(NSNet):
+		return []step{sysfsStep()}
+	}
+	return nil
 }
 
 // buildPlan writes out the init of a sandbox for the start e.via.
 func buildPlan(s *Spec, e planEnv) *plan {
 	p := &plan{argv: s.Command, env: s.environ()}
-	// Room for every step, so that the list (some 80 steps) grows once.
-	p.steps = make([]step, 0, 32+len(hostMasks())+len(cgroupRO())+len(capDrops())+len(s.Binds)*2+len(s.Tmpfs)+len(s.Devices))
-	p.steps = append(p.steps, nestSteps(s, e.via)...)
+	nest := nestSteps(s, e.via)
+	// Room for every step (some 120), so that the list does not grow.
+	p.steps = make([]step, 0, 48+len(nest)+len(hostRO())+len(hostTmp())+len(hostDev())+len(hostMasks())+len(cgroupFS())+
+		len(capDrops())+len(s.Binds)*2+len(s.Tmpfs)+len(s.Devices)*3)
+	p.steps = append(p.steps, nest...)
 	add := func(st step) { p.steps = append(p.steps, st) }
 	switch e.via {
 	case viaLaunch:
@@ -244,8 +346,12 @@ func buildPlan(s *Spec, e planEnv) *plan {
 		}
 		add(step{kind: stepPdeathsig, what: "set parent-death signal"})
 		add(step{kind: stepParentAlive, what: "ctop exited while starting the sandbox"})
-		for _, f := range e.joins {
-			add(step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)})
+		for i, f := range e.joins {
+			st := step{kind: stepJoin, path: f, what: "join cgroup " + filepath.Dir(f)}
+			if i < len(e.joinFDs) {
+				st.fd = e.joinFDs[i]
+			}
+			add(st)
 		}
 	case viaExec:
 		if e.launched {
@@ -358,7 +464,10 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 	add := func(st step) { p.steps = append(p.steps, st) }
 	hasRoot := e.overlay != nil || s.Rootfs != ""
 	roHost := !hasRoot && s.HostRoot != HostRootRW
+	// A launch's nest has made the host's view (hostView).
+	inNest := e.via == viaLaunch && s.nestView
 	switch {
+	case inNest:
 	case e.overlay != nil:
 		o := e.overlay
 		add(step{kind: stepRoot, src: "overlay", path: o.Merged, fstype: "overlay", what: "--overlay",
@@ -382,7 +491,7 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 		binds = append(slices.Clip(binds), Bind{Source: r, Dest: r, ReadOnly: true})
 	}
 	copies := make([]*int32, len(binds))
-	if !hasRoot {
+	if !hasRoot && !inNest {
 		for i, b := range binds {
 			if underPrivate(b.Source) != "" {
 				copies[i] = new(int32)
@@ -395,39 +504,31 @@ func (p *plan) mounts(s *Spec, e planEnv) {
 	// A --device's host node is copied before the sandbox's own /dev hides
 	// the host's, as a -v under a private directory is.
 	devCopies := make([]*int32, len(s.Devices))
-	if !hasRoot {
+	if !hasRoot && !inNest {
 		for i, d := range s.Devices {
 			devCopies[i] = new(int32)
 			*devCopies[i] = -1
 			add(step{kind: stepTreeClone, path: d.Host, slot: devCopies[i], what: "--device " + d.Host + ": copy"})
 		}
 	}
-	p.steps = append(p.steps, devSteps(s.Has(NSUser), s.Has(NSIPC), !hasRoot)...)
 	switch {
+	case inNest:
 	case hasRoot:
+		p.steps = append(p.steps, devSteps(s.Has(NSUser), s.Has(NSIPC), false)...)
 		n := 0
 		if s.Has(NSNet) {
 			n = 1
 		}
 		add(step{kind: stepSys, path: "/sys", n: n, inRoot: true, what: "/sys"})
-	case s.Has(NSNet) && !s.Has(NSCgroup) && len(cgroupFS()) > 0:
-		// The host's cgroup filesystems, hidden by the fresh sysfs, are
-		// carried over to it: without a cgroup namespace fresh mounts
-		// would show the same, at the cost of a mount each.
-		slot := new(int32)
-		*slot = -1
-		add(step{kind: stepTreeClone, path: "/sys/fs/cgroup", slot: slot, skip: unix.ENOSYS, what: "copy the cgroup filesystems"})
-		add(sysfsStep())
-		add(step{kind: stepTreeMove, path: "/sys/fs/cgroup", slot: slot, skip: unix.ENOSYS, what: "move the cgroup filesystems to /sys/fs/cgroup"})
-		add(step{kind: stepReadOnly, path: "/sys/fs/cgroup", skip: unix.EINVAL, what: "cgroup filesystems read-only"})
-	case s.Has(NSNet):
-		add(sysfsStep())
+	default:
+		p.steps = append(p.steps, devSteps(s.Has(NSUser), s.Has(NSIPC), true)...)
+		p.steps = append(p.steps, hostSys(s)...)
 	}
 	switch {
 	case s.Has(NSCgroup):
 		// In the sandbox's cgroup namespace these show its own groups.
 		p.steps = append(p.steps, cgroupFS()...)
-	case !hasRoot && !s.Has(NSNet):
+	case !hasRoot && !s.Has(NSNet) && !inNest:
 		p.steps = append(p.steps, cgroupRO()...)
 	}
 	for i, b := range binds {
@@ -523,7 +624,10 @@ var (
 	hostMasks = sync.OnceValue(masks)
 	cgroupRO  = sync.OnceValue(cgroupReadOnly)
 	hostTmp   = sync.OnceValue(privateMounts)
-	capDrops  = sync.OnceValue(func() []step { return dropCaps(DefaultCapMask()) })
+	// hostDev is the /dev of a launched sandbox with its own ipc
+	// namespace (the steps of one in a user namespace carry copies).
+	hostDev  = sync.OnceValue(func() []step { return devSteps(false, true, true) })
+	capDrops = sync.OnceValue(func() []step { return dropCaps(DefaultCapMask()) })
 )
 
 // cgroupReadOnly: the host's cgroup filesystems are in view of a sandbox

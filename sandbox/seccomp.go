@@ -209,10 +209,12 @@ func (p *SeccompProfile) compile(e seccompEnv) (*filter, error) {
 	if p != nil && p.Unconfined {
 		return nil, nil
 	}
+	cache := &defaultFilter
 	if p != nil {
-		if c := p.compiled.Load(); c != nil && c.env == e {
-			return c.f, nil
-		}
+		cache = &p.compiled
+	}
+	if c := cache.Load(); c != nil && c.env == e {
+		return c.f, nil
 	}
 	prof := seccomp.DefaultProfile()
 	if p != nil && p.Profile != nil {
@@ -222,11 +224,13 @@ func (p *SeccompProfile) compile(e seccompEnv) (*filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p != nil {
-		p.compiled.Store(&compiledFilter{env: e, f: f})
-	}
+	cache.Store(&compiledFilter{env: e, f: f})
 	return f, nil
 }
+
+// defaultFilter caches the filter of the nil profile (docker's default),
+// which a Spec leaves nil, as SeccompProfile.compiled caches a profile's.
+var defaultFilter atomic.Pointer[compiledFilter]
 
 func compileProfile(prof *seccomp.Seccomp, e seccompEnv) (*filter, error) {
 	if prof.DefaultAction == "" && len(prof.Syscalls) == 0 {

@@ -290,6 +290,10 @@ type Spec struct {
 	// noSetattr makes the host's files read-only as on a kernel without
 	// mount_setattr: the tests run the fallback.
 	noSetattr bool
+	// nestView: a launch's nest makes the host's view (viewInNest), set
+	// by Start before the nest starts, so that the nest and the plan
+	// agree on it.
+	nestView bool
 }
 
 // Defaults.

@@ -62,6 +62,8 @@ type Sandbox struct {
 	waited  bool
 	// stateDone reports the write of the started sandbox's state.
 	stateDone chan error
+	// finalPrepared: prepareFinal has run.
+	finalPrepared bool
 	// release ends the lock of the thread that cloned the init (see
 	// onOwnThread) once the init has been reaped.
 	release     chan struct{}
@@ -149,12 +151,19 @@ func (sb *Sandbox) start() error {
 	launching := canLaunch(spec)
 	var n *nest
 	if launching {
-		// The namespaces are made while prepare and cgroup.Create run.
+		// The namespaces, and the host's view in them, are made while
+		// prepare and cgroup.Create run.
+		spec.nestView = viewInNest(spec)
 		sb.release = make(chan struct{})
 		n = startNest(spec, sb.release)
 		defer n.close()
 	}
-	if err := sb.prepare(); err != nil {
+	res := spec.Resources
+	var err error
+	if res.Devices, err = spec.deviceRules(); err != nil {
+		return err
+	}
+	if err := sb.prepare(res); err != nil {
 		return err
 	}
 	if spec.logToState {
@@ -168,11 +177,6 @@ func (sb *Sandbox) start() error {
 		defer log.Close()
 		spec.Stdout, spec.Stderr = log, log
 		sb.state.Log, sb.state.Detached = log.Name(), true
-	}
-	res := spec.Resources
-	var err error
-	if res.Devices, err = spec.deviceRules(); err != nil {
-		return err
 	}
 	// Under systemd the group is made around the init once it is cloned
 	// (startScope).
@@ -330,7 +334,8 @@ func (sb *Sandbox) start() error {
 	return sb.started()
 }
 
-// prepare records the sandbox's state and makes its parent group.
+// prepare records the sandbox's state and makes its parent group, in the
+// hierarchies the sandbox's group with limits res needs.
 //
 // The parent is removed with the last sandbox only if it is ctop's own:
 // named ctop, or made here. A parent the user chose and made stays.
@@ -338,7 +343,7 @@ func (sb *Sandbox) start() error {
 // journaled file creation where /run is on disk): a ctop killed meanwhile
 // leaves it empty, and Reap removes an empty parent named ctop. Any other
 // parent is made only once the state records that it was made here.
-func (sb *Sandbox) prepare() error {
+func (sb *Sandbox) prepare(res cgroup.Resources) error {
 	spec := &sb.spec
 	if spec.systemd() {
 		// systemd makes the slice with the first scope in it; the
@@ -363,7 +368,7 @@ func (sb *Sandbox) prepare() error {
 		go func() { recorded <- reserve(spec.StateDir, sb.state) }()
 		err := sb.openFS()
 		if err == nil {
-			err = cgroup.CreateParents(sb.fs, spec.CgroupPath())
+			err = cgroup.CreateParents(sb.fs, spec.CgroupPath(), res)
 		}
 		if rerr := <-recorded; rerr != nil {
 			return rerr
@@ -379,7 +384,7 @@ func (sb *Sandbox) prepare() error {
 	if err := reserve(spec.StateDir, sb.state); err != nil {
 		return err
 	}
-	return cgroup.CreateParents(sb.fs, spec.CgroupPath())
+	return cgroup.CreateParents(sb.fs, spec.CgroupPath(), res)
 }
 
 func (sb *Sandbox) openFS() error {
@@ -420,6 +425,15 @@ func (sb *Sandbox) started() error {
 	sb.stateDone = make(chan error, 1)
 	go func() { sb.stateDone <- write() }()
 	return nil
+}
+
+// prepareFinal opens the files of the sandbox's group that Wait reads
+// last (cgroup.Manager.PrepareFinal), once.
+func (sb *Sandbox) prepareFinal() {
+	if sb.mgr != nil && !sb.finalPrepared {
+		sb.mgr.PrepareFinal(sb.spec.Stats)
+		sb.finalPrepared = true
+	}
 }
 
 // stateWritten waits for started's write of the state.
@@ -471,6 +485,14 @@ func (sb *Sandbox) launch(n *nest) error {
 		defer unix.Close(fd)
 	}
 	e := planEnv{via: viaLaunch, cwd: cwd, joins: joins, stdio: stdio, seccomp: sb.seccomp}
+	if spec.nestView {
+		fds, closeJoins, err := openJoins(joins)
+		if err != nil {
+			return err
+		}
+		defer closeJoins()
+		e.joinFDs = fds
+	}
 	if spec.Init {
 		exe, err := sealedExe()
 		if err != nil {
@@ -483,14 +505,23 @@ func (sb *Sandbox) launch(n *nest) error {
 	if useFD {
 		l.cgroupFD = fd
 	}
-	pid, err := n.start(l)
+	// The files Wait reads last are opened while the child sets up.
+	pid, err := n.start(l, sb.prepareFinal)
 	var serr *os.SyscallError
 	if err != nil && useFD && errors.As(err, &serr) && serr.Syscall == "clone3" && noCloneInto(err) {
 		// The child writes "0" to cgroup.procs instead: it is one thread,
 		// so moving it moves the process.
 		dir, _ := sb.mgr.Dir("")
 		e.joins = append(joins, filepath.Join(dir, "cgroup.procs"))
-		pid, err = n.start(buildPlan(spec, e).launch())
+		if spec.nestView {
+			fds, closeJoins, err := openJoins(e.joins[len(joins):])
+			if err != nil {
+				return err
+			}
+			defer closeJoins()
+			e.joinFDs = append(e.joinFDs[:len(joins):len(joins)], fds...)
+		}
+		pid, err = n.start(buildPlan(spec, e).launch(), nil)
 	}
 	if err != nil {
 		return startErr(ExitFailed, err)
@@ -747,12 +778,10 @@ func (sb *Sandbox) Wait() (Result, error) {
 		sb.result, sb.err = sb.waitDetached()
 		return sb.result, sb.err
 	}
-	if sb.mgr != nil {
-		// While the command runs.
-		sb.mgr.PrepareFinal(sb.spec.Stats)
-	}
-	werr := sb.stateWritten()
+	// While the command runs; the state's write too.
+	sb.prepareFinal()
 	st, err := sb.proc.Wait()
+	werr := sb.stateWritten()
 	sb.releaseThread()
 	r := Result{Wall: time.Since(sb.Started), Limits: sb.spec.Resources}
 	if err != nil {
