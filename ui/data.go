@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -352,18 +353,24 @@ func (s *store) apply(m sampleMsg) {
 		}
 	}
 	s.sandboxes, s.sbErr = m.sandboxes, m.sbErr
-	if m.names != nil {
-		clear(s.owners)
-	}
+	changed := false
 	switch {
 	case m.names == nil:
 	case m.snap != nil || s.names == nil:
+		changed = !maps.Equal(s.names, m.names)
 		s.names = m.names
 	default:
 		// Processes alone were sampled: keep the groups' names too.
 		for p, n := range m.names {
-			s.names[p] = n
+			if o, ok := s.names[p]; !ok || o != n {
+				s.names[p], changed = n, true
+			}
 		}
+	}
+	// The owners are worked out again only when a name changed: names
+	// come with every sample, and nearly always the same.
+	if changed {
+		clear(s.owners)
 	}
 }
 
