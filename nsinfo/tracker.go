@@ -46,6 +46,8 @@ type Tracker struct {
 	// pids is the last listing less the processes gone since; spare is
 	// the array the next listing fills.
 	pids, spare []int
+	// out is the array of the last sample's Procs, which the next reuses.
+	out []Tracked
 }
 
 type tracked struct {
@@ -71,6 +73,8 @@ type Tracked struct {
 
 // Sample is every process at one moment, by pid.
 type Sample struct {
+	// Procs is valid until the next call to the Tracker's Sample, which
+	// reuses its array.
 	Procs []Tracked
 	// Changed says whether a process appeared, left or was read anew since
 	// the previous sample.
@@ -132,7 +136,8 @@ func (t *Tracker) sample() (Sample, error) {
 	if t.Cmdline {
 		cmdline = FieldCmdline
 	}
-	out := Sample{Procs: make([]Tracked, 0, len(pids))}
+	clear(t.out) // no process of the last sample is kept alive by it
+	out := Sample{Procs: slices.Grow(t.out[:0], len(pids))}
 	seen := 0 // known processes found by this sample
 	for _, pid := range pids {
 		b, res := t.stats.read(pid)
@@ -213,6 +218,7 @@ func (t *Tracker) sample() (Sample, error) {
 	if len(t.stats.fds) > len(t.procs) {
 		t.stats.keep(func(pid int) bool { _, ok := t.procs[pid]; return ok })
 	}
+	t.out = out.Procs
 	return out, nil
 }
 

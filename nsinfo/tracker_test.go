@@ -78,6 +78,14 @@ func TestTrackerFixture(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("first sample differs from Processes (-want +got):\n%s", diff)
 	}
+	// Its host reference is the one Host picks among those processes.
+	wantRef, err := Host(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref, err := first.Host(); err != nil || ref != wantRef {
+		t.Errorf("Sample.Host = %+v, %v; Host says %+v", ref, err, wantRef)
+	}
 	// 402's stat: utime 5 + stime 24 ticks, rss 997 pages.
 	if p := trackedByPID(first)[402]; p.CPUTime != 290*time.Millisecond || p.RSS != 997*pageSize {
 		t.Errorf("402: cpu %v rss %d, want 290ms and %d", p.CPUTime, p.RSS, 997*pageSize)

@@ -247,11 +247,7 @@ func (s *procSource) sample() (t ui.ProcTable, first bool, err error) {
 
 // setHost finds the host's reference process in sample.
 func (s *procSource) setHost(sample nsinfo.Sample) {
-	procs := make([]nsinfo.Process, len(sample.Procs))
-	for i, tp := range sample.Procs {
-		procs[i] = *tp.Process
-	}
-	ref, err := nsinfo.Host(procs)
+	ref, err := sample.Host()
 	if err != nil {
 		return
 	}
