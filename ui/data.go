@@ -71,11 +71,11 @@ func namedPaths(snap *cgroup.Snapshot, t *ProcTable) []string {
 		}
 	}
 	if t != nil {
-		seen := map[string]bool{}
-		var cgs []string
+		// Ancestors drops the repeats: thousands of processes share a few
+		// hundred groups.
+		cgs := make([]string, 0, len(t.Procs))
 		for _, p := range t.Procs {
-			if p.Cgroup != "" && !seen[p.Cgroup] {
-				seen[p.Cgroup] = true
+			if p.Cgroup != "" {
 				cgs = append(cgs, p.Cgroup)
 			}
 		}
