@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -182,5 +183,29 @@ func TestGroupsReadLessOftenInProcesses(t *testing.T) {
 	tickOnce()
 	if f.step != 3 {
 		t.Errorf("a tick in the Cgroups view did not read the groups (%d reads)", f.step)
+	}
+}
+
+// A tick only starts a sample: the screen after it is the one drawn
+// before, not drawn again; the sample's message draws the new one, and a
+// frozen screen is drawn at every tick.
+func TestTickKeepsFrame(t *testing.T) {
+	m := newTestModel(t, newFakeHost(), 100, 24, 1, "")
+	m = keys(m, "2")
+	before := m.View()
+	nm, cmd := m.Update(tickMsg{gen: m.tickGen})
+	m = nm.(Model)
+	if after := m.View(); unsafe.StringData(after) != unsafe.StringData(before) {
+		t.Error("a tick drew the screen again")
+	}
+	m = runCmd(m, cmd)
+	if after := m.View(); unsafe.StringData(after) == unsafe.StringData(before) {
+		t.Error("the sample after the tick did not draw the screen")
+	}
+	m = keys(m, "f")
+	before = m.View()
+	nm, _ = m.Update(tickMsg{gen: m.tickGen})
+	if after := nm.(Model).View(); unsafe.StringData(after) == unsafe.StringData(before) {
+		t.Error("a tick of the frozen screen did not draw it")
 	}
 }
