@@ -273,7 +273,12 @@ type store struct {
 	hist    map[string]*history
 	snapErr error
 
+	// procs is the last table of processes. Its Procs are a copy kept in
+	// procBuf, which the next sample overwrites in place: the views rebuild
+	// their rows from it after every sample and when they are shown, and
+	// what outlives a sample (the signal menu) copies what it needs.
 	procs    ProcTable
+	procBuf  []Process
 	procCPU  map[int]float64 // % of one core
 	prevProc map[int]procPrev
 	// The maps of the sample before, reused for the next: at thousands of
@@ -402,6 +407,14 @@ func (s *store) applySnapshot(snap *cgroup.Snapshot) {
 }
 
 func (s *store) applyProcs(t ProcTable) {
+	// The source may reuse t.Procs for its next table (ProcSource); a copy
+	// in the array of the one before spares the ui a table of thousands of
+	// processes a second to collect.
+	if n := len(s.procBuf); n > len(t.Procs) {
+		clear(s.procBuf[len(t.Procs):n]) // keep no gone process's strings
+	}
+	s.procBuf = append(s.procBuf[:0], t.Procs...)
+	t.Procs = s.procBuf
 	dt := t.Time.Sub(s.procsAt)
 	cpu, prev := s.spareCPU, s.sparePrev
 	if cpu == nil {
