@@ -228,7 +228,7 @@ func (n Name) Terms() []string {
 func Owner(p string, m map[string]Name) (Name, string) {
 	var first Name
 	firstAt := ""
-	for q := path.Clean("/" + p); ; q = path.Dir(q) {
+	for q := cleanPath(p); ; q = parent(q) {
 		if n, ok := m[q]; ok && n.Known() {
 			if n.Owns() {
 				return n, q
@@ -249,12 +249,51 @@ func Ancestors(ps []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range ps {
-		for q := path.Clean("/" + p); !seen[q]; q = path.Dir(q) {
+		for q := cleanPath(p); !seen[q]; q = parent(q) {
 			seen[q] = true
 			out = append(out, q)
 		}
 	}
 	return out
+}
+
+// cleanPath is path.Clean("/" + p), without its two allocations where p
+// is clean already, as the kernel writes cgroup paths: the UI asks for
+// the ancestors of every process's group on every sample.
+func cleanPath(p string) string {
+	if isClean(p) {
+		return p
+	}
+	return path.Clean("/" + p)
+}
+
+// isClean reports whether p is absolute and has no empty, "." or ".."
+// element and no trailing slash, so that path.Clean leaves it as it is.
+func isClean(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' {
+		return false
+	}
+	for rest := p[1:]; ; {
+		elem, after, more := strings.Cut(rest, "/")
+		if elem == "" || elem == "." || elem == ".." {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
+}
+
+// parent is path.Dir of a clean path, without allocating.
+func parent(q string) string {
+	if i := strings.LastIndexByte(q, '/'); i > 0 {
+		return q[:i]
+	}
+	return "/"
 }
 
 // unescape undoes systemd's unit-name escaping (systemd.unit(5)): "\xNN"

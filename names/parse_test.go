@@ -112,6 +112,21 @@ func TestOwner(t *testing.T) {
 	}
 }
 
+// cleanPath is path.Clean of the absolute path, also for the paths it
+// takes as clean without cleaning them.
+func TestCleanPath(t *testing.T) {
+	for _, p := range []string{"", "/", "//", "a", "/a", "a/b", "/a/b", "/a/b/", "/a//b", "/a/./b", "/a/../b", "/.", "/..",
+		"/a/.", "/a/..", "/.a/b..", "/a/...", "/system.slice/docker-" + dockerID + ".scope", `/machine.slice/machine-a\x2db.scope`} {
+		want := path.Clean("/" + p)
+		if got := cleanPath(p); got != want {
+			t.Errorf("cleanPath(%q) = %q, want %q", p, got, want)
+		}
+		if got := parent(want); got != path.Dir(want) {
+			t.Errorf("parent(%q) = %q, want %q", want, got, path.Dir(want))
+		}
+	}
+}
+
 // FuzzParse checks that any path parses without a panic into a consistent
 // name: a container's short id is its id's prefix, ids are 64 hex digits,
 // a known name has a label, and the parse depends on the cleaned path only.
@@ -126,6 +141,9 @@ func FuzzParse(f *testing.F) {
 		n := Parse(p)
 		if n != Parse(path.Clean("/"+p)) {
 			t.Fatalf("Parse(%q) differs from Parse of its cleaned path", p)
+		}
+		if c := cleanPath(p); c != path.Clean("/"+p) {
+			t.Fatalf("cleanPath(%q) = %q, want %q", p, c, path.Clean("/"+p))
 		}
 		if n.ID != "" && (!isID(n.ID) || n.ShortID != n.ID[:12]) {
 			t.Fatalf("Parse(%q): id %q, short id %q", p, n.ID, n.ShortID)

@@ -46,17 +46,36 @@ type Reference struct {
 // It returns an error wrapping ErrNoReference when no process had a
 // readable link at all.
 func Host(procs []Process) (Reference, error) {
-	cands := make([]*Process, 0, len(procs))
+	ps := make([]*Process, len(procs))
 	for i := range procs {
-		if procs[i].PPID == 0 {
-			cands = append(cands, &procs[i])
+		ps[i] = &procs[i]
+	}
+	return host(ps)
+}
+
+// Host picks the host's reference set from the processes of the sample,
+// as the function Host does.
+func (s Sample) Host() (Reference, error) {
+	ps := make([]*Process, len(s.Procs))
+	for i, t := range s.Procs {
+		ps[i] = t.Process
+	}
+	return host(ps)
+}
+
+// host is Host over pointers to the processes.
+func host(procs []*Process) (Reference, error) {
+	cands := make([]*Process, 0, len(procs))
+	for _, p := range procs {
+		if p.PPID == 0 {
+			cands = append(cands, p)
 		}
 	}
 	slices.SortFunc(cands, func(a, b *Process) int { return a.PID - b.PID })
 	n := len(cands)
-	for i := range procs {
-		if procs[i].PPID != 0 {
-			cands = append(cands, &procs[i])
+	for _, p := range procs {
+		if p.PPID != 0 {
+			cands = append(cands, p)
 		}
 	}
 	slices.SortFunc(cands[n:], func(a, b *Process) int { return a.PID - b.PID })

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -573,5 +574,48 @@ func TestLiveTrackerSeesNewProcess(t *testing.T) {
 	p, ok := trackedByPID(s)[cmd.Process.Pid]
 	if !ok || p.Process.Comm != "sleep" {
 		t.Errorf("new pid %d not sampled as sleep (found %v)", cmd.Process.Pid, ok)
+	}
+}
+
+// TestLiveTrackerSkipsNewThreads: threads started after a sample move the
+// last pid handed out, and /proc/TID answers for each; none is sampled as
+// a process, while the process they belong to still is.
+func TestLiveTrackerSkipsNewThreads(t *testing.T) {
+	fs, err := Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(fs)
+	defer tr.Close()
+	mustSample(t, tr)
+	mustSample(t, tr)
+	// A goroutine locked to its thread keeps it: each of these runs on a
+	// thread of its own, most of them new.
+	const n = 4
+	tids := make(chan int, n)
+	release := make(chan struct{})
+	defer close(release)
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			tids <- unix.Gettid()
+			<-release
+		}()
+	}
+	var ours []int
+	for range n {
+		ours = append(ours, <-tids)
+	}
+	for range 2 { // the pids are looked up in two samples
+		got := trackedByPID(mustSample(t, tr))
+		for _, tid := range ours {
+			if p, ok := got[tid]; ok && tid != os.Getpid() {
+				t.Errorf("thread %d of this test sampled as a process (%s)", tid, p.Process.Comm)
+			}
+		}
+		if _, ok := got[os.Getpid()]; !ok {
+			t.Errorf("this test's process %d not sampled", os.Getpid())
+		}
 	}
 }

@@ -11,9 +11,11 @@ import (
 // refreshing every second does, and reads as little as it can each time:
 //
 //   - every sample: each process's stat (CPU time, RSS, start time, command
-//     name), through a descriptor kept open per process, and the pid list
-//     when a pid has been handed out since the last sample (the last field
-//     of /proc/loadavg tells) or at least every RefreshEvery samples;
+//     name), through a descriptor kept open per process, and the stat of
+//     each pid handed out since the last sample (the last field of
+//     /proc/loadavg tells which); the whole pid list at least every
+//     RefreshEvery samples, and when more than maxProbe pids were handed
+//     out;
 //   - a process not seen before (a new pid, a reused pid with another
 //     start time, or a new command name after an exec) is read in full;
 //   - the cgroup file of a known process is read again once every
@@ -46,6 +48,8 @@ type Tracker struct {
 	// pids is the last listing less the processes gone since; spare is
 	// the array the next listing fills.
 	pids, spare []int
+	// out is the array of the last sample's Procs, which the next reuses.
+	out []Tracked
 }
 
 type tracked struct {
@@ -71,6 +75,8 @@ type Tracked struct {
 
 // Sample is every process at one moment, by pid.
 type Sample struct {
+	// Procs is valid until the next call to the Tracker's Sample, which
+	// reuses its array.
 	Procs []Tracked
 	// Changed says whether a process appeared, left or was read anew since
 	// the previous sample.
@@ -117,7 +123,8 @@ func (t *Tracker) sample() (Sample, error) {
 	pids := t.pids
 	// A listing at least every RefreshEvery samples bounds what loadavg
 	// cannot tell (a pid chosen with clone3's set_tid, by CRIU).
-	if t.lists.changed() || t.pids == nil || t.n%every == 0 {
+	lo, hi, list := t.lists.handedOut()
+	if list || t.pids == nil || t.n%every == 0 {
 		fresh, err := t.lists.list(t.spare[:0])
 		if err != nil {
 			return Sample{}, err
@@ -126,21 +133,40 @@ func (t *Tracker) sample() (Sample, error) {
 			slices.Sort(fresh) // a fixture tree is listed in any order
 		}
 		t.spare, pids = t.pids, fresh
+	} else if lo <= hi {
+		// The pids handed out since: those of new processes are looked up
+		// below like the others (a thread's is skipped there), those that
+		// are gone or not there yet are left out.
+		n := len(pids)
+		for pid := lo; pid <= hi; pid++ {
+			if _, ok := slices.BinarySearch(pids[:n], pid); !ok {
+				pids = append(pids, pid)
+			}
+		}
+		if len(pids) > n && !slices.IsSorted(pids) {
+			slices.Sort(pids) // new pids come first after pid_max wrapped
+		}
 	}
 	t.pids = pids[:0] // refilled below, in place, with the pids still there
 	var cmdline Field
 	if t.Cmdline {
 		cmdline = FieldCmdline
 	}
-	out := Sample{Procs: make([]Tracked, 0, len(pids))}
+	clear(t.out) // no process of the last sample is kept alive by it
+	out := Sample{Procs: slices.Grow(t.out[:0], len(pids))}
 	seen := 0 // known processes found by this sample
 	for _, pid := range pids {
 		b, res := t.stats.read(pid)
 		if res == statGone {
 			continue
 		}
-		t.pids = append(t.pids, pid)
 		e, known := t.procs[pid]
+		if !known && res == statOK && isThread(b) {
+			// A new pid looked up by number may be a thread's: /proc/TID
+			// answers, although /proc lists only processes.
+			continue
+		}
+		t.pids = append(t.pids, pid)
 		if res == statFailed {
 			if known {
 				e.seen = t.n // not read this time, not gone either
@@ -213,6 +239,7 @@ func (t *Tracker) sample() (Sample, error) {
 	if len(t.stats.fds) > len(t.procs) {
 		t.stats.keep(func(pid int) bool { _, ok := t.procs[pid]; return ok })
 	}
+	t.out = out.Procs
 	return out, nil
 }
 
@@ -234,6 +261,30 @@ func sameInfo(a, b *Process) bool {
 		slices.EqualFunc(a.Cgroups, b.Cgroups, func(x, y CgroupEntry) bool {
 			return x.HierarchyID == y.HierarchyID && x.Path == y.Path && slices.Equal(x.Controllers, y.Controllers)
 		})
+}
+
+// isThread reports whether the stat text b is a thread's other than its
+// process's first: field 38, exit_signal, is -1 for a task made with
+// CLONE_THREAD (kernel/fork.c), which no process has.
+func isThread(b []byte) bool {
+	r := bytes.LastIndexByte(b, ')')
+	if r < 0 {
+		return false
+	}
+	field := 2
+	for rest := b[r+1:]; len(rest) > 0; field++ {
+		rest = bytes.TrimLeft(rest, " ")
+		tok := rest
+		if end := bytes.IndexByte(rest, ' '); end >= 0 {
+			tok, rest = rest[:end], rest[end:]
+		} else {
+			rest = nil
+		}
+		if field+1 == 38 {
+			return string(bytes.TrimRight(tok, "\n")) == "-1"
+		}
+	}
+	return false
 }
 
 // statSample is what a Tracker reads from /proc/PID/stat every sample.

@@ -49,7 +49,7 @@ const (
 // read returns the text of pid's stat, valid until the next call.
 func (s *statFiles) read(pid int) ([]byte, statResult) {
 	if fd, ok := s.fds[pid]; ok {
-		if n, err := unix.Pread(fd, s.buf[:], 0); err == nil && n > 0 {
+		if n, err := preadRaw(fd, s.buf[:]); err == nil && n > 0 {
 			return s.buf[:n], statOK
 		}
 		unix.Close(fd)
@@ -91,6 +91,7 @@ func (s *statFiles) keep(alive func(pid int) bool) {
 // pidLister lists the numeric entries of the proc mount with getdents(2)
 // on a descriptor kept open and rewound, into a reused buffer: listing
 // /proc through os.ReadDir would allocate a string per process per sample.
+// Between listings it tells which pids were handed out (handedOut).
 type pidLister struct {
 	proc string
 	fd   int // -1: not open yet
@@ -98,57 +99,102 @@ type pidLister struct {
 	// loadavg is the descriptor of proc/loadavg, -1 before the first
 	// call, or noLoadavg where it cannot stand for the proc mount.
 	loadavg int
-	last    [32]byte
-	lastN   int
-	again   bool // list at the next call too
+	// last is the last pid handed out as of the last call, 0 when unknown;
+	// from, when not 0, is the lowest pid the next call reports again.
+	last, from int
+	again      bool // list at the next call too
 }
 
 const noLoadavg = -2
+
+// maxProbe is the most pids handed out since the last sample that the
+// Tracker looks up one by one (a stat each, mostly of threads) rather than
+// list the whole mount (a lookup per process, 2,000 at the reference load).
+const maxProbe = 256
 
 func newPIDLister(proc string) *pidLister {
 	return &pidLister{proc: proc, fd: -1, loadavg: -1}
 }
 
-// changed reports whether a pid may have been handed out since the last
-// call: the last field of /proc/loadavg is the pid the kernel allocated
-// last in the reader's pid namespace (proc(5)), and every new process (or
-// thread) allocates one there, even one in a nested pid namespace. Listing
-// /proc costs the kernel a lookup per process, a tenth of a sample.
+// handedOut returns the pids lo..hi handed out since the last call (none
+// when lo > hi), or list true when they cannot be told and the mount must
+// be listed. The last field of /proc/loadavg is the pid the kernel
+// allocated last in the reader's pid namespace (proc(5)); every new
+// process or thread allocates one there, even one in a nested pid
+// namespace, and pids are handed out in increasing order (pid_max wraps
+// them round). Looking up a few new pids costs less than listing /proc,
+// a lookup per process.
 //
 // A new process shows in /proc a moment after its pid is handed out (the
-// rest of fork runs in between), so after a change the next call says yes
-// again. Where loadavg cannot stand for the proc mount, every call says
-// yes: a fixture tree without it, a proc mount of another pid namespace
+// rest of fork runs in between), so the next call reports the same pids
+// again. Where loadavg cannot stand for the proc mount, every call says to
+// list: a fixture tree without it, a proc mount of another pid namespace
 // than the reader's (its /proc/self is not the reader's pid), or a
-// loadavg that is not procfs's own (lxcfs replaces it in containers).
-func (l *pidLister) changed() bool {
+// loadavg that is not procfs's own (lxcfs replaces it in containers). So
+// does a wrap, or more than maxProbe pids.
+//
+// Pids chosen by the caller of clone3 (set_tid, as CRIU does) do not move
+// the last pid; the Tracker lists every RefreshEvery samples for them.
+func (l *pidLister) handedOut() (lo, hi int, list bool) {
 	if l.loadavg == -1 {
 		l.loadavg = openLoadavg(l.proc)
 	}
+	cur, ok := l.lastPID()
+	if !ok {
+		return 0, -1, true
+	}
+	prev, from, again := l.last, l.from, l.again
+	l.last, l.from, l.again = cur, 0, false
+	if cur != prev {
+		l.from = prev + 1
+	}
+	lo, hi = prev+1, cur
+	if from != 0 {
+		lo = from
+	}
+	switch {
+	case prev == 0 || again:
+		// Unknown before, or listed last time for want of a range.
+		l.again = cur != prev
+		return 0, -1, true
+	case lo > hi && cur == prev:
+		return lo, hi, false // nothing new
+	case lo > hi || hi-lo >= maxProbe:
+		l.again = true
+		return 0, -1, true
+	}
+	return lo, hi, false
+}
+
+// lastPID reads the last field of proc/loadavg.
+func (l *pidLister) lastPID() (int, bool) {
 	if l.loadavg == noLoadavg {
-		return true
+		return 0, false
 	}
 	var b [128]byte
 	n, err := unix.Pread(l.loadavg, b[:], 0)
 	if err != nil || n <= 0 {
-		return true
+		return 0, false
 	}
 	f := bytes.TrimRight(b[:n], "\n ")
 	if i := bytes.LastIndexByte(f, ' '); i >= 0 {
 		f = f[i+1:]
 	}
-	if len(f) == 0 || len(f) > len(l.last) {
-		return true
+	if len(f) == 0 || len(f) > 10 {
+		return 0, false
 	}
-	same := string(f) == string(l.last[:l.lastN])
-	l.lastN = copy(l.last[:], f)
-	again := l.again
-	l.again = !same
-	return !same || again
+	pid := 0
+	for _, c := range f {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		pid = pid*10 + int(c-'0')
+	}
+	return pid, pid > 0
 }
 
-// forget makes the next call to changed say yes.
-func (l *pidLister) forget() { l.lastN = 0 }
+// forget makes the next call to handedOut say to list.
+func (l *pidLister) forget() { l.last, l.from = 0, 0 }
 
 // openLoadavg opens proc/loadavg if its last pid speaks for the proc
 // mount's processes, else returns noLoadavg.
@@ -223,4 +269,20 @@ func (l *pidLister) close() {
 		unix.Close(l.loadavg)
 	}
 	l.loadavg = -1
+}
+
+// preadRaw reads fd from offset 0 without telling the scheduler that the
+// goroutine enters a system call (syscall.RawSyscall6). Formatting a proc
+// stat file is microseconds of kernel work that does not sleep, but as a
+// blocking call each of thousands per sample let the runtime's monitor
+// take the only P away, start another thread for it, and poll every 20 µs
+// while it went on: at the reference load that was about a tenth of the
+// TUI's CPU time in the Processes view. Files whose reading can wait on a
+// lock (cgroup, status, cmdline) keep the ordinary calls.
+func preadRaw(fd int, b []byte) (int, error) {
+	n, _, e := syscall.RawSyscall6(syscall.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

@@ -3,6 +3,7 @@ package nsinfo
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,14 @@ func TestTrackerFixture(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("first sample differs from Processes (-want +got):\n%s", diff)
+	}
+	// Its host reference is the one Host picks among those processes.
+	wantRef, err := Host(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref, err := first.Host(); err != nil || ref != wantRef {
+		t.Errorf("Sample.Host = %+v, %v; Host says %+v", ref, err, wantRef)
 	}
 	// 402's stat: utime 5 + stime 24 ticks, rss 997 pages.
 	if p := trackedByPID(first)[402]; p.CPUTime != 290*time.Millisecond || p.RSS != 997*pageSize {
@@ -217,6 +226,87 @@ func TestTrackerListsOnNewPID(t *testing.T) {
 	s = mustSample(t, tr)
 	if _, ok := trackedByPID(s)[500]; !ok || !s.Changed {
 		t.Errorf("pid 500 after loadavg moved: listed %v, Changed %v", ok, s.Changed)
+	}
+	mustSample(t, tr) // the same pids looked up again
+
+	// Pids handed out since are looked up by number, not by listing: a
+	// thread's (/proc/TID answers, exit_signal -1) is no process, and a
+	// pid beyond the last one handed out (a clone3 set_tid) waits for the
+	// next listing, at most RefreshEvery samples away.
+	copyDir(t, filepath.Join(root, "proc", "409"), filepath.Join(root, "proc", "505"))
+	stat, err := os.ReadFile(filepath.Join(root, "proc", "409", "stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread := strings.Replace(strings.Replace(string(stat), "409 (sh)", "505 (sh)", 1), " 0 0 17 15 ", " 0 0 -1 15 ", 1)
+	if thread == string(stat) {
+		t.Fatal("fixture stat of 409 has no exit_signal 17 to replace")
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc", "505", "stat"), []byte(thread), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	copyDir(t, filepath.Join(root, "proc", "409"), filepath.Join(root, "proc", "506"))
+	copyDir(t, filepath.Join(root, "proc", "409"), filepath.Join(root, "proc", "600"))
+	if err := os.WriteFile(loadavg, []byte("0.00 0.01 0.05 1/93 510\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = mustSample(t, tr)
+	got := trackedByPID(s)
+	if _, ok := got[505]; ok {
+		t.Error("thread 505 sampled as a process")
+	}
+	if _, ok := got[506]; !ok {
+		t.Error("pid 506, handed out since, not sampled")
+	}
+	if _, ok := got[600]; ok {
+		t.Error("pid 600 sampled although the last pid handed out is 510: the mount was listed")
+	}
+	found := false
+	for range tr.RefreshEvery {
+		if _, found = trackedByPID(mustSample(t, tr))[600]; found {
+			break
+		}
+	}
+	if !found {
+		t.Errorf("pid 600 not sampled within %d samples", tr.RefreshEvery)
+	}
+}
+
+// isThread tells a thread's stat from its process's: this test's own
+// threads are at hand.
+func TestIsThread(t *testing.T) {
+	self, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Skip(err)
+	}
+	if isThread(self) {
+		t.Errorf("the process's own stat taken for a thread's: %q", self)
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strconv.Itoa(os.Getpid())
+	threads := 0
+	for _, e := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited since
+		}
+		if want := e.Name() != pid; isThread(b) != want {
+			t.Errorf("task %s: isThread %v, want %v (%q)", e.Name(), !want, want, b)
+		}
+		if e.Name() != pid {
+			threads++
+		}
+	}
+	if threads == 0 {
+		t.Skip("the test process has no other thread")
+	}
+	for _, b := range []string{"", "1 (x)", "1 (a) b) S 0 1 1 0 -1"} {
+		if isThread([]byte(b)) {
+			t.Errorf("isThread(%q) = true for a short line", b)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -70,11 +71,11 @@ func namedPaths(snap *cgroup.Snapshot, t *ProcTable) []string {
 		}
 	}
 	if t != nil {
-		seen := map[string]bool{}
-		var cgs []string
+		// Ancestors drops the repeats: thousands of processes share a few
+		// hundred groups.
+		cgs := make([]string, 0, len(t.Procs))
 		for _, p := range t.Procs {
-			if p.Cgroup != "" && !seen[p.Cgroup] {
-				seen[p.Cgroup] = true
+			if p.Cgroup != "" {
 				cgs = append(cgs, p.Cgroup)
 			}
 		}
@@ -272,7 +273,12 @@ type store struct {
 	hist    map[string]*history
 	snapErr error
 
+	// procs is the last table of processes. Its Procs are a copy kept in
+	// procBuf, which the next sample overwrites in place: the views rebuild
+	// their rows from it after every sample and when they are shown, and
+	// what outlives a sample (the signal menu) copies what it needs.
 	procs    ProcTable
+	procBuf  []Process
 	procCPU  map[int]float64 // % of one core
 	prevProc map[int]procPrev
 	// The maps of the sample before, reused for the next: at thousands of
@@ -352,18 +358,24 @@ func (s *store) apply(m sampleMsg) {
 		}
 	}
 	s.sandboxes, s.sbErr = m.sandboxes, m.sbErr
-	if m.names != nil {
-		clear(s.owners)
-	}
+	changed := false
 	switch {
 	case m.names == nil:
 	case m.snap != nil || s.names == nil:
+		changed = !maps.Equal(s.names, m.names)
 		s.names = m.names
 	default:
 		// Processes alone were sampled: keep the groups' names too.
 		for p, n := range m.names {
-			s.names[p] = n
+			if o, ok := s.names[p]; !ok || o != n {
+				s.names[p], changed = n, true
+			}
 		}
+	}
+	// The owners are worked out again only when a name changed: names
+	// come with every sample, and nearly always the same.
+	if changed {
+		clear(s.owners)
 	}
 }
 
@@ -395,6 +407,14 @@ func (s *store) applySnapshot(snap *cgroup.Snapshot) {
 }
 
 func (s *store) applyProcs(t ProcTable) {
+	// The source may reuse t.Procs for its next table (ProcSource); a copy
+	// in the array of the one before spares the ui a table of thousands of
+	// processes a second to collect.
+	if n := len(s.procBuf); n > len(t.Procs) {
+		clear(s.procBuf[len(t.Procs):n]) // keep no gone process's strings
+	}
+	s.procBuf = append(s.procBuf[:0], t.Procs...)
+	t.Procs = s.procBuf
 	dt := t.Time.Sub(s.procsAt)
 	cpu, prev := s.spareCPU, s.sparePrev
 	if cpu == nil {

@@ -81,6 +81,9 @@ type Model struct {
 	signals    *signalMenu
 
 	// ticker arms the next tick; tests replace it so no timer runs.
+	// frame is the last screen drawn, shared by the copies of the model.
+	frame *frame
+
 	ticker    func(gen int, every time.Duration) tea.Cmd
 	status    string
 	statusErr bool
@@ -138,6 +141,7 @@ func New(o Options) Model {
 		help:     h,
 		filterIn: fi,
 		cmdIn:    ci,
+		frame:    &frame{},
 		ticker:   tick,
 	}
 }
@@ -204,8 +208,23 @@ func (m *Model) rebuild() {
 	m.views[m.view] = m.current().Refresh()
 }
 
+// frame is a screen View drew, valid until the next message that may
+// change it.
+type frame struct {
+	s     string
+	valid bool
+}
+
 // Update handles a message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	// bubbletea draws the screen after every message; a tick only starts
+	// a sample, so the screen after it is the one before, which costs a
+	// whole frame each second to draw again (the sample's message right
+	// after it draws the new one). Views with a sampler of their own may
+	// change on a tick, and a frozen screen keeps its clocks going.
+	if _, ok := msg.(tickMsg); m.frame != nil && (!ok || m.frozen || m.isSampler()) {
+		m.frame.valid = false
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
@@ -837,8 +856,26 @@ func (m Model) bodyHeight() int {
 	return max(h, 0)
 }
 
-// View renders the whole screen.
+// View renders the whole screen, or returns the one it drew last when no
+// message since may have changed it (see Update).
 func (m Model) View() string {
+	if m.frame == nil {
+		return m.draw()
+	}
+	if !m.frame.valid {
+		m.frame.s, m.frame.valid = m.draw(), true
+	}
+	return m.frame.s
+}
+
+// isSampler says whether the current view samples a source of its own.
+func (m Model) isSampler() bool {
+	_, ok := m.current().(sampler)
+	return ok
+}
+
+// draw renders the whole screen.
+func (m Model) draw() string {
 	w, h := m.ctx.Width, m.ctx.Height
 	if w < 1 || h < 1 {
 		return ""

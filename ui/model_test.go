@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -182,5 +183,67 @@ func TestGroupsReadLessOftenInProcesses(t *testing.T) {
 	tickOnce()
 	if f.step != 3 {
 		t.Errorf("a tick in the Cgroups view did not read the groups (%d reads)", f.step)
+	}
+}
+
+// A tick only starts a sample: the screen after it is the one drawn
+// before, not drawn again; the sample's message draws the new one, and a
+// frozen screen is drawn at every tick.
+func TestTickKeepsFrame(t *testing.T) {
+	m := newTestModel(t, newFakeHost(), 100, 24, 1, "")
+	m = keys(m, "2")
+	before := m.View()
+	nm, cmd := m.Update(tickMsg{gen: m.tickGen})
+	m = nm.(Model)
+	if after := m.View(); unsafe.StringData(after) != unsafe.StringData(before) {
+		t.Error("a tick drew the screen again")
+	}
+	m = runCmd(m, cmd)
+	if after := m.View(); unsafe.StringData(after) == unsafe.StringData(before) {
+		t.Error("the sample after the tick did not draw the screen")
+	}
+	m = keys(m, "f")
+	before = m.View()
+	nm, _ = m.Update(tickMsg{gen: m.tickGen})
+	if after := nm.(Model).View(); unsafe.StringData(after) == unsafe.StringData(before) {
+		t.Error("a tick of the frozen screen did not draw it")
+	}
+}
+
+// reusingProcs is a ProcSource that fills one array for every table, as
+// ctop's own does.
+type reusingProcs struct {
+	f     *fakeHost
+	table []Process
+}
+
+func (r *reusingProcs) Processes() (ProcTable, error) {
+	t, err := r.f.Processes()
+	r.table = append(r.table[:0], t.Procs...)
+	t.Procs = r.table
+	return t, err
+}
+
+// A source may reuse a table's array for the next one: the screen shows
+// the processes of the table as it was applied.
+func TestProcTableReused(t *testing.T) {
+	f := newFakeHost()
+	src := &reusingProcs{f: f}
+	m := New(Options{Sources: Sources{Groups: f, Procs: src}, Renderer: asciiRenderer(), Now: func() time.Time { return base }})
+	m.ticker = func(int, time.Duration) tea.Cmd { return nil }
+	m = send(m, tea.WindowSizeMsg{Width: 100, Height: 24})
+	m = keys(m, "2")
+	m = sampleNow(m)
+	before := m.View()
+	if !strings.Contains(before, "python3 -m http.server") {
+		t.Fatalf("the sample is not shown:\n%s", before)
+	}
+	for i := range src.table { // as the source's next call would
+		src.table[i].PID += 1000
+		src.table[i].Command = "overwritten"
+	}
+	m = send(m, tea.WindowSizeMsg{Width: 100, Height: 24}) // draw again
+	if after := m.View(); after != before {
+		t.Errorf("the screen changed with the source's array:\n%s", after)
 	}
 }

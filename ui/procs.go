@@ -1,8 +1,8 @@
 package ui
 
 import (
+	"cmp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -77,6 +77,12 @@ type procsView struct {
 	only   *nsKey
 	height int
 	keys   procsKeys
+	// cols are the columns for the rows, chosen by rebuild: looking up
+	// every process's owner at each frame cost more than drawing it.
+	cols []column
+	// sortBuf is sortProcs's scratch, kept between rebuilds (thousands of
+	// processes sort on every sample).
+	sortBuf *[]procKey
 }
 
 // procsKeys are the Processes view's own keys.
@@ -106,7 +112,7 @@ func (k procsKeys) FullHelp() [][]key.Binding {
 }
 
 func newProcsView(ctx *Context, data *store) procsView {
-	return procsView{ctx: ctx, data: data, keys: newProcsKeys(ctx.Keys)}
+	return procsView{ctx: ctx, data: data, keys: newProcsKeys(ctx.Keys), sortBuf: new([]procKey)}
 }
 
 // Title names the view.
@@ -242,11 +248,24 @@ func (v *procsView) rebuild() {
 	if p := v.selected(); p != nil {
 		v.selPID = p.PID
 	}
+	v.cols = withContainer(procColumns, "CGROUP", func(yield func(names.Name) bool) {
+		for _, r := range v.rows {
+			if !yield(v.data.owner(r.p.Cgroup)) {
+				return
+			}
+		}
+	})
 }
 
 // showsTree says whether the rows are the tree: a filter shows the
 // matches flat, as does the list of one namespace.
 func (v procsView) showsTree() bool { return v.tree && v.filter == "" && v.only == nil }
+
+// procKey is a process and what it sorts by.
+type procKey struct {
+	p   *Process
+	cpu float64
+}
 
 // sortProcs orders ps by the current sort: cpu and memory highest first,
 // pid lowest first, all the other way round when reversed; ties by pid.
@@ -256,38 +275,40 @@ func (v procsView) sortProcs(ps []*Process) {
 	}
 	// Each process's rate is looked up once, not at every comparison:
 	// thousands of processes sort on every sample.
-	type keyed struct {
-		p   *Process
-		cpu float64
+	var ks []procKey
+	if v.sortBuf != nil {
+		ks = (*v.sortBuf)[:0]
 	}
-	ks := make([]keyed, len(ps))
-	for i, p := range ps {
-		ks[i] = keyed{p: p}
+	for _, p := range ps {
+		k := procKey{p: p}
 		if v.sortBy == procByCPU {
-			ks[i].cpu = v.data.procCPU[p.PID]
+			k.cpu = v.data.procCPU[p.PID]
 		}
+		ks = append(ks, k)
 	}
-	less := func(a, b keyed) bool {
+	// Pids are unique, so the order is total and needs no stable sort.
+	slices.SortFunc(ks, func(a, b procKey) int {
+		if v.reverse {
+			a, b = b, a
+		}
 		switch v.sortBy {
 		case procByCPU:
-			if a.cpu != b.cpu {
-				return a.cpu > b.cpu
+			if c := cmp.Compare(b.cpu, a.cpu); c != 0 {
+				return c
 			}
 		case procByMem:
-			if a.p.RSS != b.p.RSS {
-				return a.p.RSS > b.p.RSS
+			if c := cmp.Compare(b.p.RSS, a.p.RSS); c != 0 {
+				return c
 			}
 		}
-		return a.p.PID < b.p.PID
-	}
-	sort.SliceStable(ks, func(a, b int) bool {
-		if v.reverse {
-			return less(ks[b], ks[a])
-		}
-		return less(ks[a], ks[b])
+		return cmp.Compare(a.p.PID, b.p.PID)
 	})
 	for i, k := range ks {
 		ps[i] = k.p
+	}
+	if v.sortBuf != nil {
+		clear(ks) // hold no table of processes past its time
+		*v.sortBuf = ks[:0]
 	}
 }
 
@@ -387,13 +408,10 @@ func (v procsView) View(w, h int) string {
 		}
 		return st.Faint.Render(msg)
 	}
-	cols := withContainer(procColumns, "CGROUP", func(yield func(names.Name) bool) {
-		for _, r := range v.rows {
-			if !yield(v.data.owner(r.p.Cgroup)) {
-				return
-			}
-		}
-	})
+	cols := v.cols
+	if cols == nil {
+		cols = procColumns
+	}
 	kept, cmdW := fitColumns(cols, w, 16)
 	var hdr strings.Builder
 	sorted := [procSortCount]string{procByCPU: "CPU%", procByMem: "MEM", procByPID: "PID"}[v.sortBy]

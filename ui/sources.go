@@ -27,6 +27,8 @@ type GroupSource interface {
 
 // ProcSource lists processes with their namespaces. Implementations should
 // read a process's namespaces only when it is new (its start time tells).
+// The Procs of a table may be reused by the next call: the ui copies them
+// before it asks again.
 type ProcSource interface {
 	Processes() (ProcTable, error)
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -192,6 +193,9 @@ type procSource struct {
 	hostRef  *nsinfo.Reference
 	hostFrom string
 	samples  int
+	// procs is the array of the last table, which the next reuses (the ui
+	// copies a table before it asks for the next).
+	procs []ui.Process
 }
 
 func newProcSource(fs nsinfo.FS) *procSource {
@@ -237,7 +241,8 @@ func (s *procSource) sample() (t ui.ProcTable, first bool, err error) {
 	if (s.hostRef == nil || sample.Changed) && s.samples%hostEvery == 1 {
 		s.setHost(sample)
 	}
-	t = ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: make([]ui.Process, len(sample.Procs))}
+	s.procs = slices.Grow(s.procs[:0], len(sample.Procs))[:len(sample.Procs)]
+	t = ui.ProcTable{Time: now, Host: s.host, HostFrom: s.hostFrom, Procs: s.procs}
 	for i, tp := range sample.Procs {
 		t.Procs[i] = s.convert(tp.Process)
 		t.Procs[i].CPUTime, t.Procs[i].RSS, t.Procs[i].Kernel = tp.CPUTime, tp.RSS, tp.Kernel
@@ -247,11 +252,7 @@ func (s *procSource) sample() (t ui.ProcTable, first bool, err error) {
 
 // setHost finds the host's reference process in sample.
 func (s *procSource) setHost(sample nsinfo.Sample) {
-	procs := make([]nsinfo.Process, len(sample.Procs))
-	for i, tp := range sample.Procs {
-		procs[i] = *tp.Process
-	}
-	ref, err := nsinfo.Host(procs)
+	ref, err := sample.Host()
 	if err != nil {
 		return
 	}

@@ -32,6 +32,7 @@ type standardRenderer struct {
 	queuedMessageLines []string
 	framerate          time.Duration
 	ticker             *time.Ticker
+	kick               chan struct{}
 	done               chan struct{}
 	lastRender         string
 	lastRenderedLines  []string
@@ -72,6 +73,7 @@ func newRenderer(out io.Writer, useANSICompressor bool, fps int) renderer {
 		out:                out,
 		mtx:                &sync.Mutex{},
 		done:               make(chan struct{}),
+		kick:               make(chan struct{}, 1),
 		framerate:          time.Second / time.Duration(fps),
 		useANSICompressor:  useANSICompressor,
 		queuedMessageLines: []string{},
@@ -144,27 +146,45 @@ func (r *standardRenderer) kill() {
 }
 
 // listen waits for ticks on the ticker, or a signal to stop the renderer.
+//
+// The ticker runs only while frames change: at a tick with nothing new to
+// draw it stops, and the next write draws at once (the last frame is then
+// at least a tick old) and starts it again. A ticker running all the time
+// woke the program at every frame, for nothing when the view changes once
+// a second.
 func (r *standardRenderer) listen() {
+	idle := false
 	for {
 		select {
 		case <-r.done:
 			r.ticker.Stop()
 			return
 
+		case <-r.kick:
+			if idle {
+				idle = false
+				r.flush()
+				r.ticker.Reset(r.framerate)
+			}
+
 		case <-r.ticker.C:
-			r.flush()
+			if !r.flush() {
+				r.ticker.Stop()
+				idle = true
+			}
 		}
 	}
 }
 
-// flush renders the buffer.
-func (r *standardRenderer) flush() {
+// flush renders the buffer. It reports whether there was anything to
+// render.
+func (r *standardRenderer) flush() bool {
 	r.mtx.Lock()
 	defer r.mtx.Unlock()
 
 	if r.buf.Len() == 0 || r.buf.String() == r.lastRender {
 		// Nothing to do.
-		return
+		return false
 	}
 
 	// Output buffer.
@@ -288,6 +308,7 @@ func (r *standardRenderer) flush() {
 	// See https://github.com/charmbracelet/bubbletea/pull/1233
 	r.lastRenderedLines = newLines
 	r.buf.Reset()
+	return true
 }
 
 // lastLinesRendered returns the number of lines rendered lastly.
@@ -299,7 +320,7 @@ func (r *standardRenderer) lastLinesRendered() int {
 }
 
 // write writes to the internal buffer. The buffer will be outputted via the
-// ticker which calls flush().
+// ticker which calls flush(), started again if it was idle.
 func (r *standardRenderer) write(s string) {
 	r.mtx.Lock()
 	defer r.mtx.Unlock()
@@ -314,6 +335,12 @@ func (r *standardRenderer) write(s string) {
 	}
 
 	_, _ = r.buf.WriteString(s)
+
+	// Wake an idle ticker (see listen).
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }
 
 func (r *standardRenderer) repaint() {
