@@ -90,11 +90,14 @@ test: deps
 	fi; \
 	echo "test: ok (host, pure cgroup v2 VM and systemd VM)"
 
+# The patched bubbletea is a module of its own (third_party/README.md):
+# its tests, the renderer's among them, run from its directory.
 # -p 1: the root tests measure the kernel (a busy loop held at its CPU
 # quota, IO at its rate); run one package at a time so they are not
 # starved by others' builds and tests on a small CI machine.
 test-host:
 	$(GO) test -count=1 -p 1 ./...
+	cd third_party/bubbletea && $(GO) test -count=1 .
 
 # test-v2 runs the root integration tests in a pure cgroup v2 kernel.
 test-v2: deps
