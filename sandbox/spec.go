@@ -283,6 +283,9 @@ type Spec struct {
 	// noSetattr makes the host's files read-only as on a kernel without
 	// mount_setattr: the tests run the fallback.
 	noSetattr bool
+	// setGroups: setgroups(2) is allowed in the sandbox's user namespace
+	// (newgidmap mapped it), so the init sets the groups (initConfig).
+	setGroups bool
 }
 
 // Defaults.

@@ -58,7 +58,7 @@ func (p *sandboxPlace) forUser(fs *pflag.FlagSet, f *cgroup.FS) error {
 		p.stateDir = sandbox.UserStateDir()
 	}
 	if fs.Changed("cgroup-parent") {
-		return nil
+		return sandbox.CheckUserParent(f, p.cgroupParent)
 	}
 	parent, _, err := sandbox.UserPlacement(f)
 	if err != nil {
