@@ -25,16 +25,18 @@ func UserPlacement(f *cgroup.FS) (cgroupParent, stateDir string, err error) {
 	if f.Mode() != cgroup.ModeUnified {
 		return "", "", fmt.Errorf("launching a sandbox as uid %d needs a cgroup v2 host with a delegated subtree; this host's cgroups are %s: run ctop as root", uid, f.Mode())
 	}
-	best, err := delegatedRoot(f)
+	best, err := DelegatedRoot(f)
 	if err != nil {
 		return "", "", err
 	}
 	return filepath.Join(best, "ctop"), UserStateDir(), nil
 }
 
-// delegatedRoot is the highest group on the caller's own cgroup path that
+// DelegatedRoot is the highest group on the caller's own cgroup path that
 // the caller owns and may write: the root of the subtree delegated to it.
-func delegatedRoot(f *cgroup.FS) (string, error) {
+// The groups under it are the caller's to make, limit and remove; its own
+// limits are its parent's (systemd's) to set.
+func DelegatedRoot(f *cgroup.FS) (string, error) {
 	uid := os.Geteuid()
 	own, err := f.ProcessCgroup(os.Getpid(), "")
 	if err != nil {
@@ -92,7 +94,7 @@ func DelegatedControllers(f *cgroup.FS, parent string) ([]string, error) {
 // to the caller, who is not root: the kernel would refuse to make or move
 // into a group there, after the user namespace and state were made.
 func CheckUserParent(f *cgroup.FS, parent string) error {
-	root, err := delegatedRoot(f)
+	root, err := DelegatedRoot(f)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,6 +93,20 @@ func (s *Spec) userMaps() (uids, gids []IDMap, helper bool, err error) {
 				why = "may map only itself and " + hostRanges(m.sub)
 			}
 			return nil, nil, false, fmt.Errorf("%s %s: %s %d %s", m.opt, err, m.kind, m.own, why)
+		}
+	}
+	// The init must be root of its namespace to make it (a process
+	// whose uid is not 0 there loses its capabilities at execve), and
+	// only the caller's own ids can be the init's: podman nests a second
+	// user namespace for other maps, which this init cannot make.
+	for _, m := range []struct {
+		opt, kind string
+		own       uint32
+		maps      []IDMap
+	}{{"--uidmap", "uid", uid, s.UIDMap}, {"--gidmap", "gid", gid, s.GIDMap}} {
+		if !slices.Contains(m.maps, IDMap{Container: 0, Host: m.own, Size: 1}) {
+			x := m.maps[0]
+			return nil, nil, false, fmt.Errorf("%s %d:%d:%d: a sandbox of %s %d maps its root to %s %d, the init's: add %s 0:%d:1 and map other ids from 1", m.opt, x.Container, x.Host, x.Size, m.kind, m.own, m.kind, m.own, m.opt, m.own)
 		}
 	}
 	own := func(ms []IDMap, id uint32) bool { return len(ms) == 1 && ms[0].Host == id && ms[0].Size == 1 }

@@ -56,6 +56,8 @@ func Init() bool {
 	case roleMonitor:
 		code = monitorMain(sync)
 		os.Exit(code)
+	case roleUserExec:
+		os.Exit(userExecMain(sync))
 	default:
 		code, err = ExitFailed, fmt.Errorf("unknown role %q", role)
 	}

@@ -98,16 +98,25 @@ func TestUserMaps(t *testing.T) {
 		t.Errorf("gid map (-want +got):\n%s", d)
 	}
 	// --uidmap inside the range goes through newuidmap too.
-	s.UIDMap, s.GIDMap = []IDMap{{0, 100000, 1000}}, []IDMap{{0, 100000, 1000}}
+	s.UIDMap = []IDMap{{0, uid, 1}, {1, 100000, 1000}}
+	s.GIDMap = []IDMap{{0, gid, 1}, {1, 100000, 1000}}
 	if _, _, helper, err := s.userMaps(); err != nil || !helper {
-		t.Errorf("--uidmap 0:100000:1000: helper %v, %v; want newuidmap", helper, err)
+		t.Errorf("--uidmap 0:%d:1 --uidmap 1:100000:1000: helper %v, %v; want newuidmap", uid, helper, err)
 	}
 	// Outside it: one line naming the option, the map and the ranges.
-	s.UIDMap = []IDMap{{0, 200000, 10}}
+	s.UIDMap = []IDMap{{0, uid, 1}, {1, 200000, 10}}
 	_, _, _, err = s.userMaps()
-	want := "--uidmap 0:200000:10: uid " + strconv.FormatUint(uint64(uid), 10) + " may map only itself and 100000-165535"
+	u := strconv.FormatUint(uint64(uid), 10)
+	want := "--uidmap 1:200000:10: uid " + u + " may map only itself and 100000-165535"
 	if err == nil || err.Error() != want {
 		t.Errorf("--uidmap outside the range: %v; want %q", err, want)
+	}
+	// Root inside must be the caller: the init's ids.
+	s.UIDMap = []IDMap{{0, 100000, 1000}}
+	_, _, _, err = s.userMaps()
+	want = "--uidmap 0:100000:1000: a sandbox of uid " + u + " maps its root to uid " + u + ", the init's: add --uidmap 0:" + u + ":1 and map other ids from 1"
+	if err == nil || err.Error() != want {
+		t.Errorf("--uidmap without the caller as root: %v; want %q", err, want)
 	}
 	// No range at all: only the caller, written without the helpers.
 	none := filepath.Join(dir, "none")

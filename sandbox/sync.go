@@ -71,7 +71,8 @@ import (
 // the command, drop capabilities, set the user, install the sandbox's
 // seccomp filter and execve. Its binary is a sealed memfd copy of ctop's
 // (sealedExe). Into a sandbox with a user namespace, ctop exec starts no
-// such child: a launch's child joins it (execLaunch).
+// such child: a launch's child joins it (execLaunch); a caller who is not
+// root first enters that user namespace alone (userexec_linux.go).
 
 const (
 	envRole   = "_CTOP_SANDBOX_ROLE"
@@ -159,6 +160,9 @@ type initConfig struct {
 	// wrote its maps), so the init sets the supplementary groups instead
 	// of keeping the caller's.
 	SetGroups bool `json:"set_groups,omitempty"`
+	// UserExec is, for ctop exec's process inside a user namespace
+	// (roleUserExec), what to run (userexec_linux.go).
+	UserExec *userExec `json:"user_exec,omitempty"`
 	// ExeFD is, for ctop exec's child, the sealed copy of ctop's binary
 	// it was executed from, which it closes (0: none).
 	ExeFD int `json:"exe_fd,omitempty"`

@@ -74,7 +74,9 @@ func (p *sandboxPlace) reap(f *cgroup.FS) {
 	for _, m := range msgs {
 		fmt.Fprintln(os.Stderr, "ctop:", m)
 	}
-	if err != nil {
+	// A state directory the caller may not read is another user's (root's
+	// /run/ctop): the command itself says so, in one line.
+	if err != nil && !errors.Is(err, os.ErrPermission) {
 		fmt.Fprintln(os.Stderr, "ctop: clean up after killed sandboxes:", err)
 	}
 }
