@@ -72,6 +72,13 @@ func checkRootless(spec *Spec, uid int) error {
 		d := spec.Devices[0]
 		return fmt.Errorf("--device %s: a host device needs root (uid %d's user namespace may neither make device nodes nor set the devices cgroup)", d.Host, uid)
 	}
+	if !spec.Resources.Empty() && !spec.Has(NSCgroup) && (spec.User == nil || spec.User.UID == 0) {
+		// Root in the sandbox is the user outside, who owns the sandbox's
+		// group and its files: only a cgroup namespace of its own, whose
+		// root's files the kernel keeps from writes inside (nsdelegate),
+		// holds it to its limits.
+		return fmt.Errorf("--ns %s: limits of a sandbox of uid %d need a cgroup namespace (its root owns its cgroup's files): add cgroup to --ns, or give a --user who is not root", nsList(spec.Namespaces), uid)
+	}
 	return nil
 }
 

@@ -193,4 +193,18 @@ func TestCheckRootless(t *testing.T) {
 	if err := checkRootless(&Spec{}, 1000); err != nil {
 		t.Errorf("plain spec: %v", err)
 	}
+	mem := cgroup.LimitOf(32 << 20)
+	s = &Spec{Namespaces: []Namespace{NSPid, NSMount, NSUser}, Resources: cgroup.Resources{MemoryMax: &mem}}
+	err = checkRootless(s, 1000)
+	if err == nil || err.Error() != "--ns pid,mnt,user: limits of a sandbox of uid 1000 need a cgroup namespace (its root owns its cgroup's files): add cgroup to --ns, or give a --user who is not root" {
+		t.Errorf("limits without a cgroup namespace: %v", err)
+	}
+	s.User = &User{UID: 1000}
+	if err := checkRootless(s, 1000); err != nil {
+		t.Errorf("limits without a cgroup namespace, --user 1000: %v", err)
+	}
+	s.User, s.Namespaces = nil, append(s.Namespaces, NSCgroup)
+	if err := checkRootless(s, 1000); err != nil {
+		t.Errorf("limits with a cgroup namespace: %v", err)
+	}
 }
