@@ -308,6 +308,14 @@ func Update(f *cgroup.FS, st *State, r cgroup.Resources) error {
 	if err != nil {
 		return fmt.Errorf("update %s: %w", st.Name, err)
 	}
+	if os.Geteuid() != 0 && f.Mode() == cgroup.ModeUnified {
+		// As at the start: a controller not delegated, said in one line.
+		if cs, err := DelegatedControllers(f, filepath.Dir(st.Cgroup)); err == nil {
+			if err := CheckDelegated(cs, &Spec{Resources: r}); err != nil {
+				return fmt.Errorf("update %s: %w", st.Name, err)
+			}
+		}
+	}
 	if err := m.Extend(r); err != nil {
 		return fmt.Errorf("update %s: %w", st.Name, err)
 	}

@@ -233,8 +233,22 @@ func TestRootlessControl(t *testing.T) {
 	if r = asTester(t, "exec", name, "sh", "-c", "id -u; cat /proc/1/cmdline | tr '\\0' ' '"); r.code != 0 || !strings.HasPrefix(r.stdout, "0\nsleep 300") {
 		t.Errorf("exec as tester: %v; want uid 0 beside pid 1 sleep 300", r)
 	}
+	// With a terminal of the sandbox's own, as the TUI's shell asks.
+	if r = asTester(t, "exec", "-t", name, "tty"); r.code != 0 || !strings.HasPrefix(r.stdout, "/dev/pts/") {
+		t.Errorf("exec -t as tester: %v; want a terminal of the sandbox's devpts", r)
+	}
+	if r = asTester(t, "exec", name, "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("exec as tester of a command that exits 7: %v", r)
+	}
 	if r = asTester(t, "update", "--memory", "48m", "--pids-limit", "15", name); r.code != 0 {
 		t.Errorf("update as tester: %v", r)
+	}
+	if !contains(delegated(t), "io") {
+		r = asTester(t, "update", "--device-write-bps", "/dev/vda:1mb", name)
+		if r.code == 0 {
+			t.Errorf("update --device-write-bps without io delegated: %v", r)
+		}
+		oneLine(t, "update --device-write-bps", r.stderr, "--device-write-bps", "the io controller is not delegated")
 	}
 	group := filepath.Join(cgroupRoot, fmt.Sprintf("user.slice/user-%d.slice/user@%d.service/ctop", testerUID, testerUID), name)
 	if got := readTrim(t, filepath.Join(group, "memory.max")); got != strconv.Itoa(48<<20) {
@@ -332,5 +346,46 @@ echo "info: memory.max $(cat /tmp/cg/memory.max 2>/dev/null) cgroup $(cat /proc/
 	}
 	if b, _ := os.ReadFile(target); string(b) != "root's\n" {
 		t.Errorf("%s = %q after the attacks", target, b)
+	}
+}
+
+// TestRootlessMapFailure: a newuidmap that fails ends the start in one
+// line naming the command and what it said, and leaves nothing behind.
+func TestRootlessMapFailure(t *testing.T) {
+	requireTester(t)
+	bin, err := os.MkdirTemp("", "ctop-test-fakemap-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(bin) })
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fake := "#!/bin/sh\necho \"newuidmap: uid range [1-65537) -> [100000-165536) not allowed\" >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "newuidmap"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("ctop-test-map-%d", os.Getpid())
+	r := runCmd(t, "runuser", "-u", testerName, "--", "env", fmt.Sprintf("XDG_RUNTIME_DIR=/run/user/%d", testerUID),
+		"PATH="+bin+":/usr/local/bin:/usr/bin:/bin", "systemd-run", "--user", "--scope", "--quiet", "--",
+		ctopBin(t), "run", "--rm", "--name", name, "--memory", "32m", "--", "true")
+	if r.code != 125 {
+		t.Fatalf("start with a failing newuidmap: %v; want exit 125", r)
+	}
+	oneLine(t, "failing newuidmap", r.stderr, "newuidmap ", " 0 1000 1 1 100000 65536: newuidmap: uid range [1-65537) -> [100000-165536) not allowed")
+	user := filepath.Join(cgroupRoot, fmt.Sprintf("user.slice/user-%d.slice/user@%d.service/ctop", testerUID, testerUID))
+	if _, err := os.Stat(filepath.Join(user, name)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the sandbox's group after the failed start: %v", err)
+	}
+	state := fmt.Sprintf("/run/user/%d/ctop", testerUID)
+	for _, p := range []string{filepath.Join(state, name+".json"), filepath.Join(state, name)} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after the failed start: %v", p, err)
+		}
+	}
+	// No process of the sandbox is left: its init was in no group but its
+	// own, and none of tester's processes runs its name.
+	if out, _ := exec.Command("pgrep", "-u", strconv.Itoa(testerUID), "-f", "ctop-init "+name).Output(); len(out) > 0 {
+		t.Errorf("the sandbox's init still runs: %s", out)
 	}
 }
