@@ -321,6 +321,14 @@ func Update(f *cgroup.FS, st *State, r cgroup.Resources) error {
 	if err != nil {
 		return fmt.Errorf("update %s: %w", st.Name, err)
 	}
+	if os.Geteuid() != 0 && f.Mode() == cgroup.ModeUnified {
+		// As at the start: a controller not delegated, said in one line.
+		if cs, err := DelegatedControllers(f, filepath.Dir(st.Cgroup)); err == nil {
+			if err := CheckDelegated(cs, &Spec{Resources: r}); err != nil {
+				return fmt.Errorf("update %s: %w", st.Name, err)
+			}
+		}
+	}
 	if err := m.Extend(r); err != nil {
 		return fmt.Errorf("update %s: %w", st.Name, err)
 	}
@@ -370,6 +378,9 @@ type ExecOptions struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// inUserNS: this process is root in the sandbox's user namespace
+	// already (userExecMain), so it joins only the others.
+	inUserNS bool
 }
 
 // execNamespaces are entered in this order; user and time are left out
@@ -417,8 +428,13 @@ func Exec(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	// Never on the main thread, which the runtime would keep, in the
 	// sandbox's namespaces, as the process's own.
 	goOffMain(func() {
-		code, err := execLocked(f, st, o)
-		ch <- result{code, err}
+		var r result
+		if needsUserExec(st, o) {
+			r.code, r.err = execAsUser(st, o)
+		} else {
+			r.code, r.err = execLocked(f, st, o)
+		}
+		ch <- r
 	})
 	r := <-ch
 	return r.code, r.err
@@ -507,7 +523,7 @@ func execLocked(f *cgroup.FS, st *State, o ExecOptions) (int, error) {
 	if spec.Workdir == "" {
 		spec.Workdir = "/"
 	}
-	if slices.Contains(st.Namespaces, NSUser) && canLaunchExec() {
+	if slices.Contains(st.Namespaces, NSUser) && canLaunchExec() && !o.inUserNS {
 		if spec.User == nil {
 			// The namespace's root: ctop's own ids may be unmapped there.
 			spec.User = &User{}

@@ -27,4 +27,11 @@
 // namespace. The sandbox dies with the process that started it
 // (PR_SET_PDEATHSIG); a detached sandbox is started by a monitor process
 // that outlives its caller. Reap cleans up after a ctop that was killed.
+//
+// A user who is not root launches sandboxes in the cgroup subtree
+// delegated to it (UserPlacement), always in a user namespace whose maps
+// newuidmap and newgidmap write from the user's subordinate ranges
+// (idmap_linux.go); what needs root is refused first (rootless.go,
+// CheckDelegated), and ctop exec enters such a sandbox's user namespace
+// before the others (userexec_linux.go).
 package sandbox

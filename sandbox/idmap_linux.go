@@ -1,9 +1,17 @@
 package sandbox
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/moby/sys/user"
@@ -29,24 +37,213 @@ const (
 
 // idMaps returns the uid and gid maps of the sandbox's user namespace:
 // those the spec gives (--uidmap, --gidmap), or for root ctop's
-// subordinate ranges, or for any other user its own ids as root (the
-// only map the kernel lets it write).
-func (s *Spec) idMaps() (uids, gids []IDMap, err error) {
-	if len(s.UIDMap) > 0 {
-		return s.UIDMap, s.GIDMap, nil
-	}
+// subordinate ranges, or for any other user rootlessMaps's. helper: the
+// maps are written by newuidmap(1) and newgidmap(1), the setuid helpers
+// that may map the ids /etc/subuid and /etc/subgid grant a user who is
+// not root; otherwise ctop writes them itself (through os/exec).
+func (s *Spec) idMaps() (uids, gids []IDMap, helper bool, err error) {
 	if os.Geteuid() != 0 {
-		return []IDMap{{0, uint32(os.Geteuid()), 1}}, []IDMap{{0, uint32(os.Getegid()), 1}}, nil
+		return s.userMaps()
+	}
+	if len(s.UIDMap) > 0 {
+		return s.UIDMap, s.GIDMap, false, nil
 	}
 	u, err := remapRange(s.SubUIDFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	g, err := remapRange(s.SubGIDFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return []IDMap{u}, []IDMap{g}, nil
+	return []IDMap{u}, []IDMap{g}, false, nil
+}
+
+// userMaps are the maps of a caller who is not root: --uidmap and
+// --gidmap checked against what the caller may map, else rootlessMaps.
+func (s *Spec) userMaps() (uids, gids []IDMap, helper bool, err error) {
+	uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
+	name := userName(uid)
+	subU, errU := subRanges(s.SubUIDFile, name, uid)
+	subG, errG := subRanges(s.SubGIDFile, name, gid)
+	have := haveMapHelpers()
+	if len(s.UIDMap) == 0 {
+		if errU != nil || errG != nil || !have {
+			// Only the caller: the one map the kernel lets it write.
+			subU, subG = nil, nil
+		}
+		uids, gids = rootlessMaps(uid, subU), rootlessMaps(gid, subG)
+		return uids, gids, len(uids) > 1 || len(gids) > 1, nil
+	}
+	for _, m := range []struct {
+		opt, kind, file string
+		own             uint32
+		sub             []IDMap
+		err             error
+		maps            []IDMap
+	}{
+		{"--uidmap", "uid", s.SubUIDFile, uid, subU, errU, s.UIDMap},
+		{"--gidmap", "gid", s.SubGIDFile, gid, subG, errG, s.GIDMap},
+	} {
+		if err := allowedMaps(m.maps, m.own, m.sub); err != nil {
+			why := fmt.Sprintf("has no range in %s", m.file)
+			if m.err != nil {
+				why = fmt.Sprintf("has no range: %v", m.err)
+			} else if len(m.sub) > 0 {
+				why = "may map only itself and " + hostRanges(m.sub)
+			}
+			return nil, nil, false, fmt.Errorf("%s %s: %s %d %s", m.opt, err, m.kind, m.own, why)
+		}
+	}
+	// The init must be root of its namespace to make it (a process
+	// whose uid is not 0 there loses its capabilities at execve), and
+	// only the caller's own ids can be the init's: podman nests a second
+	// user namespace for other maps, which this init cannot make.
+	for _, m := range []struct {
+		opt, kind string
+		own       uint32
+		maps      []IDMap
+	}{{"--uidmap", "uid", uid, s.UIDMap}, {"--gidmap", "gid", gid, s.GIDMap}} {
+		if !slices.Contains(m.maps, IDMap{Container: 0, Host: m.own, Size: 1}) {
+			x := m.maps[0]
+			return nil, nil, false, fmt.Errorf("%s %d:%d:%d: a sandbox of %s %d maps its root to %s %d, the init's: add %s 0:%d:1 and map other ids from 1", m.opt, x.Container, x.Host, x.Size, m.kind, m.own, m.kind, m.own, m.opt, m.own)
+		}
+	}
+	own := func(ms []IDMap, id uint32) bool { return len(ms) == 1 && ms[0].Host == id && ms[0].Size == 1 }
+	if own(s.UIDMap, uid) && own(s.GIDMap, gid) {
+		return s.UIDMap, s.GIDMap, false, nil
+	}
+	if !have {
+		return nil, nil, false, fmt.Errorf("--uidmap and --gidmap beyond uid %d's own ids need newuidmap and newgidmap (Debian's uidmap package): not found in $PATH", uid)
+	}
+	return s.UIDMap, s.GIDMap, true, nil
+}
+
+// rootlessMaps maps root inside to the caller's own id, and ids from 1 up
+// to its subordinate ranges in order, as podman does for a rootless
+// container.
+func rootlessMaps(own uint32, sub []IDMap) []IDMap {
+	out := []IDMap{{Container: 0, Host: own, Size: 1}}
+	next := uint64(1)
+	for _, r := range sub {
+		if len(out) == maxIDMaps || next+uint64(r.Size) > noID {
+			break
+		}
+		out = append(out, IDMap{Container: uint32(next), Host: r.Host, Size: r.Size})
+		next += uint64(r.Size)
+	}
+	return out
+}
+
+// allowedMaps checks that every host id maps names the caller's own id
+// or lies in one of its subordinate ranges sub, as newuidmap checks.
+func allowedMaps(maps []IDMap, own uint32, sub []IDMap) error {
+	for _, m := range maps {
+		if m.Host == own && m.Size == 1 {
+			continue
+		}
+		ok := false
+		for _, r := range sub {
+			if uint64(m.Host) >= uint64(r.Host) && uint64(m.Host)+uint64(m.Size) <= uint64(r.Host)+uint64(r.Size) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return fmt.Errorf("%d:%d:%d", m.Container, m.Host, m.Size)
+		}
+	}
+	return nil
+}
+
+// hostRanges formats ranges as "100000-165535, ...".
+func hostRanges(sub []IDMap) string {
+	var b strings.Builder
+	for i, r := range sub {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d-%d", r.Host, uint64(r.Host)+uint64(r.Size)-1)
+	}
+	return b.String()
+}
+
+// subRanges returns the ranges that the subordinate id file path
+// (subuid(5)) grants the user name or id, as newuidmap reads them: an
+// entry names the user or its id. Ranges that would pass (uid_t)-1 are
+// left out. A missing file grants none.
+func subRanges(path, name string, id uint32) ([]IDMap, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("subordinate ids: %w", err)
+	}
+	defer f.Close()
+	return parseSubRanges(f, name, id)
+}
+
+// parseSubRanges is subRanges over the file's contents.
+func parseSubRanges(r io.Reader, name string, id uint32) ([]IDMap, error) {
+	num := strconv.FormatUint(uint64(id), 10)
+	ids, err := user.ParseSubIDFilter(r, func(e user.SubID) bool {
+		return (e.Name == num || (name != "" && e.Name == name)) && e.SubID >= 0 && e.Count > 0 && e.SubID+e.Count <= noID
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subordinate ids: %w", err)
+	}
+	var out []IDMap
+	for _, e := range ids {
+		out = append(out, IDMap{Host: uint32(e.SubID), Size: uint32(e.Count)})
+	}
+	return out, nil
+}
+
+// userName is uid's name in the host's /etc/passwd ("": none).
+func userName(uid uint32) string {
+	us, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == int(uid) })
+	if err != nil || len(us) == 0 {
+		return ""
+	}
+	return us[0].Name
+}
+
+// mapHelpers are the setuid helpers that write a user namespace's maps for
+// a caller who is not root (Debian's and Fedora's package uidmap,
+// shadow-utils).
+var mapHelpers = [2]string{"newuidmap", "newgidmap"}
+
+// haveMapHelpers reports whether both helpers are in $PATH.
+func haveMapHelpers() bool {
+	for _, h := range mapHelpers {
+		if _, err := exec.LookPath(h); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// writeMapsByHelper writes the maps of pid's user namespace with
+// newuidmap and newgidmap. A failure names the command and what it said.
+func writeMapsByHelper(pid int, uids, gids []IDMap) error {
+	for i, ms := range [2][]IDMap{uids, gids} {
+		args := []string{strconv.Itoa(pid)}
+		for _, m := range ms {
+			args = append(args, strconv.FormatUint(uint64(m.Container), 10), strconv.FormatUint(uint64(m.Host), 10), strconv.FormatUint(uint64(m.Size), 10))
+		}
+		cmd := exec.Command(mapHelpers[i], args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			msg := strings.Join(strings.Fields(out.String()), " ")
+			if msg == "" {
+				msg = err.Error()
+			}
+			return fmt.Errorf("map the user namespace's ids: %s %s: %s", mapHelpers[i], strings.Join(args, " "), msg)
+		}
+	}
+	return nil
 }
 
 // remapRange returns remapName's range in the subordinate id file path,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,14 +38,26 @@ func Init() bool {
 		fmt.Fprintln(os.Stderr, "ctop:", err)
 		os.Exit(ExitFailed)
 	}
+	if os.Getenv(envAwaitMaps) != "" {
+		// Returns only on failure.
+		err := awaitMaps(sync)
+		_ = send(sync, message{Type: msgError, Code: ExitFailed, Error: err.Error()})
+		os.Exit(ExitFailed)
+	}
 	os.Unsetenv(envSyncFD)
 	var code int
 	switch role {
 	case roleInit, roleExec:
+		// Again: an init that awaited its maps gained capabilities at
+		// its second execve, which cleared the signal (prctl(2)). Should
+		// ctop have died meanwhile, the config never comes.
+		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
 		code, err = childMain(role, sync)
 	case roleMonitor:
 		code = monitorMain(sync)
 		os.Exit(code)
+	case roleUserExec:
+		os.Exit(userExecMain(sync))
 	default:
 		code, err = ExitFailed, fmt.Errorf("unknown role %q", role)
 	}
@@ -57,6 +70,37 @@ func Init() bool {
 	}
 	os.Exit(code)
 	return true
+}
+
+// awaitMaps is the first step of an init whose user namespace's maps
+// newuidmap and newgidmap write (see sync.go). Cloned into the namespace
+// while its ids were unmapped there, the init lost every capability at its
+// execve (user_namespaces(7): capabilities at execve follow the uid, and
+// an unmapped one is not 0). Once the parent says the maps are written it
+// executes its sealed copy of ctop again, at fd 4, now as the namespace's
+// root with every capability in it, and goes on as any other init. It
+// reads the message a byte at a time, so that nothing of the config that
+// follows is consumed before the execve.
+func awaitMaps(sync *os.File) error {
+	var m message
+	if err := json.NewDecoder(byteReader{sync}).Decode(&m); err != nil || m.Type != msgMapped {
+		return fmt.Errorf("wait for the user namespace's maps: got %q, %v", m.Type, err)
+	}
+	os.Unsetenv(envAwaitMaps)
+	// The sealed copy ctop started this process from (sandbox.start).
+	env := append(os.Environ(), envRole+"="+roleInit)
+	err := syscall.Exec("/proc/self/fd/4", os.Args, env)
+	return fmt.Errorf("execute ctop again in the mapped user namespace: %w", err)
+}
+
+// byteReader reads one byte at a time.
+type byteReader struct{ r io.Reader }
+
+func (b byteReader) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return b.r.Read(p)
 }
 
 // childMain reads the config and runs the sandbox's plan; it returns only
@@ -73,6 +117,7 @@ func childMain(role string, sync *os.File) (int, error) {
 	}
 	e.seccomp = filterOf(cfg.SeccompProg, cfg.SeccompFlags)
 	cfg.Spec.noSetattr = cfg.NoSetattr
+	cfg.Spec.setGroups = cfg.SetGroups
 	if role == roleInit && cfg.Spec.Init {
 		// Copied before the steps: after pivot_root the binary is out of
 		// reach. Kept open (from the collector's finalizer too) until the

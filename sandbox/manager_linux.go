@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 
@@ -116,6 +117,17 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 		return fmt.Errorf("scope %s: %w", sb.state.Unit, err)
 	}
 	sb.mgr = mgr
+	if os.Geteuid() != 0 && !spec.Resources.Empty() {
+		// A user manager's scope has the controllers root delegated to
+		// users; systemd would set the others' properties to no effect.
+		cs, err := DelegatedControllers(sb.fs, path)
+		if err != nil {
+			return err
+		}
+		if err := CheckDelegated(cs, spec); err != nil {
+			return err
+		}
+	}
 	// Best effort: without it the report may lack what the kernel
 	// counted, no more.
 	if w, err := mgr.WatchFinal(spec.Stats); err == nil {

@@ -563,7 +563,7 @@ func Options() []Option {
 		},
 		{
 			Name: "uidmap", Kind: KindStrings, Commands: CmdRun, Example: "0:100000:65536",
-			Help: "map uids of the user namespace to the host's, CONTAINER:HOST:SIZE (default for root: ctop's range in /etc/subuid, made when absent)",
+			Help: "map uids of the user namespace to the host's, CONTAINER:HOST:SIZE (default for root: ctop's range in /etc/subuid, made when absent; for another user: 0 to itself and 1.. to its /etc/subuid range through newuidmap, or only 0 without one)",
 			Set: func(r *Run, v string) error {
 				m, err := ParseIDMap(v)
 				if err == nil {

@@ -736,11 +736,17 @@ func (p *plan) privileges(s *Spec, e planEnv) {
 	default:
 		p.steps = append(p.steps, dropCaps(mask)...)
 	}
+	if s.User == nil && s.setGroups {
+		// Root of a namespace newgidmap mapped: not the caller's groups,
+		// which would keep their rights on the host's files.
+		add(step{kind: stepSetgroups, what: "setgroups"})
+	}
 	if u := s.User; u != nil {
 		who := fmt.Sprintf("--user %d:%d", u.UID, u.GID)
-		// setgroups is denied in a user namespace ctop made (it writes
-		// "deny" to setgroups so an unprivileged caller can map gids).
-		if !s.Has(NSUser) {
+		// setgroups is denied in a user namespace ctop mapped itself (it
+		// writes "deny" to setgroups so an unprivileged caller can map
+		// gids), allowed in one newgidmap mapped.
+		if !s.Has(NSUser) || s.setGroups {
 			add(step{kind: stepSetgroups, gids: u.Groups, what: who + ": setgroups"})
 		}
 		add(step{kind: stepSetgid, n: int(u.GID), what: who + ": setgid"})

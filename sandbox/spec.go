@@ -294,6 +294,9 @@ type Spec struct {
 	// by Start before the nest starts, so that the nest and the plan
 	// agree on it.
 	nestView bool
+	// setGroups: setgroups(2) is allowed in the sandbox's user namespace
+	// (newgidmap mapped it), so the init sets the groups (initConfig).
+	setGroups bool
 }
 
 // Defaults.

@@ -115,6 +115,11 @@ func Start(spec Spec) (*Sandbox, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, startErr(ExitFailed, err)
 	}
+	if os.Geteuid() != 0 {
+		if err := spec.checkUser(); err != nil {
+			return nil, startErr(ExitFailed, err)
+		}
+	}
 	// Compiled before anything is made, so that a profile ctop cannot
 	// compile is refused first (a detached sandbox's monitor compiles it
 	// again for itself).
@@ -237,22 +242,32 @@ func (sb *Sandbox) start() error {
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	var helperMaps [2][]IDMap
 	if spec.Has(NSUser) {
-		uids, gids, err := spec.idMaps()
+		uids, gids, helper, err := spec.idMaps()
 		if err != nil {
 			childEnd.Close()
 			return err
 		}
-		a := cmd.SysProcAttr
-		a.UidMappings, a.GidMappings = sysIDMaps(uids), sysIDMaps(gids)
-		// setgroups is denied: needed by a caller that is not root to
-		// map gids at all, and kept for root (no group ids change inside
-		// but by setgid).
-		a.GidMappingsEnableSetgroups = false
-		// The caller's ids need not be mapped (root's are not, remapped):
-		// the child becomes the namespace's root before its execve, which
-		// would otherwise take its capabilities (user_namespaces(7)).
-		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+		if helper {
+			// newuidmap writes them once the init runs (awaitMaps).
+			helperMaps = [2][]IDMap{uids, gids}
+			// newgidmap allows setgroups(2) unless the map is the
+			// caller's own gid alone (CVE-2018-7169).
+			cfg.SetGroups = len(gids) > 1 || gids[0].Host != uint32(os.Getegid())
+			cmd.Env = append(cmd.Env, envAwaitMaps+"=1")
+		} else {
+			a := cmd.SysProcAttr
+			a.UidMappings, a.GidMappings = sysIDMaps(uids), sysIDMaps(gids)
+			// setgroups is denied: needed by a caller that is not root to
+			// map gids at all, and kept for root (no group ids change inside
+			// but by setgid).
+			a.GidMappingsEnableSetgroups = false
+			// The caller's ids need not be mapped (root's are not, remapped):
+			// the child becomes the namespace's root before its execve, which
+			// would otherwise take its capabilities (user_namespaces(7)).
+			a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+		}
 	}
 	if err := sb.stdio(cmd); err != nil {
 		childEnd.Close()
@@ -299,6 +314,14 @@ func (sb *Sandbox) start() error {
 		}
 	} else if sb.fs.Mode() != cgroup.ModeUnified {
 		if err := mgr.AddProcV1(sb.Pid); err != nil {
+			return err
+		}
+	}
+	if helperMaps[0] != nil {
+		if err := writeMapsByHelper(sb.Pid, helperMaps[0], helperMaps[1]); err != nil {
+			return err
+		}
+		if err := send(parentEnd, message{Type: msgMapped}); err != nil {
 			return err
 		}
 	}

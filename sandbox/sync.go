@@ -24,6 +24,14 @@ import (
 //	  CLONE_INTO_CGROUP on v2)                (and, on v2, in its cgroup);
 //	                                          locks its OS thread; blocks reading
 //	v1/hybrid: write pid to cgroup.procs
+//	[rootless, subordinate ids:]
+//	newuidmap PID 0 UID 1 ...                 (cloned into its user namespace
+//	newgidmap PID 0 GID 1 ...                  with no maps, so it lost its
+//	                                           capabilities at execve)
+//	send msgMapped ------------------------> read it; execve its sealed copy
+//	                                          (fd 4) again, now root of its
+//	                                          user namespace with every
+//	                                          capability in it
 //	send msgConfig ------------------------> read config
 //	                                          unshare cgroup ns (now that it is
 //	                                          placed), mounts, pivot_root,
@@ -36,6 +44,14 @@ import (
 //	                                          mark sync fd close-on-exec; execve
 //	read until EOF <------------------------ (execve closed the fd: running)
 //	record pid in state, return
+//
+// A user namespace whose maps only the caller's own ids make (root's
+// sandbox; a caller who is not root without subordinate ids or without
+// newuidmap) is mapped by os/exec between clone and execve instead, and
+// the child sets uid and gid 0 before its execve: no msgMapped. Where
+// newuidmap and newgidmap write the maps, the parent's failure to run
+// them ends the child (it is killed, as for any failed start), and the
+// child's failure to re-execute itself is a msgError.
 //
 // With -t the child's fds 0, 1 and 2 are, until it has a terminal, one end
 // of a second socketpair (consolePair): after the mounts it opens
@@ -55,11 +71,14 @@ import (
 // the command, drop capabilities, set the user, install the sandbox's
 // seccomp filter and execve. Its binary is a sealed memfd copy of ctop's
 // (sealedExe). Into a sandbox with a user namespace, ctop exec starts no
-// such child: a launch's child joins it (execLaunch).
+// such child: a launch's child joins it (execLaunch); a caller who is not
+// root first enters that user namespace alone (userexec_linux.go).
 
 const (
 	envRole   = "_CTOP_SANDBOX_ROLE"
 	envSyncFD = "_CTOP_SANDBOX_SYNC_FD"
+	// envAwaitMaps tells an init to wait for msgMapped (awaitMaps).
+	envAwaitMaps = "_CTOP_SANDBOX_AWAIT_MAPS"
 
 	roleInit    = "init"
 	roleMonitor = "monitor"
@@ -83,6 +102,8 @@ const (
 	msgConfig  msgType = "config"
 	msgError   msgType = "error"
 	msgStarted msgType = "started"
+	// msgMapped: newuidmap and newgidmap wrote the init's maps.
+	msgMapped msgType = "mapped"
 )
 
 // message is one step of the sync protocol.
@@ -137,6 +158,13 @@ type initConfig struct {
 	// it checks, after each setting of its parent-death signal, that the
 	// parent is still alive to send it (0: none, a kernel before 5.3).
 	ParentFD int `json:"parent_fd,omitempty"`
+	// SetGroups: the user namespace's setgroups(2) is allowed (newgidmap
+	// wrote its maps), so the init sets the supplementary groups instead
+	// of keeping the caller's.
+	SetGroups bool `json:"set_groups,omitempty"`
+	// UserExec is, for ctop exec's process inside a user namespace
+	// (roleUserExec), what to run (userexec_linux.go).
+	UserExec *userExec `json:"user_exec,omitempty"`
 	// ExeFD is, for ctop exec's child, the sealed copy of ctop's binary
 	// it was executed from, which it closes (0: none).
 	ExeFD int `json:"exe_fd,omitempty"`

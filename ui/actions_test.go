@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -193,5 +196,45 @@ func TestSplitCommand(t *testing.T) {
 	want := []string{"sh", "-c", "echo hi; sleep 1", "a b", ""}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// checkedLimits is a LimitSetter that owns only the groups under root, as
+// ctop without root in a delegated subtree.
+type checkedLimits struct {
+	*fakeHost
+	root string
+}
+
+func (c checkedLimits) CanSetLimits(path string) error {
+	if strings.HasPrefix(path, c.root+"/") {
+		return nil
+	}
+	return errors.New("changing the limits of " + path + " needs root")
+}
+
+// Without root, the limits form opens only for a group the user may
+// change; for another the status line says why and nothing is applied.
+func TestEditLimitsNotOwned(t *testing.T) {
+	f := newFakeHost()
+	src := f.sources()
+	src.Limits = checkedLimits{f, "/user"}
+	m := New(Options{Sources: src, Renderer: asciiRenderer(), Now: func() time.Time { return base }})
+	m.ticker = func(int, time.Duration) tea.Cmd { return func() tea.Msg { return nil } }
+	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = sampleNow(m)
+	m = sampleNow(m)
+	m = keys(m, "j", "j", "enter", "u") // /ctop/web: not under /user
+	if m.form != nil {
+		t.Fatal("u opened the limits form of a group the user does not own")
+	}
+	if v := m.View(); !strings.Contains(v, "changing the limits of /ctop/web needs root") {
+		t.Errorf("no reason in the status line:\n%s", v)
+	}
+	src.Limits = checkedLimits{f, "/ctop"}
+	m.ctx.Sources = src
+	m = keys(m, "u")
+	if m.form == nil {
+		t.Error("u did not open the limits form of an owned group")
 	}
 }

@@ -670,6 +670,12 @@ func (m *Model) editLimits() tea.Cmd {
 		m.setStatus("changing limits is not available in this build", true)
 		return nil
 	}
+	if c, ok := m.ctx.Sources.Limits.(LimitChecker); ok {
+		if err := c.CanSetLimits(path); err != nil {
+			m.setStatus(err.Error(), true)
+			return nil
+		}
+	}
 	g := m.data.byPath[path]
 	if g == nil {
 		m.setStatus("cgroup "+path+" is gone", true)

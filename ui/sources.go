@@ -59,6 +59,13 @@ type LimitSetter interface {
 	SetLimits(target string, r cgroup.Resources) error
 }
 
+// LimitChecker is a LimitSetter that can tell, before the form opens,
+// that a group's limits are not the user's to change (ctop without root
+// may change only those of the subtree delegated to it).
+type LimitChecker interface {
+	CanSetLimits(path string) error
+}
+
 // NameSource says what runs in groups: the container, pod, unit or
 // sandbox (package names). It is asked every sample for the groups shown;
 // implementations keep what they learnt, asking an engine only about ids

@@ -58,7 +58,7 @@ func (p *sandboxPlace) forUser(fs *pflag.FlagSet, f *cgroup.FS) error {
 		p.stateDir = sandbox.UserStateDir()
 	}
 	if fs.Changed("cgroup-parent") {
-		return nil
+		return sandbox.CheckUserParent(f, p.cgroupParent)
 	}
 	parent, _, err := sandbox.UserPlacement(f)
 	if err != nil {
@@ -74,7 +74,9 @@ func (p *sandboxPlace) reap(f *cgroup.FS) {
 	for _, m := range msgs {
 		fmt.Fprintln(os.Stderr, "ctop:", m)
 	}
-	if err != nil {
+	// A state directory the caller may not read is another user's (root's
+	// /run/ctop): the command itself says so, in one line.
+	if err != nil && !errors.Is(err, os.ErrPermission) {
 		fmt.Fprintln(os.Stderr, "ctop: clean up after killed sandboxes:", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -117,7 +118,8 @@ func runTUI(interval time.Duration, place sandboxPlace) error {
 }
 
 // tuiSources adapts the cgroup, nsinfo and sandbox packages to the ui's
-// interfaces. Without root the ui opens read-only and says why.
+// interfaces. Without root and without a delegated subtree the ui opens
+// read-only and says why.
 func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	f, err := cgroup.Open("/")
 	if err != nil {
@@ -126,6 +128,26 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	nfs, err := nsinfo.Open("/")
 	if err != nil {
 		return ui.Sources{}, "", err
+	}
+	// Without root, the actions that work in the subtree delegated to the
+	// user, on its own sandboxes; without one, none.
+	readOnly, userRoot := "", ""
+	if os.Geteuid() != 0 {
+		root, err := "", errors.New("not cgroup v2")
+		if f.Mode() == cgroup.ModeUnified {
+			root, err = sandbox.DelegatedRoot(f)
+		}
+		if err != nil {
+			readOnly = fmt.Sprintf("not running as root, and no cgroup v2 subtree is delegated to uid %d", os.Geteuid())
+		} else {
+			userRoot = root
+			if place.cgroupParent == sandbox.DefaultCgroupParent {
+				place.cgroupParent = path.Join(root, "ctop")
+			}
+			if place.stateDir == sandbox.DefaultStateDir {
+				place.stateDir = sandbox.UserStateDir()
+			}
+		}
 	}
 	// Usage is read every tick; the walk and the limits every fullScanEvery
 	// ticks, and at once after the UI changed a limit or made a sandbox.
@@ -142,13 +164,9 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 		// Read only while the Networks view is shown.
 		Net: netSource{netSampler{fs: nfs, net: netinfo.New("/"), names: res}},
 	}
-	readOnly := ""
-	if os.Geteuid() != 0 {
-		readOnly = "not running as root"
-	}
-	launcher := &launcher{fs: f, place: place, scanner: scanner}
+	launcher := &launcher{fs: f, place: place, scanner: scanner, rootless: userRoot != ""}
 	src.Launcher = launcher
-	src.Limits = limitSetter{fs: f, place: place, scanner: scanner}
+	src.Limits = limitSetter{fs: f, place: place, scanner: scanner, userRoot: userRoot}
 	src.Signals = signaller{procs: nfs, place: place}
 	return src, readOnly, nil
 }
@@ -369,11 +387,18 @@ type launcher struct {
 	host    cgroup.Host
 	place   sandboxPlace
 	scanner *cgroup.Scanner
+	// rootless: ctop runs without root in a delegated subtree.
+	rootless bool
 }
 
 func (l *launcher) Launch(spec sandbox.Spec) (ui.Sandbox, error) {
-	if os.Geteuid() != 0 {
-		return ui.Sandbox{}, errors.New("launching a sandbox needs root (cgroups and namespaces are created for it)")
+	if os.Geteuid() != 0 && !l.rootless {
+		return ui.Sandbox{}, errors.New("launching a sandbox needs root, or a cgroup subtree delegated to this user")
+	}
+	if l.rootless && !spec.Has(sandbox.NSUser) {
+		// As ctop run: the kernel makes namespaces for a user who is
+		// not root only inside a user namespace of its own.
+		spec.Namespaces = append(spec.Namespaces, sandbox.NSUser)
 	}
 	spec.CgroupParent, spec.StateDir, spec.Detach = l.place.cgroupParent, l.place.stateDir, true
 	// As ctop run does: clean up after a killed ctop, and give docker's
@@ -464,6 +489,18 @@ type limitSetter struct {
 	fs      *cgroup.FS
 	place   sandboxPlace
 	scanner *cgroup.Scanner
+	// userRoot is the subtree delegated to a user who is not root ("":
+	// root, who may change any group).
+	userRoot string
+}
+
+// CanSetLimits refuses a group outside the delegated subtree before the
+// form opens: its files are root's, or systemd's to set.
+func (s limitSetter) CanSetLimits(p string) error {
+	if s.userRoot == "" || strings.HasPrefix(p, s.userRoot+"/") {
+		return nil
+	}
+	return fmt.Errorf("changing the limits of %s needs root: uid %d may change only the groups under %s", p, os.Geteuid(), s.userRoot)
 }
 
 func (s limitSetter) SetLimits(target string, r cgroup.Resources) error {
