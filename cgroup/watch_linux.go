@@ -48,8 +48,11 @@ func (m *Manager) WatchFinal(stats bool) (*FinalWatch, error) {
 			if _, err := w.f.Read(buf); err != nil {
 				return
 			}
-			// Fresh opens: the files ReadFinal holds are its own.
-			if g, err := m.readFinal(mode); g != nil && err == nil {
+			// Fresh opens: the files ReadFinal holds are its own. A
+			// reading that holds the counters stands, though a file
+			// beside them failed (as ReadFinal's does in Wait); one of
+			// a group removed meanwhile holds none, and leaves the last.
+			if g, _ := m.readFinal(mode); g.EventsKnown() {
 				w.mu.Lock()
 				w.last = g
 				w.mu.Unlock()

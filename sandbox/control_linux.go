@@ -308,6 +308,21 @@ func WaitExit(f *cgroup.FS, stateDir, name string) (*State, error) {
 // hierarchy its start left out (a cpuset, made only when asked for)
 // first gets the sandbox's group there, with its processes moved in.
 func Update(f *cgroup.FS, st *State, r cgroup.Resources) error {
+	if os.Geteuid() != 0 && f.Mode() == cgroup.ModeUnified {
+		// As at the start: a controller not delegated, said in one line.
+		// A scope's group has those delegated to the user's manager (and
+		// systemd would set the others' properties to no effect); a
+		// group ctop made has those its parent may enable.
+		at := filepath.Dir(st.Cgroup)
+		if st.Unit != "" {
+			at = st.Cgroup
+		}
+		if cs, err := DelegatedControllers(f, at); err == nil {
+			if err := CheckDelegated(cs, &Spec{Resources: r}); err != nil {
+				return fmt.Errorf("update %s: %w", st.Name, err)
+			}
+		}
+	}
 	if st.Unit != "" {
 		if r.Devices != nil {
 			return fmt.Errorf("update %s: device rules are set once, at the start", st.Name)
@@ -320,14 +335,6 @@ func Update(f *cgroup.FS, st *State, r cgroup.Resources) error {
 	m, err := cgroup.Load(f, st.Cgroup)
 	if err != nil {
 		return fmt.Errorf("update %s: %w", st.Name, err)
-	}
-	if os.Geteuid() != 0 && f.Mode() == cgroup.ModeUnified {
-		// As at the start: a controller not delegated, said in one line.
-		if cs, err := DelegatedControllers(f, filepath.Dir(st.Cgroup)); err == nil {
-			if err := CheckDelegated(cs, &Spec{Resources: r}); err != nil {
-				return fmt.Errorf("update %s: %w", st.Name, err)
-			}
-		}
 	}
 	if err := m.Extend(r); err != nil {
 		return fmt.Errorf("update %s: %w", st.Name, err)

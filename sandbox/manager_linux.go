@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ctop-dev/ctop/cgroup"
 	"github.com/ctop-dev/ctop/systemd"
 )
@@ -60,6 +62,27 @@ func (s *Spec) ChooseManager(f *cgroup.FS, parentGiven bool) error {
 		toSlice()
 	}
 	return nil
+}
+
+// UserManagerGroup is the group of the calling user's systemd manager
+// (user@UID.service), when systemd can make the user's sandboxes there:
+// the subtree a user who is not root may launch in and change limits
+// under, even from a session whose own group is root's.
+func UserManagerGroup(f *cgroup.FS) (string, bool) {
+	if systemdUsable(f) != nil {
+		return "", false
+	}
+	uid := os.Geteuid()
+	p := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service", uid, uid)
+	dir, ok := f.Dir("", p)
+	if !ok {
+		return "", false
+	}
+	var st unix.Stat_t
+	if unix.Stat(dir, &st) != nil || st.Uid != uint32(uid) {
+		return "", false
+	}
+	return p, true
 }
 
 // systemdUsable says why systemd cannot manage sandboxes' groups on host

@@ -133,20 +133,21 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	// user, on its own sandboxes; without one, none.
 	readOnly, userRoot := "", ""
 	if os.Geteuid() != 0 {
-		root, err := "", errors.New("not cgroup v2")
-		if f.Mode() == cgroup.ModeUnified {
-			root, err = sandbox.DelegatedRoot(f)
-		}
-		if err != nil {
+		if um, ok := sandbox.UserManagerGroup(f); ok {
+			// As ctop run: sandboxes are scopes of the user's own
+			// systemd (ChooseManager at each launch), whose group is
+			// the user's, wherever this ctop runs.
+			userRoot = um
+		} else if root, err := sandbox.DelegatedRoot(f); err != nil || f.Mode() != cgroup.ModeUnified {
 			readOnly = fmt.Sprintf("not running as root, and no cgroup v2 subtree is delegated to uid %d", os.Geteuid())
 		} else {
 			userRoot = root
 			if place.cgroupParent == sandbox.DefaultCgroupParent {
 				place.cgroupParent = path.Join(root, "ctop")
 			}
-			if place.stateDir == sandbox.DefaultStateDir {
-				place.stateDir = sandbox.UserStateDir()
-			}
+		}
+		if userRoot != "" && place.stateDir == sandbox.DefaultStateDir {
+			place.stateDir = sandbox.UserStateDir()
 		}
 	}
 	// Usage is read every tick; the walk and the limits every fullScanEvery

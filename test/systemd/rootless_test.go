@@ -3,12 +3,14 @@ package systemd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -250,7 +252,18 @@ func TestRootlessControl(t *testing.T) {
 		}
 		oneLine(t, "update --device-write-bps", r.stderr, "--device-write-bps", "the io controller is not delegated")
 	}
-	group := filepath.Join(cgroupRoot, fmt.Sprintf("user.slice/user-%d.slice/user@%d.service/ctop", testerUID, testerUID), name)
+	// The group: a scope of tester's manager (ctop.slice/ctop-NAME.scope)
+	// or, under --cgroup-manager cgroupfs, ctop/NAME in its subtree.
+	var ls []lsEntry
+	if r = asTester(t, "ls", "--json"); json.Unmarshal([]byte(r.stdout), &ls) != nil {
+		t.Fatalf("ls --json as tester: %v", r)
+	}
+	i := slices.IndexFunc(ls, func(e lsEntry) bool { return e.Name == name })
+	prefix := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/", testerUID, testerUID)
+	if i < 0 || !strings.HasPrefix(ls[i].Cgroup, prefix) {
+		t.Fatalf("ls --json as tester: %v; want %s in a group under %s", r, name, prefix)
+	}
+	group := filepath.Join(cgroupRoot, ls[i].Cgroup)
 	if got := readTrim(t, filepath.Join(group, "memory.max")); got != strconv.Itoa(48<<20) {
 		t.Errorf("memory.max after update = %s, want %d", got, 48<<20)
 	}
@@ -279,7 +292,15 @@ func TestRootlessControl(t *testing.T) {
 		}
 		oneLine(t, "ctop "+strings.Join(args, " "), r.stderr)
 	}
-	if got := readTrim(t, filepath.Join(cgroupRoot, "ctop", rootName, "memory.max")); got != "max" {
+	var rootLs []lsEntry
+	if r = runCmd(t, ctopBin(t), "ls", "--json"); json.Unmarshal([]byte(r.stdout), &rootLs) != nil {
+		t.Fatalf("ls --json as root: %v", r)
+	}
+	j := slices.IndexFunc(rootLs, func(e lsEntry) bool { return e.Name == rootName })
+	if j < 0 {
+		t.Fatalf("root's ls --json lacks %s: %v", rootName, r)
+	}
+	if got := readTrim(t, filepath.Join(cgroupRoot, rootLs[j].Cgroup, "memory.max")); got != "max" {
 		t.Errorf("root's sandbox memory.max = %s after tester's update, want max", got)
 	}
 	if r = runCmd(t, ctopBin(t), "ls", "-a"); !strings.Contains(r.stdout, rootName) {
@@ -390,5 +411,37 @@ func TestRootlessMapFailure(t *testing.T) {
 	// own, and none of tester's processes runs its name.
 	if out, _ := exec.Command("pgrep", "-u", strconv.Itoa(testerUID), "-f", "ctop-init "+name).Output(); len(out) > 0 {
 		t.Errorf("the sandbox's init still runs: %s", out)
+	}
+}
+
+// TestRootlessTUI: the TUI of a user who is not root, started outside any
+// subtree delegated to them (here from root's service, as from a login
+// session's scope), offers the actions that work through the user's own
+// systemd manager instead of opening read-only.
+func TestRootlessTUI(t *testing.T) {
+	requireTester(t)
+	socket := fmt.Sprintf("ctop-rootless-%d", os.Getpid())
+	tmux := func(args ...string) (string, error) {
+		a := append([]string{"-u", testerName, "--", "env", fmt.Sprintf("XDG_RUNTIME_DIR=/run/user/%d", testerUID),
+			"HOME=/home/" + testerName, "tmux", "-u", "-L", socket}, args...)
+		out, err := exec.Command("runuser", a...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := tmux("new-session", "-d", "-s", "ui", "-x", "160", "-y", "40", ctopBin(t)); err != nil {
+		t.Fatalf("tmux new-session as %s: %v: %s", testerName, err, out)
+	}
+	t.Cleanup(func() { _, _ = tmux("kill-server") })
+	var s string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		s, _ = tmux("capture-pane", "-p", "-t", "ui")
+		if strings.Contains(s, "Cgroups") {
+			break
+		}
+	}
+	if !strings.Contains(s, "Cgroups") {
+		t.Fatalf("the TUI never drew its tabs; last screen:\n%s", s)
+	}
+	if strings.Contains(s, "read-only") {
+		t.Errorf("the TUI of %s opened read-only though its user manager makes sandboxes:\n%s", testerName, s)
 	}
 }
