@@ -804,9 +804,16 @@ func (sb *Sandbox) Wait() (Result, error) {
 	// While the command runs; the state's write too.
 	sb.prepareFinal()
 	st, err := sb.proc.Wait()
+	r := Result{Wall: time.Since(sb.Started), Limits: sb.spec.Resources}
+	// The group's last reading first: under systemd its group goes as
+	// soon as systemd sees it empty.
+	var g *cgroup.Group
+	var gerr error
+	if sb.mgr != nil {
+		g, gerr = sb.mgr.ReadFinal(sb.spec.Stats)
+	}
 	werr := sb.stateWritten()
 	sb.releaseThread()
-	r := Result{Wall: time.Since(sb.Started), Limits: sb.spec.Resources}
 	if err != nil {
 		sb.err = fmt.Errorf("wait for sandbox %s: %w", sb.Name, err)
 	} else if ws := st.Sys().(syscall.WaitStatus); ws.Signaled() {
@@ -816,7 +823,7 @@ func (sb *Sandbox) Wait() (Result, error) {
 		r.ExitCode = ws.ExitStatus()
 	}
 	if sb.mgr != nil {
-		g, err := sb.mgr.ReadFinal(sb.spec.Stats)
+		err := gerr
 		if sb.watch != nil {
 			// The group may be gone already: the watch's reading, taken
 			// when it last changed, stands in.

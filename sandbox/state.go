@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,6 +185,16 @@ func (s *State) create(path string) error {
 	if err != nil {
 		return err
 	}
+	if f, err := createWhole(path, b); !errors.Is(err, errNoTmpfile) {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("--name %s: conflict: the name is already in use by a sandbox (see ctop ls -a; ctop rm %s frees it)", s.Name, s.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("write sandbox state: %w", err)
+		}
+		s.file = f
+		return nil
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		// docker's "Conflict. The container name is already in use".
@@ -289,6 +300,13 @@ func Load(stateDir, name string) (*State, error) {
 		// The state is written in place (see update): a read that caught
 		// it half written sees it whole a moment later.
 		if try == 3 {
+			// A ctop killed between update's write and its truncate left
+			// the new state followed by the old one's tail: the first
+			// value is the state.
+			st = State{}
+			if json.NewDecoder(bytes.NewReader(b)).Decode(&st) == nil && st.Name == name {
+				break
+			}
 			return nil, fmt.Errorf("parse %s: %w", path, err)
 		}
 		time.Sleep(time.Millisecond)
@@ -346,6 +364,9 @@ func Reap(f *cgroup.FS, stateDir, parent string) ([]string, error) {
 		return nil, err
 	}
 	removeParent := ownParent(parent)
+	if err := reapEmpty(stateDir); err != nil {
+		errs = append(errs, err)
+	}
 	for _, st := range states {
 		if st.OwnerAlive() {
 			continue
@@ -425,4 +446,38 @@ func removeGroup(f *cgroup.FS, path string) error {
 		return err
 	}
 	return m.Delete()
+}
+
+// emptyGrace is how old an empty state file is before Reap takes it for
+// one a killed ctop left: create writes the state right after making the
+// file.
+const emptyGrace = 5 * time.Second
+
+// reapEmpty removes the empty state files of ctops killed between making
+// the file and writing it (see create): nothing else of their sandboxes
+// was made yet (reserve comes before every group and unit), and such a
+// file would hold the name for good.
+func reapEmpty(stateDir string) error {
+	ents, err := os.ReadDir(stateDir)
+	if err != nil {
+		return nil // List said why already
+	}
+	var errs []error
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), stateExt)
+		if !ok || !e.Type().IsRegular() || ValidName(name) != nil {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Size() != 0 || time.Since(info.ModTime()) < emptyGrace {
+			continue
+		}
+		path, dir := statePaths(stateDir, name)
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove sandbox state: %w", err))
+		} else if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove sandbox state: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -5,3 +5,7 @@ import "errors"
 // ErrUnavailable means no systemd manager can be reached: systemd is not
 // PID 1, or the manager's socket does not answer.
 var ErrUnavailable = errors.New("systemd is not available")
+
+// ErrNoUnit means the manager has no unit of that name loaded (a group
+// named like a unit that systemd did not make).
+var ErrNoUnit = errors.New("no such unit")

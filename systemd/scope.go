@@ -214,6 +214,9 @@ func (c *Conn) SetResources(ctx context.Context, unit string, r cgroup.Resources
 		return nil
 	}
 	if err := c.c.SetUnitPropertiesContext(ctx, unit, true, props...); err != nil {
+		if isNoSuchUnit(err) {
+			err = fmt.Errorf("%w: %w", ErrNoUnit, err)
+		}
 		return fmt.Errorf("set properties of %s: %w", unit, err)
 	}
 	return nil

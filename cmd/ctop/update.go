@@ -79,14 +79,22 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 				}
 			}
 			var path string
-			if unit := systemdUnit(f, owner, ownerAt, target); unit != "" {
+			unit := systemdUnit(f, owner, ownerAt, target)
+			if unit != "" {
 				// systemd owns the group: it is told, and writes the files.
-				if err := systemd.SetUnitResources(context.Background(), unit, r); err != nil {
+				// A group only named like a unit, which systemd does not
+				// know, is written as any other.
+				err := systemd.SetUnitResources(context.Background(), unit, r)
+				if errors.Is(err, systemd.ErrNoUnit) {
+					unit = ""
+				} else if err != nil {
 					return usageErr(givenOptions(c.Flags()).Blame(err))
+				} else {
+					path = target
+					fmt.Fprintf(c.ErrOrStderr(), "ctop: set through systemd as %s's runtime properties (systemctl set-property --runtime), so its record and the kernel agree\n", unit)
 				}
-				path = target
-				fmt.Fprintf(c.ErrOrStderr(), "ctop: set through systemd as %s's runtime properties (systemctl set-property --runtime), so its record and the kernel agree\n", unit)
-			} else {
+			}
+			if unit == "" {
 				path, err = sandbox.UpdateTarget(f, place.stateDir, target, r)
 				if err != nil {
 					return usageErr(givenOptions(c.Flags()).Blame(err))
