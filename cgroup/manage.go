@@ -167,13 +167,20 @@ var (
 // per file and no open, the dearest of the two on kernfs. It reads them
 // once; a failure shows in ReadFinal.
 func (m *Manager) PrepareFinal(stats bool) {
-	if m.final != nil {
-		m.final.close()
-	}
+	m.CloseFinal()
 	mode := m.finalMode(stats)
 	mode.cache = newFileCache()
 	_, _ = m.fs.readGroup(m.path, mode, nil)
 	m.final = mode.cache
+}
+
+// CloseFinal closes what PrepareFinal opened, for a group whose last
+// reading is not to be taken (ReadFinal closes them itself).
+func (m *Manager) CloseFinal() {
+	if m.final != nil {
+		m.final.close()
+		m.final = nil
+	}
 }
 
 // finalMode is how ReadFinal reads.

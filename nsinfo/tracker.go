@@ -181,7 +181,12 @@ func (t *Tracker) sample() (Sample, error) {
 		switch {
 		case !known || e.p.StartTime != st.start || (e.p.Comm != string(st.comm) && !st.kthread):
 			// New, or a new program (exec): stat is in hand, the rest is
-			// read now.
+			// read now. A known pid that now answers with another start
+			// may have gone to a thread.
+			if known && isThread(b) {
+				t.pids = t.pids[:len(t.pids)-1]
+				continue
+			}
 			base := Process{PID: pid, PPID: st.ppid, UID: -1, GID: -1, Comm: string(st.comm),
 				StartTime: st.start, Unavailable: FieldCmdline}
 			p, ok, err := t.fs.readOnto(base, DefaultFields&^FieldStat|cmdline, t.s, t.users, nil)

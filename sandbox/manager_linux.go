@@ -126,11 +126,17 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 		res.PidsMax, sb.pidsAfterExec = &loose, l
 	}
 	sig, timeout := StopOptions{}.resolve(sb.state)
+	// Stopped again by a failed start's teardown, unless the name was
+	// another unit's.
+	sb.scopeAsked = true
 	path, err := c.StartScope(context.Background(), systemd.Scope{
 		Unit: sb.state.Unit, Slice: spec.CgroupParent, PID: sb.Pid,
 		Description: "ctop sandbox " + spec.Name + ": " + strings.Join(spec.Command, " "),
 		Resources:   res, KillSignal: int(sig), StopTimeout: timeout,
 	})
+	if errors.Is(err, systemd.ErrUnitExists) {
+		sb.scopeAsked = false
+	}
 	if err != nil {
 		return err
 	}

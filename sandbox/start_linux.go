@@ -38,6 +38,9 @@ type Sandbox struct {
 	// cgroupPath its scope's group once made.
 	sd         *systemd.Conn
 	cgroupPath string
+	// scopeAsked: startScope asked systemd for the scope (teardown
+	// stops it).
+	scopeAsked bool
 	// watch keeps the last reading of a scope's group, which systemd
 	// removes as soon as it is empty: maybe before Wait's.
 	watch *cgroup.FinalWatch
@@ -859,10 +862,14 @@ func (sb *Sandbox) teardown() error {
 		sb.watch.Stop()
 		sb.watch = nil
 	}
+	if sb.mgr != nil {
+		// Opened for a last reading that a failed start never takes.
+		sb.mgr.CloseFinal()
+	}
 	if sb.spec.systemd() {
-		// Not after a start that failed before its state was reserved:
-		// the unit may then be another sandbox's of the same name.
-		if sb.state != nil && sb.state.path != "" {
+		// Only a scope this start asked for: before that, or when the
+		// name was taken, the unit may be another sandbox's.
+		if sb.scopeAsked {
 			if err := sb.stopScope(); err != nil {
 				errs = append(errs, err)
 			}

@@ -212,6 +212,9 @@ func TestManages(t *testing.T) {
 		{user, 1000, true},
 		{user, 1001, false},
 		{"/system.slice/cron.service", 1000, false},
+		// The user manager's own unit is the system manager's.
+		{"/user.slice/user-1000.slice/user@1000.service", 0, true},
+		{"/user.slice/user-1000.slice/user@1000.service", 1000, false},
 	} {
 		if got := Manages(c.path, c.uid); got != c.want {
 			t.Errorf("Manages(%s, %d) = %v, want %v", c.path, c.uid, got, c.want)

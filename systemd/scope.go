@@ -104,6 +104,9 @@ func (c *Conn) StartScope(ctx context.Context, s Scope) (string, error) {
 	if isUnitExists(err) {
 		_ = c.c.ResetFailedUnitContext(ctx, s.Unit)
 		res, err = c.startTransient(ctx, s.Unit, props)
+		if isUnitExists(err) {
+			return "", fmt.Errorf("start %s: %w (another sandbox's of that name, in another state directory?)", s.Unit, ErrUnitExists)
+		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("start %s: %w", s.Unit, err)
@@ -227,11 +230,17 @@ func (c *Conn) SetResources(ctx context.Context, unit string, r cgroup.Resources
 // manager owns every group but those under a user manager
 // (user@UID.service), which a user's own manager owns.
 func Manages(path string, uid int) bool {
-	userPart := strings.Contains(path, "/user@")
-	if uid == 0 {
-		return !userPart
+	// user@UID.service itself is the system manager's unit; only the
+	// groups below it are the user manager's.
+	_, below, ok := strings.Cut(path, "/user@")
+	if ok {
+		_, below, ok = strings.Cut(below, ".service/")
+		ok = ok && below != ""
 	}
-	return strings.Contains(path, "/user@"+strconv.Itoa(uid)+".service/")
+	if uid == 0 {
+		return !ok
+	}
+	return ok && strings.Contains(path, "/user@"+strconv.Itoa(uid)+".service/")
 }
 
 // SetUnitResources sets r as unit's runtime properties through the

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctop-dev/ctop/cgroup"
+	"github.com/ctop-dev/ctop/names"
 	"github.com/ctop-dev/ctop/netinfo"
 	"github.com/ctop-dev/ctop/nsinfo"
 	"github.com/ctop-dev/ctop/sandbox"
@@ -167,7 +168,7 @@ func tuiSources(place sandboxPlace) (ui.Sources, string, error) {
 	}
 	launcher := &launcher{fs: f, place: place, scanner: scanner, rootless: userRoot != ""}
 	src.Launcher = launcher
-	src.Limits = limitSetter{fs: f, place: place, scanner: scanner, userRoot: userRoot}
+	src.Limits = limitSetter{fs: f, place: place, scanner: scanner, userRoot: userRoot, names: res}
 	src.Signals = signaller{procs: nfs, place: place}
 	return src, readOnly, nil
 }
@@ -493,6 +494,8 @@ type limitSetter struct {
 	// userRoot is the subtree delegated to a user who is not root ("":
 	// root, who may change any group).
 	userRoot string
+	// names finds the unit or container that owns a group.
+	names *names.Resolver
 }
 
 // CanSetLimits refuses a group outside the delegated subtree before the
@@ -505,7 +508,13 @@ func (s limitSetter) CanSetLimits(p string) error {
 }
 
 func (s limitSetter) SetLimits(target string, r cgroup.Resources) error {
-	if _, err := sandbox.UpdateTarget(s.fs, s.place.stateDir, target, r); err != nil {
+	// As ctop update: a plain systemd unit's group through systemd.
+	var owner names.Name
+	var ownerAt string
+	if strings.Contains(target, "/") && s.names != nil {
+		owner, ownerAt = names.Owner(target, s.names.Names(names.Ancestors([]string{target})))
+	}
+	if _, _, err := applyLimits(s.fs, owner, ownerAt, s.place.stateDir, target, r); err != nil {
 		return sandbox.Given(nil).Blame(err)
 	}
 	s.scanner.Invalidate() // show the new limit at the next tick

@@ -78,30 +78,14 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 					}
 				}
 			}
-			var path string
-			unit := systemdUnit(f, owner, ownerAt, target)
-			if unit != "" {
-				// systemd owns the group: it is told, and writes the files.
-				// A group only named like a unit, which systemd does not
-				// know, is written as any other.
-				err := systemd.SetUnitResources(context.Background(), unit, r)
-				if errors.Is(err, systemd.ErrNoUnit) {
-					unit = ""
-				} else if err != nil {
-					return usageErr(givenOptions(c.Flags()).Blame(err))
-				} else {
-					path = target
-					fmt.Fprintf(c.ErrOrStderr(), "ctop: set through systemd as %s's runtime properties (systemctl set-property --runtime), so its record and the kernel agree\n", unit)
-				}
+			path, unit, err := applyLimits(f, owner, ownerAt, place.stateDir, target, r)
+			if err != nil {
+				return usageErr(givenOptions(c.Flags()).Blame(err))
 			}
-			if unit == "" {
-				path, err = sandbox.UpdateTarget(f, place.stateDir, target, r)
-				if err != nil {
-					return usageErr(givenOptions(c.Flags()).Blame(err))
-				}
-				if hint := names.SyncHint(owner, givenOptions(c.Flags()), r); hint != "" {
-					fmt.Fprintln(c.ErrOrStderr(), "ctop:", hint)
-				}
+			if unit != "" {
+				fmt.Fprintf(c.ErrOrStderr(), "ctop: set through systemd as %s's runtime properties (systemctl set-property --runtime), so its record and the kernel agree\n", unit)
+			} else if hint := names.SyncHint(owner, givenOptions(c.Flags()), r); hint != "" {
+				fmt.Fprintln(c.ErrOrStderr(), "ctop:", hint)
 			}
 			if r.MemoryMax != nil && r.MemoryMax.Finite() {
 				// A limit below current usage is accepted: the kernel then
@@ -119,6 +103,26 @@ container's swap allowance: memory+swap grows or shrinks with the memory.`,
 	registerOptions(c.Flags(), sandbox.CmdUpdate)
 	place.register(c.Flags())
 	return c
+}
+
+// applyLimits sets r on target (a sandbox's name or a group's path, its
+// owner found at ownerAt): through systemd, as the unit's runtime
+// properties, when systemd owns the group (unit is then the unit's
+// name), else by writing the group's files (sandbox.UpdateTarget). A
+// group only named like a unit, which systemd does not know, is written.
+// path is the group's.
+func applyLimits(f *cgroup.FS, owner names.Name, ownerAt, stateDir, target string, r cgroup.Resources) (path, unit string, err error) {
+	if unit = systemdUnit(f, owner, ownerAt, target); unit != "" {
+		err := systemd.SetUnitResources(context.Background(), unit, r)
+		if err == nil {
+			return target, unit, nil
+		}
+		if !errors.Is(err, systemd.ErrNoUnit) {
+			return "", "", err
+		}
+	}
+	path, err = sandbox.UpdateTarget(f, stateDir, target, r)
+	return path, "", err
 }
 
 // systemdUnit is the systemd unit whose group target is, when ctop update
