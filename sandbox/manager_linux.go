@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"unicode"
 
 	"golang.org/x/sys/unix"
 
@@ -131,7 +132,7 @@ func (sb *Sandbox) startScope(res cgroup.Resources) error {
 	sb.scopeAsked = true
 	path, err := c.StartScope(context.Background(), systemd.Scope{
 		Unit: sb.state.Unit, Slice: spec.CgroupParent, PID: sb.Pid,
-		Description: "ctop sandbox " + spec.Name + ": " + strings.Join(spec.Command, " "),
+		Description: scopeDescription(spec),
 		Resources:   res, KillSignal: int(sig), StopTimeout: timeout,
 	})
 	if errors.Is(err, systemd.ErrUnitExists) {
@@ -252,4 +253,20 @@ func removeGroupProcs(f *cgroup.FS, path string) error {
 		return err
 	}
 	return nil
+}
+
+// scopeDescription is the scope's Description=: the sandbox's name and
+// command, which any user may read over D-Bus and systemctl prints on
+// one line, so without control characters and cut at 128 bytes.
+func scopeDescription(spec *Spec) string {
+	d := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, "ctop sandbox "+spec.Name+": "+strings.Join(spec.Command, " "))
+	if len(d) > 128 {
+		d = strings.ToValidUTF8(d[:125], "") + "..."
+	}
+	return d
 }

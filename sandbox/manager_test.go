@@ -160,3 +160,19 @@ func TestSystemdScope(t *testing.T) {
 }
 
 func ptrLimit(l cgroup.Limit) *cgroup.Limit { return &l }
+
+func TestScopeDescription(t *testing.T) {
+	long := strings.Repeat("é", 100)
+	for _, c := range []struct {
+		cmd  []string
+		want string
+	}{
+		{[]string{"sh", "-c", "echo a\nrm -rf x\x1b[2J"}, "ctop sandbox web: sh -c echo a rm -rf x [2J"},
+		{[]string{long}, "ctop sandbox web: " + strings.Repeat("é", 53) + "..."},
+	} {
+		got := scopeDescription(&Spec{Name: "web", Command: c.cmd})
+		if got != c.want || len(got) > 128 {
+			t.Errorf("scopeDescription(%q) = %q (%d bytes), want %q", c.cmd, got, len(got), c.want)
+		}
+	}
+}
