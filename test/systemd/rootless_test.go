@@ -208,9 +208,21 @@ func TestRootlessLimits(t *testing.T) {
 	if has := delegated(t); !contains(has, "memory") || !contains(has, "pids") {
 		t.Skipf("user@%d.service delegates %q, not memory and pids", testerUID, has)
 	}
-	r := testerRun(t, 137, "--memory", "32m", "--memory-swap", "32m", "--", "sh", "-c", "tail /dev/zero")
-	if !strings.Contains(r.stderr, "the OOM killer ended it at its 32 MiB memory limit") {
-		t.Errorf("OOM at --memory 32m: %v; want the report", r)
+	// systemd removes the emptied scope's group at once, and the report
+	// is then the reading taken when the kernel notified the OOM kill,
+	// which a loaded machine can miss (README: under systemd): every run
+	// ends with 137, and the second run must report what the first missed.
+	var r run
+	for try := 0; try < 2; try++ {
+		r = testerRun(t, 137, "--memory", "32m", "--memory-swap", "32m", "--", "sh", "-c", "tail /dev/zero")
+		if strings.Contains(r.stderr, "the OOM killer ended it at its 32 MiB memory limit") {
+			break
+		}
+		if try == 1 {
+			t.Errorf("OOM at --memory 32m, twice: %v; want the report", r)
+		} else {
+			t.Logf("OOM at --memory 32m: %v: no report, once", r)
+		}
 	}
 	// sh's exit status after a refused fork is its own: any.
 	r = asTester(t, "run", "--rm", "--pids-limit", "10", "--", "sh", "-c", "for i in $(seq 30); do sleep 2 & done 2>/dev/null; wait")
