@@ -486,14 +486,8 @@ func TestLiveTracker(t *testing.T) {
 			t.Errorf("%s namespace %v, stat(2) of the link says %d:%d", typ, id, st.Dev, st.Ino)
 		}
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.ParseUint(f[11], 10, 64)
-	stime, _ := strconv.ParseUint(f[12], 10, 64)
-	if after := time.Duration(ut+stime) * 10 * time.Millisecond; got.CPUTime < cpuBefore || got.CPUTime > after {
+	f := statFields(t, pid)
+	if after := statCPU(t, pid); got.CPUTime < cpuBefore || got.CPUTime > after {
 		t.Errorf("CPU time %v, stat says %v before the sample and %v after", got.CPUTime, cpuBefore, after)
 	}
 	// stat's rss (field 24); statm and status count the same pages more
@@ -623,14 +617,20 @@ func TestLiveTrackerSkipsNewThreads(t *testing.T) {
 	}
 }
 
-// statCPU is pid's user plus system time from /proc/PID/stat.
-func statCPU(t *testing.T, pid int) time.Duration {
+// statFields are the fields of /proc/PID/stat after comm: state is [0].
+func statFields(t *testing.T, pid int) []string {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	return strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+}
+
+// statCPU is pid's user plus system time from /proc/PID/stat.
+func statCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	f := statFields(t, pid)
 	ut, _ := strconv.ParseUint(f[11], 10, 64)
 	st, _ := strconv.ParseUint(f[12], 10, 64)
 	return time.Duration(ut+st) * 10 * time.Millisecond
